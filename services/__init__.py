@@ -1,0 +1,1 @@
+"""Apollo's backend: configuration, store, demo fleet, API, alerting and the CLI."""

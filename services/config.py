@@ -1,0 +1,312 @@
+"""Configuration: one YAML file, overridden by `APOLLO_*` environment variables.
+
+The file describes services, sources, SLO globs, notifiers and retention. Secrets never
+live in it: a notifier names the environment variable that holds its URL or key, and a
+password in `database_url` must come from `APOLLO_DATABASE_URL`. This is the only module
+that reads `os.environ`.
+
+Relative paths (data_dir, SLO globs, documents) resolve against the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from services.errors import ConfigError
+from slo.durations import parse_duration
+from slo.yamlpos import YamlDocument, load_document
+
+ENV_PREFIX = "APOLLO_"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_CONFIG = Path(__file__).resolve().parent / "apollo.example.yaml"
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=63)]
+
+
+class _Model(BaseModel):
+    """Strict sections: an unknown key is a typo until proven otherwise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Baseline(_Model):
+    """The figures a service is expected to show under normal load (the platform's table)."""
+
+    p95_ms: float = Field(gt=0)
+    throughput_rps: float = Field(gt=0)
+    cpu_ratio: float = Field(gt=0, le=1)
+    memory_gib: float = Field(gt=0)
+    status: Literal["healthy", "warning", "degraded"] = "healthy"
+    error_ratio: float = Field(default=0.0005, ge=0, lt=1)
+
+
+class ServiceConfig(_Model):
+    slug: Slug
+    name: str = Field(min_length=1)
+    team: str = ""
+    unit: str = "req/s"
+    routes: list[str] = Field(default_factory=lambda: ["/"])
+    baseline: Baseline | None = None
+
+
+class ScrapeTarget(_Model):
+    service: Slug
+    url: str = Field(pattern=r"^https?://")
+
+
+class ScrapeSource(_Model):
+    interval: Duration = timedelta(seconds=15)
+    timeout: Duration = timedelta(seconds=2)
+    targets: list[ScrapeTarget] = Field(default_factory=list)
+
+
+class PrometheusSource(_Model):
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    interval: Duration = timedelta(minutes=1)
+    timeout: Duration = timedelta(seconds=10)
+
+
+class ClickHouseSource(_Model):
+    """`chdb:///abs/path` for the in-process engine, `http(s)://…` for a server.
+
+    Empty means the embedded engine under `data_dir/events`.
+    """
+
+    dsn: str | None = Field(default=None, pattern=r"^(chdb|https?|clickhouse)://")
+    table: str = Field(default="events", pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
+    interval: Duration = timedelta(minutes=5)
+
+
+class DocumentSource(_Model):
+    files: list[str] = Field(default_factory=list)
+    interval: Duration = timedelta(minutes=10)
+
+
+class CostSource(DocumentSource):
+    opencost_url: str | None = Field(default=None, pattern=r"^https?://")
+
+
+class Sources(_Model):
+    scrape: ScrapeSource = Field(default_factory=ScrapeSource)
+    prometheus: PrometheusSource = Field(default_factory=PrometheusSource)
+    clickhouse: ClickHouseSource = Field(default_factory=ClickHouseSource)
+    roadmap: DocumentSource = Field(default_factory=DocumentSource)
+    costs: CostSource = Field(default_factory=CostSource)
+
+
+class Notifier(_Model):
+    """Where alerts go. Secret parts are named by environment variable, never written here."""
+
+    name: Slug
+    kind: Literal["slack", "pagerduty", "alertmanager", "webhook"]
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    url_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+    @model_validator(mode="after")
+    def _secret_urls_from_env(self) -> Notifier:
+        if self.kind in ("slack", "pagerduty") and self.url is not None:
+            raise ValueError(
+                f"a {self.kind} URL carries a secret: set url_env to the name of an "
+                "environment variable instead of url"
+            )
+        if self.url is None and self.url_env is None and self.kind != "pagerduty":
+            raise ValueError("needs url or url_env")
+        return self
+
+
+class Retention(_Model):
+    minute: Duration = timedelta(days=14)
+    hour: Duration = timedelta(days=400)
+
+
+class FleetEvents(_Model):
+    enabled: bool = True
+    backfill_days: int = Field(default=30, ge=0, le=400)
+    events_per_minute: float = Field(default=20.0, gt=0)
+    users: int = Field(default=50_000, gt=0)
+
+
+class FleetConfig(_Model):
+    """The simulated platform behind `apollo fleet` and `apollo demo`."""
+
+    host: str = "127.0.0.1"
+    base_port: int = Field(default=0, ge=0, le=65535)  # 0: free ports chosen at start
+    control_port: int = Field(default=0, ge=0, le=65535)
+    seed: int = 42
+    daily_amplitude: float = Field(default=0.2, ge=0, lt=1)
+    noise: float = Field(default=0.02, ge=0, lt=0.5)
+    events: FleetEvents = Field(default_factory=FleetEvents)
+
+
+class Listen(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    """Everything Apollo can be told. Environment (`APOLLO_X__Y`) wins over the file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    redis_url: str | None = Field(default=None, pattern=r"^rediss?://")
+    services: list[ServiceConfig] = Field(default_factory=list)
+    sources: Sources = Field(default_factory=Sources)
+    slo_files: list[str] = Field(default_factory=lambda: ["slos/*.yaml"])
+    notifiers: list[Notifier] = Field(default_factory=list)
+    retention: Retention = Field(default_factory=Retention)
+    fleet: FleetConfig = Field(default_factory=FleetConfig)
+    api: Listen = Field(default_factory=lambda: Listen(port=8000))
+    dashboard: Listen = Field(default_factory=lambda: Listen(port=8501))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _services_unique(self) -> Settings:
+        seen: set[str] = set()
+        for service in self.services:
+            if service.slug in seen:
+                raise ValueError(f"service slug {service.slug!r} appears twice")
+            seen.add(service.slug)
+        known = seen
+        for target in self.sources.scrape.targets:
+            if known and target.service not in known:
+                raise ValueError(f"scrape target names unknown service {target.service!r}")
+        return self
+
+    @property
+    def store_url(self) -> str:
+        """The SQLAlchemy URL of the store: PostgreSQL if configured, else SQLite in data_dir."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'apollo.db').resolve()}"
+
+    @property
+    def events_dsn(self) -> str:
+        """The ClickHouse DSN; the embedded engine's path must be absolute (three slashes)."""
+        return self.sources.clickhouse.dsn or f"chdb://{(self.data_dir / 'events').resolve()}"
+
+    def service(self, slug: str) -> ServiceConfig:
+        for service in self.services:
+            if service.slug == slug:
+                return service
+        raise ConfigError(f"no service {slug!r}; known: {', '.join(self.slugs) or 'none'}")
+
+    @property
+    def slugs(self) -> list[str]:
+        return [s.slug for s in self.services]
+
+
+def secret(name: str) -> str | None:
+    """Read a secret an entry points to (`url_env`, `secret_env`); never logged."""
+    return os.environ.get(name)
+
+
+def config_path_from_env() -> Path | None:
+    value = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    return Path(value) if value else None
+
+
+def _find_config(path: Path | None) -> Path:
+    if path is not None:
+        return path
+    if (env_path := config_path_from_env()) is not None:
+        return env_path
+    local = Path("apollo.yaml")
+    return local if local.exists() else EXAMPLE_CONFIG
+
+
+def _env_names(loc: tuple[Any, ...]) -> list[str]:
+    """The APOLLO_* variables that could have set the value at `loc`."""
+    names = []
+    for cut in range(len(loc), 0, -1):
+        name = ENV_PREFIX + "__".join(str(p) for p in loc[:cut]).upper()
+        if name in os.environ:
+            names.append(name)
+    return names
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    shown = repr(error.get("input"))
+    if (
+        error["type"] != "missing"
+        and not isinstance(error.get("input"), dict | list)
+        and shown not in msg
+    ):
+        msg += f" (got {shown})"
+    return msg
+
+
+def _errors(exc: ValidationError, doc: YamlDocument, path: str) -> list[str]:
+    lines = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        env = _env_names(loc)
+        if env:
+            where = f"environment {env[0]}"
+        else:
+            where = f"{path}:{doc.line_of(loc)}"
+        lines.append(f"{where}: {_dotted(loc)}: {_describe(error)}")
+    return lines
+
+
+def _refuse_inline_secrets(doc: YamlDocument, path: str) -> None:
+    url = doc.data.get("database_url") if isinstance(doc.data, dict) else None
+    if isinstance(url, str) and re.search(r"://[^/@:]+:[^/@]+@", url):
+        raise ConfigError(
+            f"{path}:{doc.line_of(('database_url',))}: database_url: a password may not be "
+            f"written in the file; set {ENV_PREFIX}DATABASE_URL instead"
+        )
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file (or the bundled example), apply APOLLO_* variables, validate.
+
+    Raises ConfigError with one line per problem, each naming file (or variable), line
+    and field.
+    """
+    config_path = _find_config(path)
+    shown = str(config_path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read configuration: {exc.strerror}") from exc
+    doc = load_document(text, path=shown)
+    if doc.data is None:
+        doc.data = {}
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{shown}:1: (top level): expected a mapping of settings")
+    _refuse_inline_secrets(doc, shown)
+    try:
+        return Settings(**{**doc.data, **overrides})
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_errors(exc, doc, shown))) from exc

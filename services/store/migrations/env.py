@@ -1,0 +1,24 @@
+"""Alembic environment: run against the connection `services.store.migrate` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from services.store.models import Base
+
+config = context.config
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,293 @@
+"""What the store keeps (SQLAlchemy 2 models; the schema itself is made by Alembic).
+
+Minute and hour tables hold one row per (time, series), keyed time first: scrapes arrive
+time-ordered, so new rows land at the end of the primary key instead of all over it.
+Times in those tables are Unix seconds (a multiple of 60 or 3600), which is compact, fast
+to compare and the same on SQLite and PostgreSQL. The series ids refer to `services` and
+`slos` without foreign keys, to keep the bulk upserts free of per-row checks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+_NO_ROWID = {"sqlite_with_rowid": False}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+# --- what is observed -----------------------------------------------------------------
+
+
+class Service(Base):
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    team: Mapped[str] = mapped_column(String(100), default="")
+    unit: Mapped[str] = mapped_column(String(30), default="req/s")
+    created_at: Mapped[datetime]
+
+
+class Slo(Base):
+    __tablename__ = "slos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    objective: Mapped[float] = mapped_column(Float)
+    period_s: Mapped[int] = mapped_column(Integer)
+    spec_path: Mapped[str] = mapped_column(String(500), default="")
+    updated_at: Mapped[datetime]
+
+
+# --- per-minute series and their hourly roll-ups --------------------------------------
+
+
+class _ServiceSeries:
+    """Request, error and resource figures of one service in one interval."""
+
+    service_id: Mapped[int] = mapped_column(Integer)
+    requests: Mapped[float] = mapped_column(Float)
+    errors: Mapped[float] = mapped_column(Float)
+    latency_sum: Mapped[float] = mapped_column(Float)  # seconds, summed over requests
+    latency_count: Mapped[float] = mapped_column(Float)
+    cpu_ratio: Mapped[float | None] = mapped_column(Float)  # 0..1 of the allotted CPU
+    memory_bytes: Mapped[float | None] = mapped_column(Float)
+
+
+class ServiceMinute(_ServiceSeries, Base):
+    __tablename__ = "service_minutes"
+    __table_args__ = (PrimaryKeyConstraint("minute", "service_id"), _NO_ROWID)
+    minute: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+
+
+class ServiceHour(_ServiceSeries, Base):
+    __tablename__ = "service_hours"
+    __table_args__ = (PrimaryKeyConstraint("hour", "service_id"), _NO_ROWID)
+    hour: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+    cpu_max: Mapped[float | None] = mapped_column(Float, sort_order=10)
+    memory_max: Mapped[float | None] = mapped_column(Float, sort_order=10)
+    minutes: Mapped[int] = mapped_column(Integer, sort_order=10)  # minute rows behind this hour
+
+
+class _LatencyBuckets:
+    """Increase of one cumulative histogram bucket (`le`, seconds) over the interval."""
+
+    service_id: Mapped[int] = mapped_column(Integer)
+    le: Mapped[float] = mapped_column(Float)  # +Inf included
+    count: Mapped[float] = mapped_column(Float)
+
+
+class LatencyBucketMinute(_LatencyBuckets, Base):
+    __tablename__ = "latency_bucket_minutes"
+    __table_args__ = (PrimaryKeyConstraint("minute", "service_id", "le"), _NO_ROWID)
+    minute: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+
+
+class LatencyBucketHour(_LatencyBuckets, Base):
+    __tablename__ = "latency_bucket_hours"
+    __table_args__ = (PrimaryKeyConstraint("hour", "service_id", "le"), _NO_ROWID)
+    hour: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+
+
+class _SliSeries:
+    """Good and total events of one SLO in one interval."""
+
+    slo_id: Mapped[int] = mapped_column(Integer)
+    good: Mapped[float] = mapped_column(Float)
+    total: Mapped[float] = mapped_column(Float)
+
+
+class SliMinute(_SliSeries, Base):
+    __tablename__ = "sli_minutes"
+    __table_args__ = (PrimaryKeyConstraint("minute", "slo_id"), _NO_ROWID)
+    minute: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+
+
+class SliHour(_SliSeries, Base):
+    __tablename__ = "sli_hours"
+    __table_args__ = (PrimaryKeyConstraint("hour", "slo_id"), _NO_ROWID)
+    hour: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+
+
+# --- documents and events rolled up elsewhere ------------------------------------------
+
+
+class EngagementDay(Base):
+    """The ClickHouse engagement query, one row per day and event type (`all` = every type)."""
+
+    __tablename__ = "engagement_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    active_users: Mapped[int] = mapped_column(BigInteger)
+    events: Mapped[int] = mapped_column(BigInteger)
+    avg_session_s: Mapped[float] = mapped_column(Float)
+    p95_response_ms: Mapped[float] = mapped_column(Float)
+
+
+class RoadmapItem(Base):
+    """One checklist entry of a roadmap document; `key` is its position (`2.4.1`)."""
+
+    __tablename__ = "roadmap_items"
+    __table_args__ = (UniqueConstraint("document", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[str] = mapped_column(String(500))
+    key: Mapped[str] = mapped_column(String(100))
+    parent_key: Mapped[str | None] = mapped_column(String(100))
+    phase: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
+    depth: Mapped[int] = mapped_column(Integer)
+    done: Mapped[bool] = mapped_column(Boolean)
+    target: Mapped[str | None] = mapped_column(Text)
+    line: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+
+
+class RoadmapSnapshot(Base):
+    """Completion of each phase when a roadmap was read, for progress over time."""
+
+    __tablename__ = "roadmap_snapshots"
+
+    document: Mapped[str] = mapped_column(String(500), primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(primary_key=True)
+    phase: Mapped[str] = mapped_column(String(200), primary_key=True)
+    done: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+
+
+class CostLine(Base):
+    """A component's cost for one month; annual figures and totals are computed, not kept."""
+
+    __tablename__ = "cost_lines"
+    __table_args__ = (UniqueConstraint("source", "month", "component"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(500))
+    month: Mapped[date] = mapped_column(Date)
+    component: Mapped[str] = mapped_column(String(200))
+    monthly_cost: Mapped[float] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    potential_ratio: Mapped[float | None] = mapped_column(Float)
+    potential_note: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- alerting ---------------------------------------------------------------------------
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slo_id: Mapped[int | None] = mapped_column(ForeignKey("slos.id"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    severity: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))  # pending, firing, resolved
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    annotations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(40), default="apollo")  # or alertmanager
+    started_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class AlertTransition(Base):
+    __tablename__ = "alert_transitions"
+    __table_args__ = (Index("ix_alert_transitions_alert_at", "alert_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    from_state: Mapped[str] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    value: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutboxMessage(Base):
+    """A notification to deliver; written in the same transaction as its transition."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (Index("ix_notification_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notifier: Mapped[str] = mapped_column(String(63))
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    transition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_transitions.id", ondelete="SET NULL")
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # sent, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_outbox.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float] = mapped_column(Float)
+
+
+# --- collectors -------------------------------------------------------------------------
+
+
+class CollectorRun(Base):
+    __tablename__ = "collector_runs"
+    __table_args__ = (Index("ix_collector_runs_collector_started", "collector", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collector: Mapped[str] = mapped_column(String(63))
+    target: Mapped[str] = mapped_column(String(500))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20))  # ok, partial, failed
+    samples: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    gaps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")

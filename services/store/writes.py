@@ -1,0 +1,156 @@
+"""Idempotent bulk writes: a row written twice changes nothing.
+
+Every minute and hour table is unique on (time, series), so a write is an upsert on that
+key, done in bulk the fastest way each database offers:
+
+- SQLite: one `executemany` of `INSERT … ON CONFLICT DO UPDATE` inside one transaction;
+- PostgreSQL: binary `COPY` into a temporary staging table, then one
+  `INSERT … SELECT … ON CONFLICT DO UPDATE`.
+
+Both skip the update when the stored values already equal the new ones, so rewriting the
+same scrape or backfill costs a key lookup and no new row version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import BigInteger, Boolean, Connection, Date, DateTime, Float, Integer, Table
+from sqlalchemy.sql.sqltypes import Numeric, String
+
+Row = tuple[Any, ...]
+CHUNK_ROWS = 100_000
+
+_PG_COPY_TYPES: list[tuple[type, str]] = [
+    (BigInteger, "int8"),
+    (Integer, "int4"),
+    (Float, "float8"),
+    (Numeric, "numeric"),
+    (Boolean, "bool"),
+    (DateTime, "timestamptz"),
+    (Date, "date"),
+    (String, "text"),
+]
+
+
+def _copy_type(column_type: Any) -> str:
+    for sa_type, pg_name in _PG_COPY_TYPES:
+        if isinstance(column_type, sa_type):
+            return pg_name
+    raise TypeError(f"no COPY type for {column_type!r}")
+
+
+def table_columns(table: Table) -> list[str]:
+    """The order in which rows for `table` are given: its columns as declared."""
+    return [c.name for c in table.columns]
+
+
+def rows_from_frame(frame: pd.DataFrame, columns: Sequence[str]) -> list[Row]:
+    """DataFrame -> list of tuples of plain Python values (drivers do not adapt numpy)."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"frame lacks column(s) {', '.join(missing)}")
+    lists = []
+    for name in columns:
+        series = frame[name]
+        values = series.astype(object).where(series.notna(), None).tolist()
+        lists.append(values)
+    return list(zip(*lists, strict=True))
+
+
+def _chunks(rows: Iterable[Row], size: int) -> Iterable[list[Row]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _sqlite_upsert_sql(table: Table, keys: Sequence[str], values: Sequence[str]) -> str:
+    columns = [*keys, *values]
+    placeholders = ", ".join("?" for _ in columns)
+    target = ", ".join(keys)
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders}) "
+    if not values:
+        return sql + f"ON CONFLICT ({target}) DO NOTHING"
+    updates = ", ".join(f"{v} = excluded.{v}" for v in values)
+    changed = " OR ".join(f"{table.name}.{v} IS NOT excluded.{v}" for v in values)
+    return sql + f"ON CONFLICT ({target}) DO UPDATE SET {updates} WHERE {changed}"
+
+
+def _pg_upsert_sql(table: Table, stage: str, keys: Sequence[str], values: Sequence[str]) -> str:
+    columns = ", ".join([*keys, *values])
+    target = ", ".join(keys)
+    sql = f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} "
+    if not values:
+        return sql + f"ON CONFLICT ({target}) DO NOTHING"
+    updates = ", ".join(f"{v} = EXCLUDED.{v}" for v in values)
+    old = ", ".join(f"{table.name}.{v}" for v in values)
+    new = ", ".join(f"EXCLUDED.{v}" for v in values)
+    return (
+        sql + f"ON CONFLICT ({target}) DO UPDATE SET {updates} "
+        f"WHERE ROW({old}) IS DISTINCT FROM ROW({new})"
+    )
+
+
+def _split(table: Table) -> tuple[list[str], list[str]]:
+    keys = [c.name for c in table.primary_key.columns]
+    keys.sort(key=table_columns(table).index)
+    values = [c for c in table_columns(table) if c not in keys]
+    return keys, values
+
+
+def _upsert_sqlite(conn: Connection, table: Table, rows: Iterable[Row], chunk: int) -> int:
+    keys, values = _split(table)
+    sql = _sqlite_upsert_sql(table, keys, values)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    written = 0
+    try:
+        for part in _chunks(rows, chunk):
+            cursor.executemany(sql, part)
+            written += len(part)
+    finally:
+        cursor.close()
+    return written
+
+
+def _upsert_postgres(conn: Connection, table: Table, rows: Iterable[Row], chunk: int) -> int:
+    keys, values = _split(table)
+    columns = [*keys, *values]
+    stage = f"_stage_{table.name}"
+    raw = conn.connection.driver_connection
+    types = [_copy_type(table.c[name].type) for name in columns]
+    written = 0
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+            f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        upsert = _pg_upsert_sql(table, stage, keys, values)
+        for part in _chunks(rows, chunk):
+            with cursor.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as cp:
+                cp.set_types(types)
+                for row in part:
+                    cp.write_row(row)
+            cursor.execute(upsert)
+            cursor.execute(f"TRUNCATE {stage}")
+            written += len(part)
+    return written
+
+
+def upsert(
+    conn: Connection, table: Table, rows: Iterable[Row] | pd.DataFrame, *, chunk: int = CHUNK_ROWS
+) -> int:
+    """Insert or update `rows` (tuples in `table_columns(table)` order, or a DataFrame).
+
+    Runs inside the caller's transaction; returns the number of rows given.
+    """
+    if isinstance(rows, pd.DataFrame):
+        rows = rows_from_frame(rows, table_columns(table))
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        return _upsert_sqlite(conn, table, rows, chunk)
+    if dialect == "postgresql":
+        return _upsert_postgres(conn, table, rows, chunk)
+    raise NotImplementedError(f"no bulk upsert for {dialect}")

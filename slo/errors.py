@@ -1,0 +1,32 @@
+"""The project's exception tree. It lives in `slo/` because `slo/` imports nothing of ours.
+
+    ApolloError                 every error the project raises on purpose
+     ├── InputError             bad user input; the message names file, line and field
+     │    ├── SpecError         an SLO spec that does not validate      (slo/)
+     │    └── ConfigError       the YAML configuration or an APOLLO_* variable  (services/)
+     ├── StoreError             the store cannot be opened or migrated  (services/store)
+     ├── PortInUseError         a port we were told to bind is taken    (services/)
+     └── SourceUnavailable      a collector's source did not answer     (collectors/)
+"""
+
+from __future__ import annotations
+
+
+class ApolloError(Exception):
+    """Base of every error the project raises on purpose."""
+
+
+class InputError(ApolloError, ValueError):
+    """Bad input; the message says where: `path:line: field: what was expected`."""
+
+    def __init__(
+        self, msg: str, *, path: str = "", line: int | None = None, field: str = ""
+    ) -> None:
+        self.path, self.line, self.field, self.reason = path, line, field, msg
+        where = f"{path}:{line}" if path and line else path
+        parts = [p for p in (where, field) if p]
+        super().__init__(": ".join([*parts, msg]))
+
+
+class SpecError(InputError):
+    """An SLO spec that does not validate."""

@@ -1,0 +1,167 @@
+"""Shared pytest configuration and fixtures.
+
+Sections: markers, environment isolation, real servers (see tests/harness). Add new fixtures in
+their own clearly named section below.
+
+`tests/` is not a package, so pytest puts it on sys.path and the harness imports as `harness`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+from harness import (
+    PostgresProcess,
+    PrometheusProcess,
+    ServerProcess,
+    start_alertmanager,
+    start_postgres,
+    start_prometheus,
+    start_redis,
+)
+from psycopg import sql
+
+# --- Markers ---------------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker here too, so --strict-markers works whatever pyproject says."""
+    config.addinivalue_line("markers", "servers: needs real servers started by the harness")
+
+
+# --- Environment isolation -------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_apollo_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts without APOLLO_* settings leaking in from the developer's shell."""
+    for name in list(os.environ):
+        if name.startswith("APOLLO_"):
+            monkeypatch.delenv(name)
+
+
+# --- Real servers: PostgreSQL ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresProcess]:
+    """One PostgreSQL 15 for the session.
+
+    Its data dir lives under /tmp in a 0o755 dir: the server runs as user `postgres`, which
+    cannot reach pytest's private (0o700) tmp_path tree.
+    """
+    root = Path(tempfile.mkdtemp(prefix="apollo-pg-", dir="/tmp"))
+    root.chmod(0o755)
+    server: PostgresProcess | None = None
+    try:
+        server = start_postgres(root / "pg")
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(postgres_server: PostgresProcess) -> Iterator[str]:
+    """A fresh, uniquely named database per test, dropped afterwards (SQLAlchemy URL)."""
+    if not postgres_server.is_running():  # a previous test stopped it and never restarted it
+        postgres_server.start()
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield postgres_server.url_for(name)
+    finally:
+        if not postgres_server.is_running():
+            postgres_server.start()
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(drop.format(sql.Identifier(name)))
+
+
+# --- Real servers: Redis ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One Redis 7 for the session, without persistence."""
+    server: ServerProcess | None = None
+    try:
+        server = start_redis(tmp_path_factory.mktemp("redis"))
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: ServerProcess) -> Iterator[str]:
+    """The session Redis, running and emptied (FLUSHALL) before the test."""
+    if not redis_server.is_running():
+        redis_server.start()
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    yield redis_server.url
+
+
+# --- Real servers: Prometheus and Alertmanager -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def prometheus_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., PrometheusProcess]]:
+    """start(scrape_configs=None, rule_files=None, **kwargs) -> a new Prometheus in its own
+    tmp dir; kwargs go to harness.start_prometheus. All are stopped at the end of the session.
+    """
+    started: list[PrometheusProcess] = []
+
+    def start(
+        scrape_configs: list[dict[str, Any]] | None = None,
+        rule_files: list[Path] | None = None,
+        **kwargs: Any,
+    ) -> PrometheusProcess:
+        workdir = tmp_path_factory.mktemp("prometheus")
+        server = start_prometheus(workdir, scrape_configs, rule_files, **kwargs)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def alertmanager_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., ServerProcess]]:
+    """start(receivers_webhook_url=None, group_wait="1s", **kwargs) -> a new Alertmanager in its
+    own tmp dir; kwargs go to harness.start_alertmanager. All are stopped at session end.
+    """
+    started: list[ServerProcess] = []
+
+    def start(
+        receivers_webhook_url: str | None = None, group_wait: str = "1s", **kwargs: Any
+    ) -> ServerProcess:
+        workdir = tmp_path_factory.mktemp("alertmanager")
+        server = start_alertmanager(workdir, receivers_webhook_url, group_wait, **kwargs)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
