@@ -170,11 +170,12 @@ class ServerProcess:
             f"--- last lines of {self.log_path} ---\n{self.log_tail() or '(log is empty)'}"
         )
 
-    def require(self, binary: str) -> str:
+    def require(self, binary: str, command: Sequence[str] | None = None) -> str:
         """Resolve `binary` to an executable path; a missing one is an error, never a skip."""
         found = shutil.which(binary)
         if found is None:
-            raise self.error(f"cannot start: binary {binary!r} not found or not executable")
+            problem = f"cannot start: binary {binary!r} not found or not executable"
+            raise self.error(problem, command)
         return found
 
     def _wait_ready(self) -> None:
@@ -256,8 +257,8 @@ class PostgresProcess(ServerProcess):
 
     def _run(self, command: Sequence[str], timeout: float, check: bool = True) -> None:
         full = self._as_postgres(command)
-        self.require(full[0])
-        self.require(command[0])
+        self.require(full[0], full)
+        self.require(command[0], full)
         with self.log_path.open("ab") as log:
             try:
                 result = subprocess.run(
@@ -437,7 +438,10 @@ class PrometheusProcess(ServerProcess):
         return list(self._api("/api/v1/targets", {"state": "active"})["activeTargets"])
 
     def wait_for_targets_up(self, n: int, timeout: float = 30.0) -> list[dict[str, Any]]:
-        """Poll until at least `n` active targets are healthy; return the targets."""
+        """Poll until at least `n` active targets are healthy; return the targets.
+
+        Prometheus 2.42 applies new or reloaded targets on a fixed 5 s tick, so expect ~6 s.
+        """
         targets: list[dict[str, Any]] = []
 
         def enough_up() -> bool:

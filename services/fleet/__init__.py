@@ -1,0 +1,1 @@
+"""The simulated demo platform: seven services with real /metrics pages, and their events."""

@@ -1,0 +1,183 @@
+"""One simulated service: counters that advance with the load model, shown as a /metrics page.
+
+Simulating 100,000 requests a second one by one is out of reach, so the simulator keeps
+the *expected* cumulative counts as floats, advanced minute segment by minute segment,
+and the page shows their integer parts. Counters therefore only go up, buckets stay
+cumulative, and the page is the same whoever scrapes it and how often.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from services.fleet.faults import FaultBoard
+from services.fleet.model import LatencyModel, LoadModel, bucket_bounds, daily_factor, unit_noise
+
+CLIENT_ERROR_RATIO = 0.01  # 404s: part of normal traffic, not errors of the service
+SERVER_ERROR_CODES = (("500", 0.7), ("503", 0.3))
+PLATFORM_VERSION = "2.4.0"
+
+
+@dataclass(frozen=True)
+class ServiceProfile:
+    """What the fleet needs to simulate one service (from the configuration's baseline)."""
+
+    slug: str
+    name: str
+    routes: tuple[str, ...]
+    p95_ms: float
+    throughput_rps: float
+    cpu_ratio: float
+    memory_gib: float
+    error_ratio: float = 0.0005
+
+
+def route_weights(n: int) -> np.ndarray:
+    """Traffic share per route: each route gets 60% of the one before it."""
+    weights = 0.6 ** np.arange(n)
+    return weights / weights.sum()
+
+
+class ServiceSimulator:
+    """Expected cumulative counts of one service since its (simulated) process started."""
+
+    def __init__(
+        self, profile: ServiceProfile, *, seed: int, start: float,
+        amplitude: float = 0.2, noise: float = 0.02, faults: FaultBoard | None = None,
+    ) -> None:
+        self.profile = profile
+        self.seed = seed
+        self.load = LoadModel(profile.throughput_rps, seed, profile.slug, amplitude, noise)
+        self.latency = LatencyModel(profile.p95_ms / 1000)
+        self.bounds = np.array(bucket_bounds(profile.p95_ms / 1000))
+        self.weights = route_weights(len(profile.routes))
+        self.faults = faults or FaultBoard()
+        self.noise = noise
+        self.amplitude = amplitude
+        self._lock = threading.Lock()
+        self.restart(start)
+
+    def restart(self, at: float) -> None:
+        """A process restart: every counter starts again from zero."""
+        with self._lock:
+            self.started = at
+            self.last = at
+            codes = ["200", "404", *(c for c, _ in SERVER_ERROR_CODES)]
+            self.requests = {code: np.zeros(len(self.weights)) for code in codes}
+            self.buckets = np.zeros((len(self.weights), len(self.bounds)))
+            self.count = np.zeros(len(self.weights))
+            self.sum = np.zeros(len(self.weights))
+
+    def advance(self, now: float) -> None:
+        """Add the traffic of [last, now) to the counters."""
+        with self._lock:
+            t = self.last
+            while t < now:
+                seg_end = min(now, (t // 60 + 1) * 60)
+                self._add_segment(t, seg_end)
+                t = seg_end
+            self.last = max(self.last, now)
+
+    def _add_segment(self, start: float, end: float) -> None:
+        mid = (start + end) / 2
+        minute = int(start // 60)
+        n = self.load.rate(mid) * (end - start) * self.weights
+        err = self.faults.error_rate(mid, self.profile.error_ratio)
+        scale = self.faults.latency_factor(mid) * (
+            1.0 + 0.5 * self.noise * unit_noise(self.seed, self.profile.slug + ":lat", minute)
+        )
+        self.requests["200"] += n * (1 - err - CLIENT_ERROR_RATIO)
+        self.requests["404"] += n * CLIENT_ERROR_RATIO
+        for code, share in SERVER_ERROR_CODES:
+            self.requests[code] += n * err * share
+        self.buckets += np.outer(n, self.latency.cdf(self.bounds, scale))
+        self.count += n
+        self.sum += n * self.latency.mean_s(scale)
+
+    def cpu_ratio(self, now: float) -> float:
+        """Share of the allotted CPU: the baseline scaled by load, with a little noise."""
+        load = daily_factor(now, self.amplitude)
+        jitter = 1 + 0.5 * self.noise * unit_noise(self.seed, self.profile.slug + ":cpu",
+                                                   int(now // 15))
+        slow = self.faults.latency_factor(now)
+        value = self.profile.cpu_ratio * (0.6 + 0.4 * load) * jitter * (1 + 0.1 * (slow - 1))
+        return min(value, 1.0)
+
+    def memory_bytes(self, now: float) -> float:
+        drift = 1 + 0.01 * math.sin(2 * math.pi * now / 3600)
+        jitter = 1 + 0.25 * self.noise * unit_noise(self.seed, self.profile.slug + ":mem",
+                                                    int(now // 15))
+        return self.profile.memory_gib * 2**30 * drift * jitter
+
+    def families(self, now: float) -> Iterator[Metric]:
+        """The metric families of the page at `now` (counters shown as whole numbers)."""
+        self.advance(now)
+        routes = self.profile.routes
+        with self._lock:
+            requests = CounterMetricFamily(
+                "http_requests", "Requests served, by route and status code.",
+                labels=["route", "code"],
+            )
+            for code, per_route in self.requests.items():
+                for route, value in zip(routes, per_route, strict=True):
+                    requests.add_metric([route, code], math.floor(value))
+            yield requests
+
+            latency = HistogramMetricFamily(
+                "http_request_duration_seconds", "Time to serve a request.", labels=["route"]
+            )
+            for i, route in enumerate(routes):
+                cumulative = [(_le(b), math.floor(v)) for b, v in zip(self.bounds,
+                                                                       self.buckets[i],
+                                                                       strict=True)]
+                cumulative.append(("+Inf", math.floor(self.count[i])))
+                latency.add_metric([route], cumulative, sum_value=float(self.sum[i]))
+            yield latency
+
+        cpu = GaugeMetricFamily("process_cpu_usage", "Share of the allotted CPU in use (0-1).")
+        cpu.add_metric([], round(self.cpu_ratio(now), 4))
+        yield cpu
+        memory = GaugeMetricFamily("process_resident_memory_bytes", "Resident memory.")
+        memory.add_metric([], round(self.memory_bytes(now)))
+        yield memory
+        start = GaugeMetricFamily("process_start_time_seconds", "When the process started.")
+        start.add_metric([], self.started)
+        yield start
+        info = GaugeMetricFamily(
+            "service_build_info", "Build of the running service.",
+            labels=["service", "name", "version"],
+        )
+        info.add_metric([self.profile.slug, self.profile.name, PLATFORM_VERSION], 1)
+        yield info
+
+
+def _le(bound: float) -> str:
+    return repr(float(bound))
+
+
+class _PageCollector:
+    def __init__(self, simulator: ServiceSimulator, clock: object) -> None:
+        self.simulator = simulator
+        self.clock = clock
+
+    def collect(self) -> Iterator[Metric]:
+        return self.simulator.families(self.clock())  # type: ignore[operator]
+
+
+def metrics_page(simulator: ServiceSimulator, now: float) -> bytes:
+    """The Prometheus text exposition of `simulator` at `now`."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_PageCollector(simulator, lambda: now))  # type: ignore[arg-type]
+    return generate_latest(registry)
