@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from services.errors import ConfigError
+from services.errors import ConfigError, InputError
 from slo.durations import parse_duration
 from slo.yamlpos import YamlDocument, load_document
 
@@ -267,16 +267,15 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 def _errors(exc: ValidationError, doc: YamlDocument, path: str) -> list[str]:
-    lines = []
+    """One line per problem, in file order; values set by APOLLO_* name their variable."""
+    located = []
     for error in exc.errors():
         loc = tuple(error["loc"])
         env = _env_names(loc)
-        if env:
-            where = f"environment {env[0]}"
-        else:
-            where = f"{path}:{doc.line_of(loc)}"
-        lines.append(f"{where}: {_dotted(loc)}: {_describe(error)}")
-    return lines
+        line = doc.line_of(loc)
+        where = f"environment {env[0]}" if env else f"{path}:{line}"
+        located.append((bool(env), line, f"{where}: {_dotted(loc)}: {_describe(error)}"))
+    return [text for *_, text in sorted(located)]
 
 
 def _refuse_inline_secrets(doc: YamlDocument, path: str) -> None:
@@ -300,7 +299,10 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         text = config_path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{shown}: cannot read configuration: {exc.strerror}") from exc
-    doc = load_document(text, path=shown)
+    try:
+        doc = load_document(text, path=shown)
+    except InputError as exc:
+        raise ConfigError(str(exc)) from exc
     if doc.data is None:
         doc.data = {}
     if not isinstance(doc.data, dict):

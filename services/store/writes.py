@@ -21,6 +21,8 @@ import pandas as pd
 from sqlalchemy import BigInteger, Boolean, Connection, Date, DateTime, Float, Integer, Table
 from sqlalchemy.sql.sqltypes import Numeric, String
 
+from services.errors import StoreError
+
 Row = tuple[Any, ...]
 CHUNK_ROWS = 100_000
 
@@ -144,13 +146,19 @@ def upsert(
 ) -> int:
     """Insert or update `rows` (tuples in `table_columns(table)` order, or a DataFrame).
 
-    Runs inside the caller's transaction; returns the number of rows given.
+    Runs inside the caller's transaction; returns the number of rows given. A database
+    error is raised as StoreError naming the table; the caller's transaction rolls back.
     """
     if isinstance(rows, pd.DataFrame):
         rows = rows_from_frame(rows, table_columns(table))
     dialect = conn.dialect.name
-    if dialect == "sqlite":
-        return _upsert_sqlite(conn, table, rows, chunk)
-    if dialect == "postgresql":
-        return _upsert_postgres(conn, table, rows, chunk)
-    raise NotImplementedError(f"no bulk upsert for {dialect}")
+    if dialect not in _WRITERS:
+        raise NotImplementedError(f"no bulk upsert for {dialect}")
+    try:
+        return _WRITERS[dialect](conn, table, rows, chunk)
+    except conn.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
+        # The raw driver bypasses SQLAlchemy's wrapping; say which table, keep the cause.
+        raise StoreError(f"{table.name}: bulk upsert failed: {exc}".strip()) from exc
+
+
+_WRITERS = {"sqlite": _upsert_sqlite, "postgresql": _upsert_postgres}

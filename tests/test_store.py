@@ -1,0 +1,271 @@
+"""The store, run on both SQLite and a real PostgreSQL 15: one suite, two backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from services.errors import StoreError
+from services.store import queries, rollup, writes
+from services.store.catalog import ServiceInfo, ensure_services, ensure_slo
+from services.store.engine import make_engine
+from services.store.migrate import current_revision, head_revision, upgrade
+from services.store.models import (
+    Base,
+    LatencyBucketMinute,
+    ServiceMinute,
+    SliMinute,
+)
+
+SERVICE_MINUTES = ServiceMinute.__table__
+T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # an hour boundary
+E0 = int(T0.timestamp())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store' / 'apollo.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(store_url):
+    engine = make_engine(store_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def ids(engine):
+    with engine.begin() as conn:
+        return ensure_services(conn, [ServiceInfo("api", "API"), ServiceInfo("db", "DB")])
+
+
+def service_rows(ids, minutes, *, scale=1.0):
+    """Deterministic rows: requests = 100 + minute index, errors = index % 7, per service."""
+    rows = []
+    for i in range(minutes):
+        for n, slug in enumerate(sorted(ids)):
+            req = (100 + i + 1000 * n) * scale
+            rows.append((E0 + 60 * i, ids[slug], req, float(i % 7), req * 0.01, req,
+                         0.25 + 0.01 * (i % 4), 2.0e9 + i))
+    return rows
+
+
+def count(engine, table):
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+
+
+# --- schema ------------------------------------------------------------------------------
+
+
+def test_migration_builds_exactly_the_models(engine):
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert current_revision(engine) == head_revision()
+
+
+def test_upgrade_twice_changes_nothing(engine):
+    before = set(sa.inspect(engine).get_table_names())
+    assert upgrade(engine) == head_revision()
+    assert set(sa.inspect(engine).get_table_names()) == before
+
+
+def test_a_failed_migration_leaves_nothing_behind(store_url):
+    engine = make_engine(store_url)
+    with engine.begin() as conn:  # a table in the way of the first migration
+        conn.exec_driver_sql("CREATE TABLE slos (id INTEGER PRIMARY KEY, other TEXT)")
+    with pytest.raises(StoreError, match=r"migration to head failed"):
+        upgrade(engine)
+    assert set(sa.inspect(engine).get_table_names()) == {"slos"}
+    assert current_revision(engine) is None
+    engine.dispose()
+
+
+def test_an_unknown_database_url_is_refused():
+    with pytest.raises(StoreError, match=r"mysql://h/db.*expected sqlite"):
+        make_engine("mysql://h/db")
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+# --- idempotent writes -------------------------------------------------------------------
+
+
+def test_writing_the_same_rows_twice_changes_nothing(engine, ids):
+    rows = service_rows(ids, 90)
+    for _ in range(2):
+        with engine.begin() as conn:
+            assert writes.upsert(conn, SERVICE_MINUTES, rows) == len(rows)
+    assert count(engine, SERVICE_MINUTES) == len(rows)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(SERVICE_MINUTES).order_by("minute", "service_id")).all()
+    assert [tuple(r) for r in stored] == sorted(rows, key=lambda r: (r[0], r[1]))
+
+
+def test_a_rewrite_with_new_values_replaces_them(engine, ids):
+    with engine.begin() as conn:
+        writes.upsert(conn, SERVICE_MINUTES, service_rows(ids, 10))
+    with engine.begin() as conn:
+        writes.upsert(conn, SERVICE_MINUTES, service_rows(ids, 10, scale=2.0), chunk=7)
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.sum(SERVICE_MINUTES.c.requests))).scalar()
+    # by hand: sum over i<10 of (100+i) + (1100+i), doubled
+    assert total == 2.0 * sum((100 + i) + (1100 + i) for i in range(10))
+    assert count(engine, SERVICE_MINUTES) == 20
+
+
+def test_a_frame_is_written_like_tuples(engine, ids):
+    frame = pd.DataFrame(service_rows(ids, 5), columns=writes.table_columns(SERVICE_MINUTES))
+    frame.loc[0, "cpu_ratio"] = np.nan  # a missing gauge is stored as NULL
+    with engine.begin() as conn:
+        writes.upsert(conn, SERVICE_MINUTES, frame)
+    with engine.connect() as conn:
+        nulls = conn.execute(sa.select(sa.func.count()).where(
+            SERVICE_MINUTES.c.cpu_ratio.is_(None))).scalar()
+    assert nulls == 1
+    assert count(engine, SERVICE_MINUTES) == 10
+
+
+def test_a_failed_write_keeps_none_of_its_rows(engine, ids):
+    rows = service_rows(ids, 20)
+    rows[25] = (*rows[25][:2], None, *rows[25][3:])  # requests may not be NULL
+    with pytest.raises(StoreError, match=r"service_minutes: bulk upsert failed.*requests"), \
+            engine.begin() as conn:
+        writes.upsert(conn, SERVICE_MINUTES, rows, chunk=10)
+    assert count(engine, SERVICE_MINUTES) == 0
+
+
+def test_histogram_buckets_keep_infinity(engine, ids):
+    bounds = [0.005, 0.012, float("inf")]
+    rows = [(E0 + 60 * i, ids["api"], le, 10.0 * (j + 1)) for i in range(3)
+            for j, le in enumerate(bounds)]
+    with engine.begin() as conn:
+        writes.upsert(conn, LatencyBucketMinute.__table__, rows)
+        writes.upsert(conn, LatencyBucketMinute.__table__, rows)
+        frame = queries.latency_buckets(conn, T0, T0 + timedelta(minutes=3))
+    assert len(frame) == 9
+    assert sorted(frame["le"].unique()) == bounds
+    assert frame.loc[np.isinf(frame["le"]), "count"].tolist() == [30.0, 30.0, 30.0]
+
+
+# --- queries and roll-ups -----------------------------------------------------------------
+
+
+def test_minute_query_is_half_open_and_labelled(engine, ids):
+    with engine.begin() as conn:
+        writes.upsert(conn, SERVICE_MINUTES, service_rows(ids, 30))
+        frame = queries.service_metrics(conn, T0 + timedelta(minutes=5),
+                                        T0 + timedelta(minutes=10), services=["api"])
+    assert frame["ts"].tolist() == [T0 + timedelta(minutes=m) for m in range(5, 10)]
+    assert set(frame["service"]) == {"api"}
+    assert frame["requests"].tolist() == [100.0 + m for m in range(5, 10)]
+
+
+def expected_hours(rows, ids):
+    """The hourly roll-up computed in pandas, independently of the store's SQL."""
+    frame = pd.DataFrame(rows, columns=writes.table_columns(SERVICE_MINUTES))
+    frame["hour"] = frame["minute"] // 3600 * 3600
+    by_id = {v: k for k, v in ids.items()}
+    out = frame.groupby(["hour", "service_id"]).agg(
+        requests=("requests", "sum"), errors=("errors", "sum"),
+        cpu_ratio=("cpu_ratio", "mean"), cpu_max=("cpu_ratio", "max"),
+        minutes=("minute", "count")).reset_index()
+    out["service"] = out["service_id"].map(by_id)
+    return out.sort_values(["hour", "service"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("rolled", [False, True], ids=["live from minutes", "rolled up"])
+def test_hour_resolution_sums_and_averages_the_minutes(engine, ids, rolled):
+    rows = service_rows(ids, 150)  # two whole hours and half of a third
+    with engine.begin() as conn:
+        writes.upsert(conn, SERVICE_MINUTES, rows)
+        if rolled:
+            rollup.roll_up(conn, T0, T0 + timedelta(hours=3))
+        got = queries.service_metrics(conn, T0, T0 + timedelta(hours=3), resolution="hour")
+    want = expected_hours(rows, ids)
+    assert got["ts"].tolist() == [datetime.fromtimestamp(h, UTC) for h in want["hour"]]
+    assert got["service"].tolist() == want["service"].tolist()
+    for column in ("requests", "errors", "cpu_max", "minutes"):
+        assert got[column].tolist() == want[column].tolist(), column
+    assert np.allclose(got["cpu_ratio"], want["cpu_ratio"], rtol=1e-12)
+
+
+def test_only_whole_hours_roll_up_and_a_late_minute_is_rolled_again(engine, ids):
+    rows = service_rows(ids, 90)
+    with engine.begin() as conn:
+        writes.upsert(conn, SERVICE_MINUTES, rows)
+        rollup.roll_up(conn, T0, T0 + timedelta(minutes=90))  # only 10:00-11:00 is whole
+        hours = conn.execute(sa.text("SELECT hour, minutes FROM service_hours")).all()
+        assert sorted({(h, m) for h, m in hours}) == [(E0, 60)]
+        late = (E0 + 59 * 60, ids["api"], 1_000_000.0, 0.0, 0.0, 0.0, 0.5, 1.0)
+        writes.upsert(conn, SERVICE_MINUTES, [late])
+        rollup.roll_up(conn, T0, T0 + timedelta(hours=1))
+        total = conn.execute(sa.text(
+            f"SELECT requests FROM service_hours WHERE hour = {E0} "
+            f"AND service_id = {ids['api']}")).scalar()
+    assert total == sum(100 + i for i in range(59)) + 1_000_000.0
+
+
+def test_retention_rolls_up_before_it_deletes(engine, ids):
+    rows = service_rows(ids, 180)
+    now = T0 + timedelta(hours=3)
+    with engine.begin() as conn:
+        writes.upsert(conn, SERVICE_MINUTES, rows)
+        before = queries.service_metrics(conn, T0, now, resolution="hour")
+        result = rollup.apply_retention(conn, now=now, minute_keep=timedelta(hours=1),
+                                        hour_keep=timedelta(days=400))
+        after = queries.service_metrics(conn, T0, now, resolution="hour")
+        minutes_left = queries.service_metrics(conn, T0, now)
+    assert result.minute_rows_deleted == 2 * 120
+    assert minutes_left["ts"].min() == T0 + timedelta(hours=2)
+    pd.testing.assert_frame_equal(before, after, check_dtype=False)
+
+
+def test_old_hours_expire_too(engine, ids):
+    with engine.begin() as conn:
+        writes.upsert(conn, SERVICE_MINUTES, service_rows(ids, 120))
+        rollup.roll_up(conn, T0, T0 + timedelta(hours=2))
+        result = rollup.apply_retention(conn, now=T0 + timedelta(hours=3, minutes=30),
+                                        minute_keep=timedelta(minutes=10),
+                                        hour_keep=timedelta(hours=2))
+        left = conn.execute(sa.text("SELECT DISTINCT hour FROM service_hours")).scalars().all()
+    assert left == [E0 + 3600]
+    assert result.hour_rows_deleted == 2
+
+
+def test_sli_rows_round_trip(engine, ids):
+    with engine.begin() as conn:
+        slo_id = ensure_slo(conn, slug="api-availability", name="API availability",
+                            objective=0.999, period_s=30 * 86400, service_id=ids["api"])
+        assert ensure_slo(conn, slug="api-availability", name="renamed", objective=0.99,
+                          period_s=86400) == slo_id
+        writes.upsert(conn, SliMinute.__table__,
+                      [(E0 + 60 * i, slo_id, 990.0 + i, 1000.0) for i in range(5)])
+        frame = queries.sli(conn, T0, T0 + timedelta(hours=1), slos=["api-availability"])
+        hourly = queries.sli(conn, T0, T0 + timedelta(hours=1), resolution="hour")
+    assert frame["good"].tolist() == [990.0, 991.0, 992.0, 993.0, 994.0]
+    assert hourly[["good", "total"]].values.tolist() == [[990 * 5 + 10, 5000.0]]
+
+
+def test_services_are_registered_once_and_updated(engine):
+    with engine.begin() as conn:
+        first = ensure_services(conn, [ServiceInfo("api", "API")])
+        again = ensure_services(conn, [ServiceInfo("api", "API Gateway", team="platform")])
+        name = conn.execute(sa.text("SELECT name FROM services")).scalar()
+    assert first == again
+    assert name == "API Gateway"
