@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -164,7 +165,9 @@ def fleet_fault(
     if body["kind"] == "latency":
         body["factor"] = factor
     result = _call_control("POST", f"{_control_url(control)}/faults/{service}", json=body)
-    typer.echo(f"{result['service']}: {result['fault']['kind']} until {result['fault']['until']:.0f}")
+    fault = result["fault"]
+    until = datetime.fromtimestamp(fault["until"], UTC).strftime("%H:%M:%S UTC")
+    typer.echo(f"{result['service']}: {fault['kind']} until {until}")
 
 
 @fleet_app.command("clear")

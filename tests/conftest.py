@@ -165,3 +165,26 @@ def alertmanager_factory(
     finally:
         for server in started:
             server.stop()
+
+
+# --- The embedded ClickHouse engine ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """chdb opens exactly one path per process, so the whole session shares this one."""
+    return tmp_path_factory.mktemp("chdb") / "events"
+
+
+@pytest.fixture
+def clickhouse(chdb_path: Path) -> Iterator[tuple[Any, str]]:
+    """(client, database): the real engine through clickhouse-connect, a fresh database."""
+    import clickhouse_connect
+
+    client = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}")
+    database = f"test_{uuid.uuid4().hex[:12]}"
+    client.command(f"CREATE DATABASE {database}")
+    try:
+        yield client, database
+    finally:
+        client.command(f"DROP DATABASE IF EXISTS {database}")

@@ -22,6 +22,11 @@ def _config() -> Config:
     return config
 
 
+def _one_line(exc: SQLAlchemyError) -> str:
+    """The driver's message without SQLAlchemy's trailer, on one line."""
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
+
+
 def head_revision() -> str:
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None, "no migrations found"
@@ -39,13 +44,17 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
     On PostgreSQL the DDL is transactional, so a failed migration leaves nothing behind.
     """
     config = _config()
+    where = engine.url.render_as_string(hide_password=True)
     try:
-        with engine.begin() as connection:
+        connection = engine.connect()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{where}: cannot connect: {_one_line(exc)}") from exc
+    try:
+        with connection, connection.begin():
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:
-        where = engine.url.render_as_string(hide_password=True)
-        raise StoreError(f"{where}: migration to {revision} failed: {exc.orig or exc}") from exc
+        raise StoreError(f"{where}: migration to {revision} failed: {_one_line(exc)}") from exc
     return current_revision(engine) or ""
 
 

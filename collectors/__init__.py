@@ -1,0 +1,1 @@
+"""Collectors: pull from the outside world, normalise, write through the store."""

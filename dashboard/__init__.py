@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: pure figure builders and pages that arrange them."""

@@ -1,0 +1,165 @@
+"""The `apollo` command as a user runs it: real processes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+APOLLO = str(Path(sys.executable).with_name("apollo"))
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([APOLLO, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})}, cwd=cwd)
+
+
+def test_db_upgrade_creates_the_store_and_is_safe_twice(tmp_path):
+    env = {"APOLLO_DATA_DIR": str(tmp_path / "data")}
+    for _ in range(2):
+        result = run("db", "upgrade", env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "at revision 0001" in result.stdout
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'apollo.db'}")
+    assert "service_minutes" in sa.inspect(engine).get_table_names()
+
+
+def test_db_upgrade_on_postgresql(pg_url, tmp_path):
+    result = run("db", "upgrade", env={"APOLLO_DATABASE_URL": pg_url}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "postgresql+psycopg://postgres@127.0.0.1" in result.stdout
+
+
+def test_an_unreachable_store_is_one_line_and_exit_1(tmp_path):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql+psycopg://apollo:pw@127.0.0.1:{port}/apollo"
+    result = run("db", "upgrade", env={"APOLLO_DATABASE_URL": url}, cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(
+        f"apollo: error: postgresql+psycopg://apollo:***@127.0.0.1:{port}/apollo: cannot connect")
+    assert "pw@" not in result.stderr
+
+
+def test_a_bad_config_file_is_one_line_naming_file_line_and_field(tmp_path):
+    config = tmp_path / "apollo.yaml"
+    config.write_text("services:\n  - slug: api\n    name: API\nfleet:\n  base_port: 70000\n")
+    result = run("--config", str(config), "config", "check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (f"apollo: error: {config}:5: fleet.base_port: Input should be less "
+                             "than or equal to 65535 (got 70000)\n")
+    assert result.stdout == ""
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert run("fleet", "fault", cwd=tmp_path).returncode == 2
+    assert run("no-such-command", cwd=tmp_path).returncode == 2
+
+
+def test_a_taken_fleet_port_is_named_and_nothing_is_left_behind(tmp_path):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        env = {"APOLLO_DATA_DIR": str(tmp_path / "var"), "APOLLO_FLEET__CONTROL_PORT": str(port),
+               "APOLLO_FLEET__EVENTS__ENABLED": "false"}
+        result = run("fleet", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (f"apollo: error: port 127.0.0.1:{port} (fleet control) is already "
+                             "in use\n")
+    assert not (tmp_path / "var" / "fleet.json").exists()
+
+
+class Demo:
+    """`apollo demo` in the background, its output read line by line."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.env = {**os.environ, "APOLLO_DATA_DIR": str(tmp_path / "var"),
+                    "APOLLO_FLEET__EVENTS__BACKFILL_DAYS": "1"}
+        self.process = subprocess.Popen([APOLLO, "demo"], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, env=self.env,
+                                        cwd=tmp_path)
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def read_until(self, predicate, timeout: float = 60) -> list[str]:
+        seen, deadline = [], time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            seen.append(line)
+            if predicate(line):
+                return seen
+        raise AssertionError("demo output ended or timed out:\n" + "\n".join(seen))
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=20)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+@pytest.fixture
+def demo(tmp_path):
+    demo = Demo(tmp_path)
+    try:
+        yield demo
+    finally:
+        demo.stop()
+
+
+def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path):
+    lines = demo.read_until(lambda line: "events backfilled" in line)
+    urls = {line.split()[0]: line.split()[1] for line in lines if "/metrics" in line}
+    assert set(urls) == {"api-gateway", "auth-service", "user-service", "payment-service",
+                         "analytics-engine", "notification-hub", "database-cluster"}
+    for url in urls.values():
+        page = httpx.get(url, timeout=5).text
+        assert "http_request_duration_seconds_bucket" in page
+
+    fault = subprocess.run([APOLLO, "fleet", "fault", "payment-service", "error_burst",
+                            "--rate", "0.2", "--for", "2m"], capture_output=True, text=True,
+                           env=demo.env, cwd=tmp_path, timeout=30)
+    assert fault.returncode == 0, fault.stderr
+    status = subprocess.run([APOLLO, "fleet", "status"], capture_output=True, text=True,
+                            env=demo.env, cwd=tmp_path, timeout=30)
+    row = next(line for line in status.stdout.splitlines() if line.startswith("payment-service"))
+    assert "faults: error_burst" in row
+
+    store = sa.create_engine(f"sqlite:///{tmp_path / 'var' / 'apollo.db'}")
+    with store.connect() as conn:
+        services = conn.execute(sa.text("SELECT slug FROM services ORDER BY id")).scalars().all()
+    assert services == list(urls)
+
+    assert demo.stop() == 0
+    rest = demo.read_until(lambda line: line == "stopped", timeout=10)
+    assert rest[-1] == "stopped"
+    assert not (tmp_path / "var" / "fleet.json").exists()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(urls["api-gateway"], timeout=2)
