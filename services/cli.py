@@ -192,13 +192,40 @@ def fleet_status(control: ControlOption = None) -> None:
                    f"faults: {faults}")
 
 
+# --- dashboard ---------------------------------------------------------------------------
+
+
+@app.command()
+def dashboard(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default from config).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from config).")] = None,
+) -> None:
+    """Serve the Streamlit dashboard until Ctrl-C."""
+    from services.config import child_environment
+    from services.processes import start_dashboard
+
+    s = settings()
+    if host is not None:
+        s.dashboard.host = host
+    if port is not None:
+        s.dashboard.port = port
+    child = start_dashboard(s, env=child_environment(s))
+    typer.echo(f"dashboard {child.url} (Ctrl-C stops it)")
+    try:
+        _wait_for_interrupt()
+    finally:
+        child.stop()
+
+
 # --- demo --------------------------------------------------------------------------------
 
 
 @app.command()
 def demo() -> None:
-    """The whole product on embedded defaults: store, demo fleet and its events."""
+    """The whole product on embedded defaults: store, demo fleet, events and dashboard."""
+    from services.config import child_environment
     from services.fleet.runner import start_fleet
+    from services.processes import start_dashboard
     from services.store.catalog import ServiceInfo, ensure_services
     from services.store.engine import make_engine
     from services.store.migrate import upgrade
@@ -209,12 +236,17 @@ def demo() -> None:
     with engine.begin() as conn:
         ensure_services(conn, [ServiceInfo(x.slug, x.name, x.team, x.unit) for x in s.services])
     running = start_fleet(s)
-    typer.echo("Apollo Observatory demo is running (Ctrl-C stops everything):")
-    typer.echo(f"  store: {engine.url.render_as_string(hide_password=True)}")
-    _print_fleet(running)
+    children = []
     try:
+        children.append(start_dashboard(s, env=child_environment(s)))
+        typer.echo("Apollo Observatory demo is running (Ctrl-C stops everything):")
+        typer.echo(f"  dashboard          {children[0].url}")
+        typer.echo(f"  store              {engine.url.render_as_string(hide_password=True)}")
+        _print_fleet(running)
         _wait_for_interrupt()
     finally:
+        for child in children:
+            child.stop()
         running.stop()
         engine.dispose()
         typer.echo("stopped")

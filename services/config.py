@@ -16,7 +16,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from services.errors import ConfigError, InputError
@@ -170,6 +178,7 @@ class Settings(BaseSettings):
     fleet: FleetConfig = Field(default_factory=FleetConfig)
     api: Listen = Field(default_factory=lambda: Listen(port=8000))
     dashboard: Listen = Field(default_factory=lambda: Listen(port=8501))
+    _source: Path | None = PrivateAttr(default=None)  # the file these settings came from
 
     @classmethod
     def settings_customise_sources(
@@ -214,6 +223,14 @@ class Settings(BaseSettings):
     @property
     def slugs(self) -> list[str]:
         return [s.slug for s in self.services]
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """Environment for a child process (the dashboard) that must load the same settings."""
+    env = dict(os.environ)
+    if settings._source is not None:
+        env[f"{ENV_PREFIX}CONFIG"] = str(settings._source.resolve())
+    return env
 
 
 def secret(name: str) -> str | None:
@@ -309,6 +326,8 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError(f"{shown}:1: (top level): expected a mapping of settings")
     _refuse_inline_secrets(doc, shown)
     try:
-        return Settings(**{**doc.data, **overrides})
+        settings = Settings(**{**doc.data, **overrides})
     except ValidationError as exc:
         raise ConfigError("\n".join(_errors(exc, doc, shown))) from exc
+    settings._source = config_path
+    return settings

@@ -58,3 +58,41 @@ def gauge(page: str, name: str) -> float:
             if sample.name == name:
                 return sample.value
     raise KeyError(name)
+
+
+def fill_store_from_fleet(engine, start: float, minutes: int, slugs=None, seed: int = 42) -> None:
+    """Write per-minute rows for the seed's services straight from the fleet simulators.
+
+    Stands in for a collector in tests of the readers: the increases are the simulators'
+    own expected counts per minute, so a reader's figures can be checked against the model.
+    """
+    from services.fleet.simulator import ServiceSimulator
+    from services.store import writes
+    from services.store.catalog import ServiceInfo, ensure_services
+    from services.store.models import LatencyBucketMinute, ServiceMinute
+
+    chosen = [PROFILES[s] for s in (slugs or PROFILES)]
+    with engine.begin() as conn:
+        ids = ensure_services(conn, [ServiceInfo(p.slug, p.name) for p in chosen])
+        service_rows, bucket_rows = [], []
+        for profile in chosen:
+            sim = ServiceSimulator(profile, seed=seed, start=start)
+            for minute in range(minutes):
+                t0 = start + 60 * minute
+                before = (sum(v.sum() for v in sim.requests.values()),
+                          sim.requests["500"].sum() + sim.requests["503"].sum(),
+                          sim.buckets.sum(axis=0).copy(), sim.count.sum(), sim.sum.sum())
+                sim.advance(t0 + 60)
+                after = (sum(v.sum() for v in sim.requests.values()),
+                         sim.requests["500"].sum() + sim.requests["503"].sum(),
+                         sim.buckets.sum(axis=0), sim.count.sum(), sim.sum.sum())
+                service_rows.append((int(t0), ids[profile.slug], after[0] - before[0],
+                                     after[1] - before[1], after[4] - before[4],
+                                     after[3] - before[3], sim.cpu_ratio(t0 + 60),
+                                     sim.memory_bytes(t0 + 60)))
+                increases = list(after[2] - before[2]) + [after[3] - before[3]]
+                bounds = [*sim.bounds.tolist(), math.inf]
+                bucket_rows += [(int(t0), ids[profile.slug], le, float(c))
+                                for le, c in zip(bounds, increases, strict=True)]
+        writes.upsert(conn, ServiceMinute.__table__, service_rows)
+        writes.upsert(conn, LatencyBucketMinute.__table__, bucket_rows)
