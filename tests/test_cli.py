@@ -89,7 +89,7 @@ class Demo:
 
     def __init__(self, tmp_path: Path) -> None:
         self.env = {**os.environ, "APOLLO_DATA_DIR": str(tmp_path / "var"),
-                    "APOLLO_FLEET__EVENTS__BACKFILL_DAYS": "1"}
+                    "APOLLO_FLEET__EVENTS__BACKFILL_DAYS": "1", "APOLLO_DASHBOARD__PORT": "0"}
         self.process = subprocess.Popen([APOLLO, "demo"], stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True, env=self.env,
                                         cwd=tmp_path)
@@ -142,6 +142,8 @@ def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path
     for url in urls.values():
         page = httpx.get(url, timeout=5).text
         assert "http_request_duration_seconds_bucket" in page
+    dashboard = next(line.split()[1] for line in lines if line.split()[0] == "dashboard")
+    assert httpx.get(f"{dashboard}/_stcore/health", timeout=5).text == "ok"
 
     fault = subprocess.run([APOLLO, "fleet", "fault", "payment-service", "error_burst",
                             "--rate", "0.2", "--for", "2m"], capture_output=True, text=True,
@@ -161,5 +163,6 @@ def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path
     rest = demo.read_until(lambda line: line == "stopped", timeout=10)
     assert rest[-1] == "stopped"
     assert not (tmp_path / "var" / "fleet.json").exists()
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(urls["api-gateway"], timeout=2)
+    for url in (urls["api-gateway"], dashboard):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url, timeout=2)
