@@ -90,7 +90,7 @@ def fill_store_from_fleet(engine, start: float, minutes: int, slugs=None, seed: 
                                      after[1] - before[1], after[4] - before[4],
                                      after[3] - before[3], sim.cpu_ratio(t0 + 60),
                                      sim.memory_bytes(t0 + 60)))
-                increases = list(after[2] - before[2]) + [after[3] - before[3]]
+                increases = [*(after[2] - before[2]).tolist(), after[3] - before[3]]
                 bounds = [*sim.bounds.tolist(), math.inf]
                 bucket_rows += [(int(t0), ids[profile.slug], le, float(c))
                                 for le, c in zip(bounds, increases, strict=True)]
