@@ -4,24 +4,27 @@ Every minute and hour table is unique on (time, series), so a write is an upsert
 key, done in bulk the fastest way each database offers:
 
 - SQLite: one `executemany` of `INSERT … ON CONFLICT DO UPDATE` inside one transaction;
-- PostgreSQL: binary `COPY` of each chunk into a temporary staging table, then
-  - if no stored row falls in the chunk's range of the leading key column (the usual case
-    for time-ordered scrapes), a plain `INSERT … SELECT` (a unique violation, say from a
-    concurrent writer, rolls back to a savepoint and takes the general path instead);
-  - otherwise one `INSERT … SELECT … ON CONFLICT DO UPDATE` of the staged rows minus
-    (`EXCEPT ALL`) the identical stored rows of that range, read as one set.
+- PostgreSQL, per chunk, split on the chunk's leading key column (time, for minute and
+  hour tables) against the stored rows' min and max of it in the chunk's range:
+  - rows outside that stored range cannot exist yet: binary `COPY` straight into the table
+    (in a savepoint; a unique violation, e.g. from a concurrent writer, rolls it back and
+    sends the whole chunk the general way). Time-ordered scrapes take only this path;
+  - the rest: binary `COPY` into a temporary staging table, then one
+    `INSERT … SELECT … ON CONFLICT DO UPDATE` of the staged rows minus (`EXCEPT ALL`) the
+    identical stored rows of that range, read as one set.
 
 Both skip the update when the stored values already equal the new ones, so rewriting the
 same scrape or backfill costs a key lookup and no new row version. On PostgreSQL the
 set-wise filter also spares the row lock (and its WAL record) that `ON CONFLICT DO UPDATE`
-takes on every conflicting row before its WHERE clause can skip it, and the plain INSERT
-spares the speculative insertion that `ON CONFLICT` does for every new row.
+takes on every conflicting row before its WHERE clause can skip it, and the direct COPY
+spares the staging and the speculative insertion `ON CONFLICT` does for every new row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 import pandas as pd
@@ -81,7 +84,7 @@ def _chunks(rows: Iterable[Row], size: int) -> Iterable[list[Row]]:
 
 
 def _sqlite_upsert_sql(table: Table, keys: Sequence[str], values: Sequence[str]) -> str:
-    columns = [*keys, *values]
+    columns = table_columns(table)  # rows arrive in this order, whatever the key's position
     placeholders = ", ".join("?" for _ in columns)
     target = ", ".join(keys)
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders}) "
@@ -139,45 +142,96 @@ def _upsert_sqlite(conn: Connection, table: Table, rows: Iterable[Row], chunk: i
     return written
 
 
-def _pg_insert_new(cursor: Any, table: Table, stage: str, columns: str) -> bool:
-    """Plain INSERT of the staged rows; False (and nothing written) if a key exists."""
+class _PgTarget:
+    """What the PostgreSQL path needs to know about one table, worked out once per call."""
+
+    def __init__(self, table: Table) -> None:
+        keys, values = _split(table)
+        self.name = table.name
+        self.columns = table_columns(table)
+        self.types = [_copy_type(table.c[name].type) for name in self.columns]
+        self.lead = next(iter(table.primary_key.columns)).name  # first column of the key index
+        self.lead_at = self.columns.index(self.lead)
+        self.stage = f"_stage_{table.name}"
+        self.upsert = _pg_upsert_sql(table, self.stage, keys, values, self.lead)
+
+
+def _pg_copy(cursor: Any, target: _PgTarget, into: str, rows: Sequence[Row]) -> None:
+    with cursor.copy(f"COPY {into} ({', '.join(target.columns)}) FROM STDIN (FORMAT BINARY)") as cp:
+        cp.set_types(target.types)
+        for row in rows:
+            cp.write_row(row)
+
+
+def _pg_split_new(cursor: Any, target: _PgTarget, rows: list[Row]) -> tuple[list[Row], list[Row]]:
+    """(rows whose leading key lies outside the stored range, so are new; the others).
+
+    Compared in Python: values Python cannot order go the general way, and values it orders
+    unlike PostgreSQL (text under a collation) at worst make the COPY of "new" rows fail on
+    the key, which sends the whole chunk the general way.
+    """
+    at = target.lead_at
+    try:
+        low, high = min(map(itemgetter(at), rows)), max(map(itemgetter(at), rows))
+    except TypeError:
+        return [], rows
+    first, last = cursor.execute(
+        f"SELECT min({target.lead}), max({target.lead}) FROM {target.name} "
+        f"WHERE {target.lead} BETWEEN %s AND %s",
+        (low, high),
+    ).fetchone()
+    if first is None:
+        return rows, []
+    new: list[Row] = []
+    old: list[Row] = []
+    try:
+        if first <= low and high <= last:
+            return [], rows
+        for row in rows:
+            (old if first <= row[at] <= last else new).append(row)
+    except TypeError:
+        return [], rows
+    return new, old
+
+
+def _pg_copy_new(cursor: Any, target: _PgTarget, rows: list[Row]) -> bool:
+    """COPY rows believed new straight into the table; False, writing nothing, if one is not."""
     cursor.execute("SAVEPOINT _apollo_upsert")
     try:
-        cursor.execute(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage}")
-        inserted = True
+        _pg_copy(cursor, target, target.name, rows)
+        copied = True
     except pg_errors.UniqueViolation:
         cursor.execute("ROLLBACK TO SAVEPOINT _apollo_upsert")
-        inserted = False
+        copied = False
     cursor.execute("RELEASE SAVEPOINT _apollo_upsert")
-    return inserted
+    return copied
+
+
+def _pg_upsert_staged(cursor: Any, target: _PgTarget, rows: list[Row]) -> None:
+    """Stage the rows, upsert those that differ from what is stored, empty the stage."""
+    _pg_copy(cursor, target, target.stage, rows)
+    low, high = cursor.execute(
+        f"SELECT min({target.lead}), max({target.lead}) FROM {target.stage}"
+    ).fetchone()
+    cursor.execute(target.upsert, (low, high, _PG_FILTER_READ * len(rows)))
+    cursor.execute(f"TRUNCATE {target.stage}")
 
 
 def _upsert_postgres(conn: Connection, table: Table, rows: Iterable[Row], chunk: int) -> int:
-    keys, values = _split(table)
-    columns = table_columns(table)
-    names = ", ".join(columns)
-    lead = next(iter(table.primary_key.columns)).name  # the first column of the key's index
-    stage = f"_stage_{table.name}"
+    target = _PgTarget(table)
     raw = conn.connection.driver_connection
-    types = [_copy_type(table.c[name].type) for name in columns]
-    upsert = _pg_upsert_sql(table, stage, keys, values, lead)
     written = 0
     with raw.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+            f"CREATE TEMP TABLE IF NOT EXISTS {target.stage} "
             f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
         for part in _chunks(rows, chunk):
-            with cursor.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT BINARY)") as cp:
-                cp.set_types(types)
-                for row in part:
-                    cp.write_row(row)
-            low, high = cursor.execute(f"SELECT min({lead}), max({lead}) FROM {stage}").fetchone()
-            in_range = f"SELECT EXISTS (SELECT FROM {table.name} WHERE {lead} BETWEEN %s AND %s)"
-            stored = cursor.execute(in_range, (low, high)).fetchone()[0]
-            if stored or not _pg_insert_new(cursor, table, stage, names):
-                cursor.execute(upsert, (low, high, _PG_FILTER_READ * len(part)))
-            cursor.execute(f"TRUNCATE {stage}")
+            new, stored = _pg_split_new(cursor, target, part)
+            if new and not _pg_copy_new(cursor, target, new):
+                stored = part
+            if stored:
+                _pg_upsert_staged(cursor, target, stored)
             written += len(part)
     return written
 
