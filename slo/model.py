@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from types import MappingProxyType
 from typing import Literal
 
 Budgeting = Literal["occurrences", "timeslices", "ratio_timeslices"]
@@ -22,9 +21,6 @@ Comparison = Literal["lt", "lte", "gt", "gte"]
 CalendarUnit = Literal["day", "week", "month", "quarter", "year"]
 SpecFormat = Literal["apollo/v1", "openslo/v1", "openslo/v1alpha", "prometheus/v1",
                      "sloth.slok.dev/v1", "pyrra.dev/v1alpha1"]
-
-EMPTY: Mapping[str, str] = MappingProxyType({})
-
 
 # --- where a spec came from ---------------------------------------------------------------
 
@@ -134,8 +130,8 @@ class Timeslices:
 @dataclass(frozen=True)
 class AlertRule:
     disabled: bool = False
-    labels: Mapping[str, str] = EMPTY
-    annotations: Mapping[str, str] = EMPTY
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -152,8 +148,8 @@ class BurnRateCondition:
 @dataclass(frozen=True)
 class Alerting:
     name: str = ""
-    labels: Mapping[str, str] = EMPTY
-    annotations: Mapping[str, str] = EMPTY
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
     page: AlertRule = field(default_factory=AlertRule)
     ticket: AlertRule = field(default_factory=AlertRule)
     conditions: tuple[BurnRateCondition, ...] = ()
@@ -172,7 +168,7 @@ class SLO:
     budgeting: Budgeting = "occurrences"
     timeslices: Timeslices | None = None
     description: str = ""
-    labels: Mapping[str, str] = EMPTY
+    labels: Mapping[str, str] = field(default_factory=dict)
     alerting: Alerting = field(default_factory=Alerting)
     source: Source = field(default_factory=Source)
 
