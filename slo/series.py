@@ -81,7 +81,8 @@ class MinuteSeries:
             return []
         edges = np.diff(np.concatenate(([0], missing.astype(np.int8), [0])))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        return [Gap(int(self.start + MINUTE_S * (first + s)), int(self.start + MINUTE_S * (first + e)))
+        base = self.start + MINUTE_S * first
+        return [Gap(int(base + MINUTE_S * s), int(base + MINUTE_S * e))
                 for s, e in zip(starts, ends, strict=True)]
 
 
