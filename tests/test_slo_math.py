@@ -235,3 +235,78 @@ def test_ratio_timeslices_average_the_slices():
     slices = to_timeslices(MinuteSeries.from_counts(START, good, total), slo)
     # slice 1: 19/20 = 0.95, slice 2: 10/20 = 0.5; SLI = mean = 0.725
     assert slices.good.sum() / slices.total.sum() == pytest.approx((0.95 + 0.5) / 2)
+
+
+# --- backtest, forecast, attribution --------------------------------------------------------------
+
+
+def at_end_of(minute_index: int) -> int:
+    return START + 60 * (minute_index + 1)
+
+
+def test_backtest_of_a_full_outage_by_hand():
+    from slo.backtest import backtest
+
+    result = backtest(slo_995(), week_with_burst(1.0, BURST), WINDOWS_7D)
+    (incident,) = result.incidents  # inferred: the 30 minutes burning over 2x budget pace
+    assert (incident.start, incident.end) == (START + 60 * BURST, START + 60 * (BURST + 30))
+    assert incident.bad == 3000
+    # page first: quick pair at the 5th outage minute (see the decision test above)
+    assert incident.first_page_at == incident.first_alert_at == at_end_of(BURST + 4)
+    assert incident.detection_s == 300
+    # 500 bad before the page; allowed = 0.5% of the 7205 minutes x 100 requests seen
+    assert incident.budget_spent_before_page == pytest.approx(500 / (7205 * 100 * 0.005))
+    # the last alert to go quiet is the ticket slow pair: its 6h window needs 2 outage
+    # minutes (176.4 bad), which it holds until minute BURST+387
+    assert incident.resolved_at == at_end_of(BURST + 388)
+    assert incident.reset_s == at_end_of(BURST + 388) - (START + 60 * (BURST + 30))
+    pages = [f for f in result.firings if f.severity == "page"]
+    assert [(f.start, f.end) for f in pages] == [(at_end_of(BURST + 4), at_end_of(BURST + 59))]
+    assert result.never_fire == []
+
+
+def test_backtest_with_given_incidents_and_a_disabled_page():
+    from dataclasses import replace
+
+    from slo.backtest import backtest
+    from slo.model import Alerting, AlertRule
+
+    quiet = replace(slo_995(), alerting=Alerting(page=AlertRule(disabled=True)))
+    result = backtest(quiet, week_with_burst(1.0, BURST),
+                      WINDOWS_7D, incidents=[(START + 60 * BURST, START + 60 * (BURST + 30))])
+    assert all(f.severity == "ticket" for f in result.firings)
+    assert result.incidents[0].first_page_at is None
+    # ticket quick: 2h over 0.007 from the first minute, 24h over 0.007 needs 1008 bad: 11
+    assert result.incidents[0].first_alert_at == at_end_of(BURST + 10)
+
+
+def test_forecast_by_hand():
+    from slo.forecast import forecast
+
+    total = np.full(3 * 1440, 100.0)
+    bad = np.zeros(3 * 1440)
+    bad[-60:] = 1.5  # the last hour burns at 3x: 1.5% errors on a 0.5% budget
+    series = MinuteSeries.from_counts(START, total - bad, total)
+    current, day, week = forecast(slo_995(), series, series.end)
+    assert current.burn_rate == pytest.approx(3.0)
+    # allowed 0.5% of 432,000 = 2160, spent 90: 2070 left. At 3x, each request spends
+    # 0.01 more than it earns, so 207,000 requests: 2070 minutes at 100 a minute
+    assert current.hours == pytest.approx(2070 / 60, abs=1 / 60)
+    assert current.earliest_hours == current.latest_hours == current.hours  # a flat pattern
+    assert day.burn_rate == pytest.approx(90 / 144000 / 0.005)
+    assert day.hours is None and week.hours is None  # burning slower than the budget pace
+
+
+def test_attribution_by_hand():
+    from slo.attribution import Marker, attribute
+
+    series = week_with_burst(1.0, BURST)
+    shares = attribute(slo_995(), series, series.end, [
+        Marker("deploy 2.4.1", START + 60 * (BURST - 10), START + 60 * (BURST + 10), "deploy"),
+        Marker("incident 42", START + 60 * BURST, START + 60 * (BURST + 30), "incident"),
+    ])
+    deploy, incident, rest = shares
+    assert (deploy.bad, incident.bad, rest.bad) == (1000.0, 3000.0, 0.0)
+    assert deploy.of_spent == pytest.approx(1 / 3)
+    assert incident.of_spent == 1.0
+    assert incident.of_budget == pytest.approx(3000 / 5040)
