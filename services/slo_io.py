@@ -1,0 +1,218 @@
+"""Reading SLO specs, alert-window files and per-minute SLI data from disk for `slo/`.
+
+`slo/` never opens a file; this module does, and turns what it reads into the pure
+model's inputs. Every error names the file and line, and a file with several errors
+reports all of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+from slo.specs import load_slos
+
+from slo.attribution import Marker
+from slo.errors import InputError, SpecError
+from slo.model import SLO
+from slo.series import MinuteSeries
+from slo.windows import AlertWindows, parse_windows_document
+from slo.yamlpos import iter_documents
+
+MAX_REPORTED_ERRORS = 20
+
+
+class InputErrors(InputError):
+    """Several problems in the user's files, one line each."""
+
+    def __init__(self, errors: Sequence[InputError]) -> None:
+        self.errors = list(errors)
+        shown = [str(e) for e in self.errors[:MAX_REPORTED_ERRORS]]
+        if len(self.errors) > MAX_REPORTED_ERRORS:
+            shown.append(f"… and {len(self.errors) - MAX_REPORTED_ERRORS} more")
+        Exception.__init__(self, "\n".join(shown))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", path=str(path)) from exc
+
+
+def expand(patterns: Iterable[str]) -> list[Path]:
+    """Files named or matched by glob patterns, each once, in order."""
+    seen: dict[Path, None] = {}
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [
+            pattern]
+        for match in matches:
+            seen.setdefault(Path(match), None)
+    return list(seen)
+
+
+def load_slo_files(paths: Iterable[Path]) -> list[SLO]:
+    """Every SLO of every file; all problems of all files are reported together."""
+    slos: list[SLO] = []
+    errors: list[InputError] = []
+    for path in paths:
+        try:
+            slos.extend(load_slos(_read(path), path=str(path)))
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+        except InputError as exc:
+            errors.extend(getattr(exc, "errors", None) or [exc])
+    if errors:
+        raise InputErrors(errors)
+    ids: dict[str, SLO] = {}
+    for slo in slos:
+        if slo.id in ids:
+            first = ids[slo.id].source
+            errors.append(SpecError(f"SLO id {slo.id!r} is also defined at "
+                                    f"{first.path}:{first.line}", path=slo.source.path,
+                                    line=slo.source.line, field="name"))
+        ids[slo.id] = slo
+    if errors:
+        raise InputErrors(errors)
+    return slos
+
+
+def load_windows(paths: Iterable[Path]) -> dict[timedelta, AlertWindows]:
+    """Sloth AlertWindows files, or directories of them, keyed by SLO period."""
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.y*ml")) if path.is_dir() else [path])
+    out: dict[timedelta, AlertWindows] = {}
+    for file in files:
+        for doc in iter_documents(_read(file), path=str(file)):
+            windows = parse_windows_document(doc.data, path=str(file), line_of=doc.line_of)
+            out[windows.period] = windows
+    return out
+
+
+# --- per-minute SLI data ------------------------------------------------------------------
+
+
+def parse_time(text: str) -> int:
+    """ISO 8601 (naive means UTC) or Unix seconds -> Unix seconds."""
+    value = text.strip()
+    try:
+        return int(float(value))
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"expected ISO 8601 or Unix seconds, got {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+def _number(text: str | None, name: str) -> float:
+    if text is None or not text.strip():
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}: expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}: expected a count of 0 or more, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class _Row:
+    minute: int
+    good: float
+    total: float
+
+
+def read_minutes_csv(path: Path) -> MinuteSeries:
+    """`timestamp,good,total`, one row per minute. Missing minutes (and rows with empty
+    counts) are gaps; a timestamp off the minute, a duplicate minute, good above total
+    or a bad number is an error naming the line."""
+    shown = str(path)
+    rows: list[_Row] = []
+    errors: list[InputError] = []
+    seen: dict[int, int] = {}
+    with _open(path) as handle:
+        reader = csv.DictReader(handle)
+        missing = {"timestamp", "good", "total"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputError(f"missing column(s) {', '.join(sorted(missing))}; expected "
+                             "timestamp,good,total", path=shown, line=1)
+        for record in reader:
+            line = reader.line_num
+            try:
+                t = parse_time(record["timestamp"] or "")
+                if t % 60:
+                    raise ValueError(f"timestamp: {record['timestamp']!r} is not on a minute")
+                good, total = _number(record["good"], "good"), _number(record["total"], "total")
+                if good > total:
+                    raise ValueError(f"good: {record['good']} is more than total "
+                                     f"{record['total']}")
+                if t in seen:
+                    raise ValueError(f"timestamp: minute already given on line {seen[t]}")
+            except ValueError as exc:
+                text = str(exc)
+                field, _, reason = text.partition(": ") if ": " in text else ("", "", text)
+                errors.append(InputError(reason or text, path=shown, line=line,
+                                         field=field if reason else "timestamp"))
+                continue
+            seen[t] = line
+            rows.append(_Row(t, good, total))
+    if errors:
+        raise InputErrors(errors)
+    if not rows:
+        raise InputError("no data rows", path=shown, line=2)
+    rows.sort(key=lambda r: r.minute)
+    start, end = rows[0].minute, rows[-1].minute
+    n = (end - start) // 60 + 1
+    good = np.full(n, np.nan)
+    total = np.full(n, np.nan)
+    for r in rows:
+        good[(r.minute - start) // 60] = r.good
+        total[(r.minute - start) // 60] = r.total
+    return MinuteSeries(start, good, total)
+
+
+def _open(path: Path) -> TextIO:
+    try:
+        return path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+
+
+def read_markers_csv(path: Path) -> list[Marker]:
+    """`name,kind,start,end` rows (times as in the data file)."""
+    markers: list[Marker] = []
+    errors: list[InputError] = []
+    with _open(path) as handle:
+        reader = csv.DictReader(handle)
+        missing = {"name", "start", "end"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputError(f"missing column(s) {', '.join(sorted(missing))}; expected "
+                             "name,kind,start,end", path=str(path), line=1)
+        for record in reader:
+            try:
+                start, end = parse_time(record["start"] or ""), parse_time(record["end"] or "")
+                if end <= start:
+                    raise ValueError("end must be after start")
+            except ValueError as exc:
+                errors.append(InputError(str(exc), path=str(path), line=reader.line_num,
+                                         field="start/end"))
+                continue
+            markers.append(Marker(record["name"], start, end, record.get("kind") or "event"))
+    if errors:
+        raise InputErrors(errors)
+    return markers
