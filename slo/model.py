@@ -62,6 +62,9 @@ class RequestRatio:
     total_query: str
     error_query: str | None = None
     good_query: str | None = None
+    # True when the queries return cumulative counters (OpenSLO `counter: true`), not
+    # per-window values: their increase over a window must be taken before dividing.
+    counter: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class BurnRateCondition:
     threshold: float
     lookback: timedelta
     alert_after: timedelta = timedelta(0)
+    op: Comparison = "gt"  # fires when burn rate `op` threshold (OpenSLO condition `op`)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,329 @@
+"""Prometheus recording and alerting rules for SLOs, as Sloth (`sloth generate`) writes them.
+
+Per SLO, three rule groups in Sloth's order and names:
+
+    sloth-slo-sli-recordings-<id>   slo:sli_error:ratio_rate<w> for every window of the alert
+                                    window set (shortest first), then the period window,
+                                    averaged from the shortest page window's rule
+    sloth-slo-meta-recordings-<id>  objective, error budget, period, burn rates, budget left,
+                                    sloth_slo_info
+    sloth-slo-alerts-<id>           one page and one ticket multiwindow multi-burn-rate alert
+                                    (the group is left out when neither is enabled)
+
+Windows and burn factors are data (`slo.windows`): the window set is chosen by period, so a
+window file for a period replaces the default set, as `--slo-period-windows-path` does.
+The output is a plain `{"groups": [...]}` document; `render_rules` writes it as YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import yaml
+
+from slo.errors import SpecError
+from slo.model import SLO, AlertRule
+from slo.promql import LABEL_NAME, go_fixed, go_float, label_filter, sli_error_query, window_str
+from slo.windows import AlertWindows, BurnWindow, Severity, Speed, burn_factor, windows_for
+
+__all__ = [
+    "ALERT_GROUP",
+    "META_GROUP",
+    "SLI_GROUP",
+    "default_alert_name",
+    "prometheus_rules",
+    "render_rules",
+    "sli_record_name",
+    "slo_rule_groups",
+]
+
+SLI_GROUP = "sloth-slo-sli-recordings-{id}"
+META_GROUP = "sloth-slo-meta-recordings-{id}"
+ALERT_GROUP = "sloth-slo-alerts-{id}"
+
+# Sloth's label and metric conventions.
+ID_LABEL, SERVICE_LABEL, SLO_LABEL = "sloth_id", "sloth_service", "sloth_slo"
+WINDOW_LABEL, SEVERITY_LABEL = "sloth_window", "sloth_severity"
+OBJECTIVE_RATIO = "slo:objective:ratio"
+ERROR_BUDGET_RATIO = "slo:error_budget:ratio"
+TIME_PERIOD_DAYS = "slo:time_period:days"
+CURRENT_BURN_RATE = "slo:current_burn_rate:ratio"
+PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
+PERIOD_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+INFO = "sloth_slo_info"
+
+# `sloth_mode` per spec format, as Sloth's CLI sets it; anything else is "cli-gen-prom".
+MODES: Mapping[str, str] = {
+    "prometheus/v1": "cli-gen-prom",
+    "sloth.slok.dev/v1": "cli-gen-k8s",
+    "openslo/v1alpha": "cli-gen-openslo",
+    "openslo/v1": "cli-gen-openslo",
+}
+
+WindowsArg = AlertWindows | Mapping[timedelta, AlertWindows] | None
+
+
+def sli_record_name(window: timedelta) -> str:
+    """`slo:sli_error:ratio_rate5m`: the SLI error ratio recorded over `window`."""
+    return f"slo:sli_error:ratio_rate{window_str(window)}"
+
+
+def prometheus_rules(
+    slos: Sequence[SLO],
+    *,
+    windows: WindowsArg = None,
+    period: timedelta | None = None,
+    disable_alerts: bool = False,
+    extra_labels: Mapping[str, str] | None = None,
+    spec_version: str = "apollo",
+    mode: str | None = None,
+) -> dict[str, Any]:
+    """The `groups:` document Sloth would write for `slos`, as plain dicts and lists.
+
+    `windows`: alert window sets by period (a single set counts for its own period); they
+    replace the default sets (Google's 30d and 28d). `period` overrides every SLO's period
+    (Sloth's `--default-slo-period`). `extra_labels` join every SLO's labels and win over them
+    (Sloth's `--extra-labels`). `spec_version` is the `sloth_version` label of `sloth_slo_info`;
+    `mode` its `sloth_mode`, by default chosen from each SLO's spec format.
+    Raises SpecError naming the SLO for SLIs Prometheus cannot compute.
+    """
+    extra = _windows_by_period(windows)
+    seen: set[str] = set()
+    groups: list[dict[str, Any]] = []
+    for slo in slos:
+        if slo.id in seen:
+            raise SpecError(f"SLO id {slo.id!r} appears twice; rule group names must be unique",
+                            path=slo.source.path, line=slo.source.line, field="name")
+        seen.add(slo.id)
+        groups.extend(slo_rule_groups(
+            slo, windows=extra, period=period, disable_alerts=disable_alerts,
+            extra_labels=extra_labels, spec_version=spec_version, mode=mode,
+        ))
+    return {"groups": groups}
+
+
+def slo_rule_groups(
+    slo: SLO,
+    *,
+    windows: WindowsArg = None,
+    period: timedelta | None = None,
+    disable_alerts: bool = False,
+    extra_labels: Mapping[str, str] | None = None,
+    spec_version: str = "apollo",
+    mode: str | None = None,
+) -> list[dict[str, Any]]:
+    """The two or three rule groups of one SLO (see `prometheus_rules` for the options)."""
+    with _located(slo):
+        length = _period_of(slo, period)
+        alert_windows = windows_for(length, _windows_by_period(windows))
+        labels = {**slo.labels, **(extra_labels or {})}
+        _check_label_names(labels, "labels")
+        ctx = _Context(slo, length, alert_windows, labels)
+        mode = mode or MODES.get(slo.source.format, "cli-gen-prom")
+        groups = [
+            {"name": SLI_GROUP.format(id=slo.id), "rules": ctx.sli_rules()},
+            {"name": META_GROUP.format(id=slo.id), "rules": ctx.meta_rules(spec_version, mode)},
+        ]
+        alerts = [] if disable_alerts else ctx.alert_rules()
+        if alerts:
+            groups.append({"name": ALERT_GROUP.format(id=slo.id), "rules": alerts})
+        return groups
+
+
+# --- one SLO -----------------------------------------------------------------------------------
+
+
+class _Context:
+    """What every rule of one SLO shares: ids, filter, labels, period and windows."""
+
+    def __init__(self, slo: SLO, period: timedelta, windows: AlertWindows,
+                 labels: Mapping[str, str]) -> None:
+        self.slo, self.period, self.windows, self.labels = slo, period, windows, labels
+        self.ids = {ID_LABEL: slo.id, SERVICE_LABEL: slo.service, SLO_LABEL: slo.name}
+        self.filter = label_filter(self.ids)
+        self.page_quick = _pick(windows, "page", "quick")
+
+    def sli_rules(self) -> list[dict[str, Any]]:
+        """One rate rule per alert window, then the period's, averaged from the shortest page
+        window's rule (Sloth's optimisation: cheap, slightly less exact than a 30d rate)."""
+        rules = [self._sli_rule(w, sli_error_query(self.slo.sli, w, slo_id=self.slo.id))
+                 for w in self.windows.durations if w != self.period]
+        short = self.page_quick.short
+        if short == self.period:
+            raise SpecError(f"the period ({window_str(self.period)}) cannot be the shortest "
+                            "page window it is averaged from", field="period")
+        source = f"{sli_record_name(short)}{self.filter}[{window_str(self.period)}]"
+        averaged = (f"sum_over_time({source})\n/ ignoring ({WINDOW_LABEL})\n"
+                    f"count_over_time({source})\n")
+        rules.append(self._sli_rule(self.period, averaged))
+        return rules
+
+    def _sli_rule(self, window: timedelta, expr: str) -> dict[str, Any]:
+        labels = {**self.ids, WINDOW_LABEL: window_str(window), **self.labels}
+        return {"record": sli_record_name(window), "expr": expr, "labels": _sorted(labels)}
+
+    def meta_rules(self, version: str, mode: str) -> list[dict[str, Any]]:
+        """Objective, budget, period and burn-rate rules, with Sloth's exact expressions."""
+        labels = _sorted({**self.ids, **self.labels})
+        objective = go_float(self.slo.objective_ratio)
+        f = self.filter
+
+        def burn_rate(window: timedelta) -> str:
+            return (f"{sli_record_name(window)}{f}\n"
+                    f"/ on({ID_LABEL}, {SLO_LABEL}, {SERVICE_LABEL}) group_left\n"
+                    f"{ERROR_BUDGET_RATIO}{f}\n")
+
+        info = _sorted({**labels, "sloth_version": version, "sloth_mode": mode,
+                        "sloth_spec": self.slo.source.format,
+                        "sloth_objective": go_fixed(self.slo.objective)})
+        days = self.period.total_seconds() / 86400
+        exprs = [
+            (OBJECTIVE_RATIO, f"vector({objective})"),
+            (ERROR_BUDGET_RATIO, f"vector(1-{objective})"),
+            (TIME_PERIOD_DAYS, f"vector({go_float(days)})"),
+            (CURRENT_BURN_RATE, burn_rate(self.page_quick.short)),
+            (PERIOD_BURN_RATE, burn_rate(self.period)),
+            (PERIOD_BUDGET_REMAINING, f"1 - {PERIOD_BURN_RATE}{f}"),
+        ]
+        return [*({"record": r, "expr": e, "labels": dict(labels)} for r, e in exprs),
+                {"record": INFO, "expr": "vector(1)", "labels": info}]
+
+    def alert_rules(self) -> list[dict[str, Any]]:
+        """Page then ticket: each ORs its quick and slow (short AND long window) conditions."""
+        alerting = self.slo.alerting
+        rules = []
+        for severity, rule in (("page", alerting.page), ("ticket", alerting.ticket)):
+            if rule.disabled:
+                continue
+            rules.append(self._alert(severity, rule))
+        return rules
+
+    def _alert(self, severity: Severity, rule: AlertRule) -> dict[str, Any]:
+        alerting = self.slo.alerting
+        budget = go_float(self.slo.error_budget_ratio)
+
+        def over(window: timedelta, factor: float) -> str:
+            return (f"max({sli_record_name(window)}{self.filter} > ({go_float(factor)} * "
+                    f"{budget})) without ({WINDOW_LABEL})")
+
+        pairs = []
+        for speed in ("quick", "slow"):
+            w = _pick(self.windows, severity, speed)
+            factor = burn_factor(w, self.period)
+            pairs.append(f"(\n    {over(w.short, factor)}\n    and\n    {over(w.long, factor)}\n)")
+        labels = {SEVERITY_LABEL: severity, **alerting.labels, **rule.labels}
+        _check_label_names(labels, f"alerting.{severity}.labels")
+        annotations = {
+            "title": f"({severity}) {{{{$labels.{SERVICE_LABEL}}}}} {{{{$labels.{SLO_LABEL}}}}} "
+                     "SLO error budget burn rate is too fast.",
+            "summary": f"{{{{$labels.{SERVICE_LABEL}}}}} {{{{$labels.{SLO_LABEL}}}}} SLO error "
+                       "budget burn rate is over expected.",
+            **alerting.annotations, **rule.annotations,
+        }
+        _check_label_names(annotations, f"alerting.{severity}.annotations")
+        return {
+            "alert": alerting.name or default_alert_name(self.slo),
+            "expr": "\nor\n".join(pairs) + "\n",
+            "labels": _sorted(labels),
+            "annotations": _sorted(annotations),
+        }
+
+
+def default_alert_name(slo: SLO) -> str:
+    """`ApiGatewayAvailabilityErrorBudgetBurn` for SLOs without an alert name (Sloth needs one)."""
+    words = "".join(ch if ch.isalnum() else " " for ch in slo.id).split()
+    name = "".join(w[:1].upper() + w[1:] for w in words) + "ErrorBudgetBurn"
+    return name if name[:1].isalpha() else "SLO" + name
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _located(slo: SLO) -> Iterator[None]:
+    """Give every SpecError raised for `slo` its spec file, line and the SLO's name."""
+    try:
+        yield
+    except SpecError as exc:
+        if exc.path:
+            raise
+        reason = exc.reason if f"SLO {slo.id!r}" in exc.reason else f"SLO {slo.id!r}: {exc.reason}"
+        raise SpecError(reason, path=slo.source.path, line=slo.source.line,
+                        field=exc.field) from None
+
+
+def _windows_by_period(windows: WindowsArg) -> dict[timedelta, AlertWindows]:
+    if windows is None:
+        return {}
+    if isinstance(windows, AlertWindows):
+        return {windows.period: windows}
+    return dict(windows)
+
+
+def _period_of(slo: SLO, override: timedelta | None) -> timedelta:
+    """The rolling period the rules cover; calendar periods and timeslices have no Sloth form."""
+    if slo.budgeting != "occurrences":
+        raise SpecError(f"{slo.budgeting} budgeting cannot be written as Sloth's error-ratio "
+                        "rules; only occurrences budgeting can", field="budgetingMethod")
+    if override is not None:
+        return override
+    if not slo.period.rolling:
+        raise SpecError(f"a calendar-aligned ({slo.period.calendar_unit or 'calendar'}) period "
+                        "cannot be written as rolling-window rules; give a rolling period",
+                        field="period")
+    return slo.period.length
+
+
+def _pick(windows: AlertWindows, severity: Severity, speed: Speed) -> BurnWindow:
+    for w in windows.windows:
+        if w.severity == severity and w.speed == speed:
+            return w
+    raise SpecError(f"the alert window set for {window_str(windows.period)} has no "
+                    f"{severity} {speed} window", field="windows")
+
+
+def _check_label_names(labels: Mapping[str, str], field: str) -> None:
+    for name in labels:
+        if not LABEL_NAME.fullmatch(name) or name == "__name__":
+            raise SpecError(f"{name!r} is not a Prometheus label name", field=field)
+
+
+def _sorted(labels: Mapping[str, str]) -> dict[str, str]:
+    """Labels in name order, as Go's YAML encoder writes maps."""
+    return {k: labels[k] for k in sorted(labels)}
+
+
+# --- YAML --------------------------------------------------------------------------------------
+
+
+class _RulesDumper(yaml.SafeDumper):
+    """Writes scalars as Go's yaml.v2 (Sloth's encoder) does: multi-line expressions as `|`
+    blocks, strings that would read as numbers or booleans double-quoted ("99.9")."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        style: str | None = "|"
+    elif dumper.resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG:
+        style = '"'
+    else:
+        style = None
+    return dumper.represent_scalar(_STR_TAG, value, style=style)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+_RulesDumper.add_representer(str, _str)
+
+HEADER = "# Code generated by Apollo Observatory (Sloth-compatible SLO rules).\n# DO NOT EDIT.\n\n"
+
+
+def render_rules(doc: Mapping[str, Any], *, header: bool = True) -> str:
+    """The rules document as YAML for Prometheus's `rule_files` (and `promtool check rules`)."""
+    body = yaml.dump(dict(doc), Dumper=_RulesDumper, sort_keys=False, allow_unicode=True,
+                     width=80, default_flow_style=False)
+    return (HEADER if header else "") + body
