@@ -34,14 +34,17 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """Shortest Prometheus form: 300s -> `5m`, 90000s -> `1d1h`."""
+    """Prometheus's `model.Duration.String()`: 300s -> `5m`, 90000s -> `1d1h`, 28d -> `4w`.
+
+    Years and weeks are used only when they divide the whole duration (90d, not 12w6d).
+    """
     remaining = round(value.total_seconds())
     if remaining == 0:
         return "0s"
     out = []
-    for unit in ("w", "d", "h", "m", "s"):
+    for unit in ("y", "w", "d", "h", "m", "s"):
         size = int(_UNITS[unit])
-        if unit == "w" and remaining % size:
+        if unit in ("y", "w") and remaining % size:
             continue
         if remaining >= size:
             out.append(f"{remaining // size}{unit}")

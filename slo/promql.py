@@ -93,13 +93,10 @@ def bucket_bound(bound: float) -> str:
 
 # --- durations and labels --------------------------------------------------------------------
 
-_YEAR = timedelta(days=365)
 
 
 def window_str(window: timedelta) -> str:
     """Prometheus's `model.Duration.String()`: 5m, 1h, 1d, 4w (28d), 1w (7d), 1y (365d)."""
-    if window >= _YEAR and window % _YEAR == timedelta(0):
-        return f"{window // _YEAR}y"
     return format_duration(window)
 
 
