@@ -255,12 +255,19 @@ def slo_rules(
 ) -> None:
     """Prometheus recording and alerting rules, as Sloth writes them for the same specs."""
     from services.slo_io import expand, load_slo_files, load_windows
-    from slo.rules import prometheus_rules, render_rules
+    from slo.rules import prometheus_rules, render_rules, unexportable
 
     paths = expand(str(f) for f in files)
-    slos = load_slo_files(paths)
     extra = load_windows(windows or [])
     length = parse_duration(period) if period else None
+    slos = []
+    for slo in load_slo_files(paths):
+        reason = unexportable(slo, period=length)
+        if reason:
+            typer.echo(f"apollo: skipped {slo.id} ({slo.source.path}:{slo.source.line}): "
+                       f"{reason}", err=True)
+        else:
+            slos.append(slo)
     if out is None:
         typer.echo(render_rules(prometheus_rules(slos, windows=extra, period=length,
                                                  disable_alerts=disable_alerts)), nl=False)

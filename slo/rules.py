@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from slo.errors import SpecError
-from slo.model import SLO, AlertRule
+from slo.model import SLO, AlertRule, EventRatio, Threshold
 from slo.promql import LABEL_NAME, go_fixed, go_float, label_filter, sli_error_query, window_str
 from slo.windows import AlertWindows, BurnWindow, Severity, Speed, burn_factor, windows_for
 
@@ -69,6 +69,21 @@ WindowsArg = AlertWindows | Mapping[timedelta, AlertWindows] | None
 def sli_record_name(window: timedelta) -> str:
     """`slo:sli_error:ratio_rate5m`: the SLI error ratio recorded over `window`."""
     return f"slo:sli_error:ratio_rate{window_str(window)}"
+
+
+def unexportable(slo: SLO, *, period: timedelta | None = None) -> str | None:
+    """Why no Prometheus rules can be written for this kind of SLO (None if they can).
+
+    Lets `apollo slo rules slos/*.yaml` export what Prometheus can compute and say what it
+    skipped, instead of failing on a ClickHouse or timeslice SLO in the same directory.
+    """
+    if isinstance(slo.sli, EventRatio):
+        return "its SLI counts ClickHouse events, which Prometheus cannot query"
+    if isinstance(slo.sli, Threshold) or slo.budgeting != "occurrences":
+        return "timeslice budgeting has no Sloth-style error-ratio form"
+    if period is None and not slo.period.rolling:
+        return "a calendar-aligned period has no rolling-window form"
+    return None
 
 
 def prometheus_rules(
