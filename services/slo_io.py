@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
-from slo.specs import load_slos
 
 from slo.attribution import Marker
 from slo.errors import InputError, SpecError
 from slo.model import SLO
 from slo.series import MinuteSeries
+from slo.specs import load_slos
 from slo.windows import AlertWindows, parse_windows_document
 from slo.yamlpos import iter_documents
 
@@ -154,7 +154,10 @@ def read_minutes_csv(path: Path) -> MinuteSeries:
         for record in reader:
             line = reader.line_num
             try:
-                t = parse_time(record["timestamp"] or "")
+                try:
+                    t = parse_time(record["timestamp"] or "")
+                except ValueError as exc:
+                    raise ValueError(f"timestamp: {exc}") from None
                 if t % 60:
                     raise ValueError(f"timestamp: {record['timestamp']!r} is not on a minute")
                 good, total = _number(record["good"], "good"), _number(record["total"], "total")
@@ -163,11 +166,9 @@ def read_minutes_csv(path: Path) -> MinuteSeries:
                                      f"{record['total']}")
                 if t in seen:
                     raise ValueError(f"timestamp: minute already given on line {seen[t]}")
-            except ValueError as exc:
-                text = str(exc)
-                field, _, reason = text.partition(": ") if ": " in text else ("", "", text)
-                errors.append(InputError(reason or text, path=shown, line=line,
-                                         field=field if reason else "timestamp"))
+            except ValueError as exc:  # every message starts with its field
+                field, _, reason = str(exc).partition(": ")
+                errors.append(InputError(reason, path=shown, line=line, field=field))
                 continue
             seen[t] = line
             rows.append(_Row(t, good, total))
