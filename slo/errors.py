@@ -3,6 +3,7 @@
     ApolloError                 every error the project raises on purpose
      ├── InputError             bad user input; the message names file, line and field
      │    ├── SpecError         an SLO spec that does not validate      (slo/)
+     │    ├── SpecErrors        every SpecError of one spec text, one per line  (slo/specs)
      │    └── ConfigError       the YAML configuration or an APOLLO_* variable  (services/)
      ├── StoreError             the store cannot be opened or migrated  (services/store)
      ├── PortInUseError         a port we were told to bind is taken    (services/)
@@ -30,3 +31,18 @@ class InputError(ApolloError, ValueError):
 
 class SpecError(InputError):
     """An SLO spec that does not validate."""
+
+
+class SpecErrors(InputError):
+    """Every error found in one spec text, so a user fixes a file in one pass, not one per run.
+
+    `.errors` holds the `SpecError`s in line order; the message is one of them per line.
+    """
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        if not errors:
+            raise ValueError("SpecErrors needs at least one error")
+        ordered = sorted(errors, key=lambda e: e.line or 0)
+        super().__init__("\n".join(str(e) for e in ordered))
+        self.errors = ordered
+        self.path, self.line, self.field = ordered[0].path, ordered[0].line, ordered[0].field

@@ -1,0 +1,115 @@
+"""SLO spec files, whatever their format, to `slo.model.SLO`: text in, dataclasses out.
+
+    load_slos(text, path=...)  every SLO of a text; raises SpecErrors listing every error
+
+Each YAML document (or each item of a document that is a YAML list, as the OpenSLO Go SDK
+writes them) is one object, dispatched on `apiVersion` (or Sloth's `version`):
+
+    apollo/v1            apollo.py           Apollo's own format (strict: unknown keys fail)
+    openslo/v1           openslo.py          all seven kinds, references resolved in the text
+    openslo/v1alpha      openslo_v1alpha.py  as Sloth reads it
+    prometheus/v1        sloth.py            Sloth's spec (`version:`), and its CRD
+    sloth.slok.dev/v1    sloth.py            `PrometheusServiceLevel`
+    pyrra.dev/v1alpha1   pyrra.py            `ServiceLevelObjective`
+
+A spec objective with several objectives gives several SLOs. Errors never stop at the
+first: every format records into one report, raised at the end in line order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slo.errors import InputError, SpecErrors
+from slo.model import SLO
+from slo.specs import apollo, openslo, openslo_v1alpha, pyrra, sloth
+from slo.specs._common import Field, Report, describe
+from slo.specs.sloth import SLOTH_DEFAULT_PERIOD
+from slo.yamlpos import YamlDocument, iter_documents
+
+__all__ = ["FORMATS", "SLOTH_DEFAULT_PERIOD", "SpecErrors", "load_slos"]
+
+_LOADERS: dict[str, Callable[[Field], list[SLO]]] = {
+    apollo.API_VERSION: apollo.load,
+    openslo_v1alpha.API_VERSION: openslo_v1alpha.load,
+    "prometheus/v1": sloth.load_prometheus,
+    "sloth.slok.dev/v1": sloth.load_kubernetes,
+    pyrra.API_VERSION: pyrra.load,
+}
+FORMATS = (apollo.API_VERSION, openslo.API_VERSION, openslo_v1alpha.API_VERSION,
+           "prometheus/v1", "sloth.slok.dev/v1", pyrra.API_VERSION)
+
+
+def load_slos(text: str, *, path: str) -> list[SLO]:
+    """Every SLO in `text` (read from `path`, which only names it in messages), in file order.
+
+    Raises `SpecErrors` (an `InputError`) holding every error found, each naming
+    `path:line: field`. A text with no SLO objects (only OpenSLO SLIs, say) gives [].
+    """
+    report = Report(path)
+    objects: list[tuple[str, Field]] = []
+    try:
+        for doc in iter_documents(text, path=path):
+            objects.extend(_objects(doc, report))
+    except InputError as exc:  # YAML syntax: keep the documents read before it
+        report.add(exc.reason, line=exc.line)
+    slos: list[SLO] = []
+    for fmt, obj in objects:
+        if fmt != openslo.API_VERSION:
+            slos.extend(_LOADERS[fmt](obj))
+    slos.extend(openslo.load_bundle([obj for fmt, obj in objects if fmt == openslo.API_VERSION]))
+    slos.sort(key=lambda s: s.source.line or 0)
+    _unique_ids(slos, report)
+    if report.errors:
+        raise SpecErrors(report.errors)
+    return slos
+
+
+def _objects(doc: YamlDocument, report: Report) -> list[tuple[str, Field]]:
+    """The objects of one document with their format: the document, or each list item."""
+    if doc.data is None:
+        return []
+    if isinstance(doc.data, list):
+        fields = [Field(item, doc=doc, report=report, keys=(i,), base=1)
+                  for i, item in enumerate(doc.data)]
+    else:
+        fields = [Field(doc.data, doc=doc, report=report)]
+    out = []
+    for obj in fields:
+        fmt = _format(obj)
+        if fmt is not None:
+            out.append((fmt, obj))
+    return out
+
+
+def _format(obj: Field) -> str | None:
+    if not isinstance(obj.value, dict):
+        obj.fail(f"expected an SLO spec (a mapping), got {describe(obj.value)}")
+        return None
+    if obj.has("version") and not obj.has("apiVersion"):
+        version = obj["version"].value
+        if version == "prometheus/v1":
+            return "prometheus/v1"
+        obj["version"].fail(f"unknown Sloth spec version {version!r}, expected prometheus/v1")
+        return None
+    api = obj["apiVersion"].value
+    if api in FORMATS:
+        return str(api)
+    known = ", ".join(FORMATS)
+    if obj["apiVersion"].missing:
+        obj["apiVersion"].fail(f"is required: one of {known} (or Sloth's version: "
+                               "prometheus/v1)")
+    else:
+        obj["apiVersion"].fail(f"unknown spec format {api!r}; known: {known}")
+    return None
+
+
+def _unique_ids(slos: list[SLO], report: Report) -> None:
+    """`service-name` identifies an SLO (Sloth's `sloth_id`): two in one text is an error."""
+    first: dict[str, SLO] = {}
+    for slo in slos:
+        if slo.id in first:
+            report.add(f"SLO id {slo.id!r} is already used at line {first[slo.id].source.line}",
+                       line=slo.source.line, field="name")
+        else:
+            first[slo.id] = slo

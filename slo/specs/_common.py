@@ -1,0 +1,337 @@
+"""What every spec format shares: located fields, a list of errors, names, labels, durations.
+
+A `Field` is a value of a YAML document with its path, so each check can say
+`file:line: field: what was expected` without the format modules passing lines around.
+Checks record errors in the shared `Report` and go on, so one run reports them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, cast
+
+from slo.durations import parse_duration
+from slo.errors import SpecError
+from slo.model import Comparison
+from slo.yamlpos import Path, YamlDocument
+
+COMPARISONS: tuple[Comparison, ...] = ("lt", "lte", "gt", "gte")
+
+# Sloth's name rule (also used for services): alphanumeric ends, `-`, `_`, `.` inside.
+_NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_PROM_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
+WINDOW_PLACEHOLDER = re.compile(r"{{ *\.window *}}")
+
+
+class _Missing:
+    """A field that is absent (or null) in the document."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+class Report:
+    """The errors of one text, in the order found; `load_slos` sorts them by line."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.errors: list[SpecError] = []
+
+    def add(self, msg: str, *, line: int | None, field: str = "") -> None:
+        """Record once: an object two SLOs share (an SLI, a policy) is checked twice."""
+        if not any((e.line, e.field, e.reason) == (line, field, msg) for e in self.errors):
+            self.errors.append(SpecError(msg, path=self.path, line=line, field=field))
+
+
+def field_name(keys: Iterable[str | int]) -> str:
+    """`("slos", 1, "objective")` -> `slos[1].objective`."""
+    out = ""
+    for key in keys:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
+def describe(value: Any) -> str:
+    """A value as a message shows it: numbers plainly, text quoted, containers by kind."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+class Field:
+    """A value at `keys` in `doc`; `base` leading keys (an object's place in a list) are not
+    shown in field names, since the line already says where the object is."""
+
+    __slots__ = ("base", "doc", "keys", "report", "value")
+
+    def __init__(self, value: Any, *, doc: YamlDocument, report: Report, keys: Path = (),
+                 base: int = 0) -> None:
+        self.value = MISSING if value is None else value
+        self.doc, self.report, self.keys, self.base = doc, report, keys, base
+
+    # --- where -------------------------------------------------------------------------------
+
+    @property
+    def line(self) -> int:
+        return self.doc.line_of(self.keys)
+
+    @property
+    def name(self) -> str:
+        return field_name(self.keys[self.base:])
+
+    def fail(self, msg: str) -> None:
+        """Record an error about this field (never raises: checks go on)."""
+        self.report.add(msg, line=self.line, field=self.name)
+
+    # --- navigation ----------------------------------------------------------------------------
+
+    @property
+    def missing(self) -> bool:
+        return self.value is MISSING
+
+    def __getitem__(self, key: str | int) -> Field:
+        value: Any = MISSING
+        if isinstance(self.value, dict) and isinstance(key, str):
+            value = self.value.get(key, MISSING)
+        elif isinstance(self.value, list) and isinstance(key, int) and key < len(self.value):
+            value = self.value[key]
+        return Field(value, doc=self.doc, report=self.report, keys=(*self.keys, key),
+                     base=self.base)
+
+    def has(self, key: str) -> bool:
+        return isinstance(self.value, dict) and self.value.get(key) is not None
+
+    # --- typed reads: each records an error and returns None when the value does not fit ----
+
+    def mapping(self, *, required: bool = False) -> Field | None:
+        if self.missing:
+            if required:
+                self.fail("is required")
+            return None
+        if not isinstance(self.value, dict):
+            self.fail(f"must be a mapping, got {describe(self.value)}")
+            return None
+        return self
+
+    def items(self, *, required: bool = False) -> list[Field]:
+        """The fields of a list (an error and [] if it is not one)."""
+        if self.missing:
+            if required:
+                self.fail("is required")
+            return []
+        if not isinstance(self.value, list):
+            self.fail(f"must be a list, got {describe(self.value)}")
+            return []
+        return [self[i] for i in range(len(self.value))]
+
+    def entries(self) -> list[tuple[str, Field]]:
+        """Key and field of each entry of a mapping (none if it is not one)."""
+        if self.mapping() is None:
+            return []
+        return [(str(k), Field(v, doc=self.doc, report=self.report, keys=(*self.keys, str(k)),
+                               base=self.base)) for k, v in self.value.items()]
+
+    def text(self, *, required: bool = False, nonempty: bool = False) -> str | None:
+        if self.missing:
+            if required:
+                self.fail("is required")
+            return None
+        if not isinstance(self.value, str):
+            self.fail(f"must be a string, got {describe(self.value)}")
+            return None
+        if nonempty and not self.value.strip():
+            self.fail("must not be empty")
+            return None
+        return self.value
+
+    def number(self, *, required: bool = False) -> float | None:
+        if self.missing:
+            if required:
+                self.fail("is required")
+            return None
+        if isinstance(self.value, bool) or not isinstance(self.value, int | float):
+            self.fail(f"must be a number, got {describe(self.value)}")
+            return None
+        return float(self.value)
+
+    def boolean(self, *, default: bool = False) -> bool:
+        if self.missing:
+            return default
+        if not isinstance(self.value, bool):
+            self.fail(f"must be true or false, got {describe(self.value)}")
+            return default
+        return self.value
+
+    def choice(self, options: Iterable[str], *, required: bool = False) -> str | None:
+        value = self.text(required=required)
+        options = tuple(options)
+        if value is not None and value not in options:
+            self.fail(f"must be one of {', '.join(options)}, got {value!r}")
+            return None
+        return value
+
+    def name_text(self, *, required: bool = True) -> str | None:
+        """A name as Sloth accepts it (used in ids and rule labels)."""
+        value = self.text(required=required, nonempty=required)
+        if value is not None and value and not _NAME.match(value):
+            self.fail("must be 2 or more letters, digits, '-', '_' or '.', starting and "
+                      f"ending with a letter or digit, got {value!r}")
+            return None
+        return value
+
+    def check_keys(self, known: Iterable[str]) -> None:
+        """Strict formats: every key must be known (with a hint for typos)."""
+        known = tuple(known)
+        for key, child in self.entries():
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+                child.fail(f"unknown field{hint}")
+
+
+def expect_kind(obj: Field, kind: str, why: str) -> bool:
+    """Whether the object's `kind` is `kind`; if not, an error ending with `why`."""
+    field = obj["kind"]
+    if field.value == kind:
+        return True
+    got = "nothing" if field.missing else describe(field.value)
+    field.fail(f"must be {kind} {why}, got {got}")
+    return False
+
+
+def comparison(field: Field, *, required: bool = True) -> Comparison | None:
+    """`lt`, `lte`, `gt` or `gte`."""
+    value = field.choice(COMPARISONS, required=required)
+    return cast(Comparison, value) if value is not None else None
+
+
+def exactly_one(parent: Field, kinds: Iterable[str], *, what: str) -> str | None:
+    """The one key of `kinds` set under `parent`, with an error when none or several are."""
+    kinds = tuple(kinds)
+    found = [k for k in kinds if parent.has(k)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        parent.fail(f"one {what} is required: {', '.join(kinds)}")
+    else:
+        parent[found[1]].fail(f"only one {what} may be set, found {' and '.join(found)}")
+    return None
+
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+def prometheus_labels(field: Field, *, what: str = "label") -> dict[str, str]:
+    """Labels or annotations that end up on Prometheus rules, checked as Sloth checks them:
+    valid label names (not `__name__`), non-empty string values."""
+    out: dict[str, str] = {}
+    for key, child in field.entries():
+        if not _LABEL_NAME.match(key) or key == "__name__":
+            child.fail(f"{key!r} is not a valid {what} name (letters, digits and '_', "
+                       "not starting with a digit)")
+            continue
+        value = child.text(required=True, nonempty=True)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def sanitize_label_name(key: str) -> str:
+    """A metadata key (`app.kubernetes.io/team`) as a Prometheus label name, the way
+    kube-state-metrics does it: every other character becomes `_`."""
+    name = re.sub(r"[^a-zA-Z0-9_]", "_", key)
+    return f"_{name}" if name[:1].isdigit() else name
+
+
+# --- durations and numbers -----------------------------------------------------------------
+
+
+def prometheus_duration(field: Field, *, required: bool = False) -> timedelta | None:
+    """A Prometheus duration (`30d`, `1h30m`, `4w`); bare numbers are refused as Prometheus
+    refuses them."""
+    if field.missing:
+        if required:
+            field.fail("is required")
+        return None
+    text = field.value
+    if not isinstance(text, str) or not _PROM_DURATION.match(text.strip()):
+        field.fail(f"expected a duration such as '30s', '5m', '28d' or '1h30m', got {text!r}")
+        return None
+    value = parse_duration(text)
+    if value <= timedelta(0):
+        field.fail(f"must be longer than 0, got {text!r}")
+        return None
+    return value
+
+
+def percent(value: float) -> str:
+    """101 -> `101`, 99.95 -> `99.95`: numbers in messages as the user wrote them."""
+    return repr(int(value)) if float(value).is_integer() else repr(value)
+
+
+# --- Prometheus selectors -------------------------------------------------------------------
+
+_SELECTOR = re.compile(r"^\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?:\{(?P<body>.*)\})?\s*$",
+                       re.S)
+_MATCHER = re.compile(
+    r"""\s*(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)\s*(?P<op>=~|!~|!=|=)\s*"""
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*(?:,|$)""",
+    re.S,
+)
+
+
+def parse_selector(text: str) -> tuple[str, list[tuple[str, str, str]]] | None:
+    """`name{a="b",c=~"d"}` -> (`name`, [(a, =, b), (c, =~, d)]); None if it is not one."""
+    match = _SELECTOR.match(text)
+    if not match or not (match.group("name") or match.group("body")):
+        return None
+    matchers: list[tuple[str, str, str]] = []
+    body = (match.group("body") or "").strip()
+    pos = 0
+    while pos < len(body):
+        m = _MATCHER.match(body, pos)
+        if not m:
+            return None
+        raw = m.group("value")
+        value = raw[1:-1] if raw[0] == "`" else re.sub(r"\\(.)", r"\1", raw[1:-1])
+        matchers.append((m.group("label"), m.group("op"), value))
+        pos = m.end()
+    return match.group("name") or "", matchers
+
+
+def selector_text(name: str, matchers: Iterable[tuple[str, str, str]]) -> str:
+    body = ",".join(f'{label}{op}"{_quote(value)}"' for label, op, value in matchers)
+    return f"{name}{{{body}}}" if body else name
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def needs_window(field: Field, query: str | None) -> str | None:
+    """Sloth's rule: a query must hold `{{.window}}` so each alert window can fill it in."""
+    if query is not None and not WINDOW_PLACEHOLDER.search(query):
+        field.fail("must hold the {{.window}} placeholder, e.g. rate(x[{{.window}}])")
+        return None
+    return query
+
+
+def slug(text: str) -> str:
+    """`Internal objective` -> `internal-objective`."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+

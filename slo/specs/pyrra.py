@@ -1,0 +1,179 @@
+"""Pyrra `pyrra.dev/v1alpha1` `ServiceLevelObjective`: one SLO per object.
+
+Pyrra has no service field: the service is the object's namespace (Pyrra's own grouping,
+and with the name the object's identity in Kubernetes), `default` when it has none.
+Indicators become Sloth-style queries with a `{{.window}}` placeholder, Pyrra's formulas:
+ratio and bool_gauge -> RequestRatio; latency -> LatencyThreshold when the success
+selector is the total's histogram with an `le` bucket (else a RequestRatio on the two
+selectors); latencyNative -> RequestRatio with `histogram_fraction`. Grouping becomes
+`sum by (...)`. Alerts: Pyrra's critical/warning pair maps onto page/ticket; its own
+burn-rate window table is not carried over (Apollo's windows for the period apply).
+Like Pyrra (Kubernetes decoding) unknown keys are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from slo.model import SLI, SLO, Alerting, AlertRule, LatencyThreshold, Period, RequestRatio, Source
+from slo.specs._common import (
+    Field,
+    exactly_one,
+    expect_kind,
+    parse_selector,
+    percent,
+    prometheus_duration,
+    sanitize_label_name,
+    selector_text,
+)
+
+API_VERSION: Final = "pyrra.dev/v1alpha1"
+DEFAULT_NAMESPACE = "default"
+DEFAULT_ALERT_NAME = "ErrorBudgetBurn"  # Pyrra's default
+PROPAGATED_PREFIX = "pyrra.dev/"  # metadata labels Pyrra copies onto its rules
+INDICATORS = ("ratio", "latency", "latencyNative", "bool_gauge")
+
+
+def load(obj: Field) -> list[SLO]:
+    if not expect_kind(obj, "ServiceLevelObjective", f"for {API_VERSION}"):
+        return []
+    metadata = obj["metadata"]
+    name = metadata["name"].name_text()
+    service = metadata["namespace"].name_text(required=False) or DEFAULT_NAMESPACE
+    labels = {sanitize_label_name(k[len(PROPAGATED_PREFIX):]): v.value
+              for k, v in metadata["labels"].entries()
+              if k.startswith(PROPAGATED_PREFIX) and v.text(required=True) is not None}
+    spec = obj["spec"]
+    if spec.mapping(required=True) is None:
+        return []
+    objective = _target(spec["target"])
+    window = prometheus_duration(spec["window"], required=True)
+    description = spec["description"].text() or ""
+    sli = _indicator(spec["indicator"])
+    alerting = _alerting(spec["alerting"])
+    if name is None or objective is None or window is None or sli is None or alerting is None:
+        return []
+    return [SLO(
+        service=service, name=name, objective=objective, sli=sli, period=Period(window),
+        description=description, labels=labels, alerting=alerting,
+        source=Source(obj.report.path, obj.line, API_VERSION),
+    )]
+
+
+def _target(field: Field) -> float | None:
+    """A string percent ("99.5"; a plain number is taken too). Pyrra accepts 0-100; Apollo
+    also refuses 0, an objective nothing can miss."""
+    if isinstance(field.value, int | float) and not isinstance(field.value, bool):
+        value: float | None = float(field.value)
+    else:
+        text = field.text(required=True, nonempty=True)
+        try:
+            value = float(text) if text is not None else None
+        except ValueError:
+            field.fail(f"must be a percent such as '99.5', got {text!r}")
+            return None
+    if value is not None and not 0 < value <= 100:
+        field.fail(f"must be a percent in (0, 100], got {percent(value)}")
+        return None
+    return value
+
+
+def _indicator(field: Field) -> SLI | None:
+    if field.mapping(required=True) is None:
+        return None
+    kind = exactly_one(field, INDICATORS, what="indicator")
+    if kind is None or field[kind].mapping() is None:
+        return None
+    return _READERS[kind](field[kind])
+
+
+def _selector(field: Field) -> tuple[str, list[tuple[str, str, str]]] | None:
+    """Pyrra metrics are plain vector selectors (it parses them as such)."""
+    text = field["metric"].text(required=True, nonempty=True)
+    if text is None:
+        return None
+    parsed = parse_selector(text)
+    if parsed is None:
+        field["metric"].fail(f"must be a vector selector such as "
+                             f"http_requests_total{{job=\"api\"}}, got {text!r}")
+    return parsed
+
+
+def _sum(field: Field, inner: str) -> str:
+    groups = [g.value for g in field["grouping"].items() if g.text(required=True)]
+    return f"sum by ({', '.join(groups)}) ({inner})" if groups else f"sum({inner})"
+
+
+def _rate(selector: tuple[str, list[tuple[str, str, str]]]) -> str:
+    return f"rate({selector_text(*selector)}[{{{{.window}}}}])"
+
+
+def _ratio(field: Field) -> SLI | None:
+    errors, total = _selector(field["errors"]), _selector(field["total"])
+    if errors is None or total is None:
+        return None
+    return RequestRatio(total_query=_sum(field, _rate(total)),
+                        error_query=_sum(field, _rate(errors)))
+
+
+def _latency(field: Field) -> SLI | None:
+    success, total = _selector(field["success"]), _selector(field["total"])
+    if success is None or total is None:
+        return None
+    le = [m for m in success[1] if m[0] == "le"]
+    if len(le) != 1 or le[0][1] != "=":
+        field["success"]["metric"].fail('must select one bucket with le="<seconds>"')
+        return None
+    try:
+        threshold = float(le[0][2])
+    except ValueError:
+        field["success"]["metric"].fail(f"le must be a number of seconds, got {le[0][2]!r}")
+        return None
+    base = success[0].removesuffix("_bucket")
+    others = sorted(m for m in success[1] if m[0] != "le")
+    if (success[0].endswith("_bucket") and total[0] == f"{base}_count"
+            and others == sorted(total[1]) and not field.has("grouping") and threshold > 0):
+        return LatencyThreshold(metric=selector_text(base, others), threshold_s=threshold)
+    return RequestRatio(total_query=_sum(field, _rate(total)),
+                        good_query=_sum(field, _rate(success)))
+
+
+def _latency_native(field: Field) -> SLI | None:
+    total = _selector(field["total"])
+    latency = prometheus_duration(field["latency"], required=True)
+    if total is None or latency is None:
+        return None
+    rates = _sum(field, _rate(total))
+    seconds = repr(latency.total_seconds())
+    return RequestRatio(
+        total_query=f"histogram_count({rates})",
+        good_query=f"histogram_fraction(0, {seconds}, {rates}) * histogram_count({rates})",
+    )
+
+
+def _bool_gauge(field: Field) -> SLI | None:
+    selector = _selector(field)
+    if selector is None:
+        return None
+    over = f"{selector_text(*selector)}[{{{{.window}}}}]"
+    return RequestRatio(total_query=_sum(field, f"count_over_time({over})"),
+                        good_query=_sum(field, f"sum_over_time({over})"))
+
+
+_READERS: dict[str, Callable[[Field], SLI | None]] = {
+    "ratio": _ratio, "latency": _latency, "latencyNative": _latency_native,
+    "bool_gauge": _bool_gauge,
+}
+
+
+def _alerting(field: Field) -> Alerting | None:
+    if not field.missing and field.mapping() is None:
+        return None
+    disabled = field["disabled"].boolean() or not field["burnrates"].boolean(default=True)
+    name = field["name"].text() or DEFAULT_ALERT_NAME
+    return Alerting(
+        name=name,
+        page=AlertRule(disabled=disabled, labels={"severity": "critical"}),
+        ticket=AlertRule(disabled=disabled, labels={"severity": "warning"}),
+    )
