@@ -1,8 +1,9 @@
 """Prometheus rules for SLOs: what Sloth writes for the same spec, accepted by promtool.
 
-Golden files are Sloth's own (`/work/shared/reference/sloth`, see SOURCE.md there). Their
-generator-only labels are not stripped: the examples' `cmd: examplesgen.sh` label is passed
-as `extra_labels` and their `sloth_version` as `spec_version`, so whole documents compare equal.
+Golden files are Sloth's own (`shared/reference/sloth` beside the repository, see its
+SOURCE.md). Their generator-only labels are not stripped: the examples' `cmd:
+examplesgen.sh` label is passed as `extra_labels` and their `sloth_version` as
+`spec_version`, so whole documents compare equal.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import dataclasses
 import math
 import re
 import subprocess
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from slo.rules import (
     sli_record_name,
     slo_rule_groups,
 )
+from slo.specs import load_slos
 from slo.windows import (
     GOOGLE_28D,
     GOOGLE_30D,
@@ -52,12 +53,8 @@ from slo.windows import (
     parse_windows_document,
 )
 
-try:  # the spec loaders are being written; use them as soon as they exist
-    from slo.specs import load_slos
-except ImportError:
-    load_slos = None
-
-SLOTH = Path("/work/shared/reference/sloth")
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+SLOTH = REFERENCE / "sloth"
 INTEGRATION = SLOTH / "integration"
 PROMTOOL = "/usr/bin/promtool"
 DAY = timedelta(days=1)
@@ -68,111 +65,12 @@ def windows_file(name: str) -> AlertWindows:
     return parse_windows_document(yaml.safe_load(path.read_text()), path=str(path))
 
 
-# --- hand-built SLOs (until slo.specs.load_slos lands; then delete this section) -------------
-#
-# Each builder writes down, field by field, what the spec file says. Queries are taken from
-# the parsed spec so that no long PromQL is retyped.
-
-
-def _spec(name: str) -> Any:
-    return yaml.safe_load((SLOTH / name).read_text())
-
-
-def _in_base() -> list[SLO]:
-    slos = _spec("integration/in-base.yaml")["slos"]
-    return [
-        SLO(service="svc01", name="slo1", objective=99.9, description="This is SLO 01.",
-            sli=RequestRatio(error_query=slos[0]["sli"]["events"]["error_query"],
-                             total_query=slos[0]["sli"]["events"]["total_query"]),
-            labels={"global01k1": "global01v1", "global02k1": "global02v1"},
-            alerting=Alerting(name="myServiceAlert", labels={"alert01k1": "alert01v1"},
-                              annotations={"alert02k1": "alert02k2"},
-                              page=AlertRule(labels={"alert03k1": "alert03v1"}),
-                              ticket=AlertRule(labels={"alert04k1": "alert04v1"})),
-            source=Source(format="prometheus/v1")),
-        SLO(service="svc01", name="slo02", objective=95, description="This is SLO 02.",
-            sli=RawErrorRatio(slos[1]["sli"]["raw"]["error_ratio_query"]),
-            labels={"global01k1": "global01v1", "global03k1": "global03v1"},
-            alerting=Alerting(page=AlertRule(disabled=True), ticket=AlertRule(disabled=True)),
-            source=Source(format="prometheus/v1")),
-    ]
-
-
-def _getting_started(fmt: str = "prometheus/v1") -> list[SLO]:
-    spec = _spec("getting-started.spec.yml")["slos"][0]
-    return [SLO(
-        service="myservice", name="requests-availability", objective=99.9,
-        description="Common SLO based on availability for HTTP request responses.",
-        sli=RequestRatio(error_query=spec["sli"]["events"]["error_query"],
-                         total_query=spec["sli"]["events"]["total_query"]),
-        labels={"owner": "myteam", "repo": "myorg/myservice", "tier": "2"},
-        alerting=Alerting(
-            name="MyServiceHighErrorRate", labels={"category": "availability"},
-            annotations={"summary": "High error rate on 'myservice' requests responses"},
-            page=AlertRule(labels={"severity": "pageteam", "routing_key": "myteam"}),
-            ticket=AlertRule(labels={"severity": "slack", "slack_channel": "#alerts-myteam"})),
-        source=Source(format=fmt),  # type: ignore[arg-type]
-    )]
-
-
-def _raw_home_wifi() -> list[SLO]:
-    spec = _spec("raw-home-wifi.spec.yml")["slos"][0]
-    return [SLO(
-        service="home-wifi", name="wifi-client-satisfaction", objective=95,
-        sli=RawErrorRatio(spec["sli"]["raw"]["error_ratio_query"]),
-        labels={"cluster": "valhalla", "component": "ubiquiti", "context": "home"},
-        alerting=Alerting(name="WifiClientSatisfaction",
-                          page=AlertRule(labels={"severity": "home"}),
-                          ticket=AlertRule(labels={"severity": "warning"})),
-        source=Source(format="prometheus/v1"),
-    )]
-
-
-def _no_alerts() -> list[SLO]:
-    spec = _spec("no-alerts.spec.yml")["slos"][0]
-    return [SLO(
-        service="myapp", name="http-availability", objective=99.99,
-        sli=RequestRatio(error_query=spec["sli"]["events"]["error_query"],
-                         total_query=spec["sli"]["events"]["total_query"]),
-        labels={"owner": "myteam"},
-        alerting=Alerting(page=AlertRule(disabled=True), ticket=AlertRule(disabled=True)),
-        source=Source(format="prometheus/v1"),
-    )]
-
-
-def _openslo(file: str, service: str, name: str) -> list[SLO]:
-    """OpenSLO v1alpha as Sloth maps it: `<name>-<objective index>`, target × 100, no alerts."""
-    ratio = _spec(file)["spec"]["objectives"][0]["ratioMetrics"]
-    return [SLO(
-        service=service, name=f"{name}-0", objective=0.999 * 100,
-        sli=RequestRatio(good_query=ratio["good"]["query"], total_query=ratio["total"]["query"]),
-        period=Period(30 * DAY),
-        alerting=Alerting(page=AlertRule(disabled=True), ticket=AlertRule(disabled=True)),
-        source=Source(format="openslo/v1alpha"),
-    )]
-
-
-HAND_BUILT: dict[str, Callable[[], list[SLO]]] = {
-    "integration/in-base.yaml": _in_base,
-    "getting-started.spec.yml": _getting_started,
-    "k8s-getting-started.spec.yml": lambda: _getting_started("sloth.slok.dev/v1"),
-    "raw-home-wifi.spec.yml": _raw_home_wifi,
-    "no-alerts.spec.yml": _no_alerts,
-    "openslo-getting-started.spec.yml": lambda: _openslo(
-        "openslo-getting-started.spec.yml", "my-service", "sloth-slo-my-service"),
-    "integration/in-openslo.yaml": lambda: _openslo("integration/in-openslo.yaml", "svc01",
-                                                    "slo1"),
-}
-
-# --- end of hand-built SLOs ------------------------------------------------------------------
 
 
 def slos_of(spec: str) -> list[SLO]:
-    """The SLOs of a reference spec: from the real loader once it exists, else hand-built."""
-    if load_slos is not None:
-        path = SLOTH / spec
-        return load_slos(path.read_text(), path=str(path))
-    return HAND_BUILT[spec]()
+    """The SLOs of a reference spec, read by the real loader."""
+    path = SLOTH / spec
+    return load_slos(path.read_text(), path=str(path))
 
 
 def golden(name: str, *, version: str = "dev") -> dict[str, Any]:
