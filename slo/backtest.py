@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from slo.budget import budget_at
+from slo.budget import budget_at, require_budget
 from slo.burn import Decisions, Prefix, decide, error_ratios, never_fires
 from slo.durations import format_duration
 from slo.model import SLO
@@ -146,6 +146,7 @@ def _incident(series: MinuteSeries, slo: SLO, decisions: Decisions, start: int, 
 def backtest(slo: SLO, series: MinuteSeries, windows: AlertWindows,
              incidents: Sequence[tuple[int, int]] | None = None) -> Backtest:
     """Replay the alert windows over `series`; incidents are (start, end) Unix seconds."""
+    require_budget(slo)
     ratios = error_ratios(Prefix.of_series(series), windows.durations)
     disabled = [s for s, rule in (("page", slo.alerting.page), ("ticket", slo.alerting.ticket))
                 if rule.disabled]

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from slo.burn import Prefix
-from slo.model import Period
+from slo.errors import SpecError
+from slo.model import SLO, Period
 from slo.series import MINUTE_S, MinuteSeries, minutes, window_sums
 
 
@@ -75,6 +76,15 @@ class Budget:
     def coverage(self) -> float:
         """Share of the elapsed period's minutes that have data."""
         return self.minutes_with_data / self.minutes_elapsed if self.minutes_elapsed else 0.0
+
+
+def require_budget(slo: SLO) -> float:
+    """The SLO's error budget ratio; an objective of 100% (which Sloth accepts) has none,
+    and every burn rate would divide by zero."""
+    if slo.error_budget_ratio <= 0:
+        raise SpecError("an objective of 100% leaves no error budget to report on",
+                        path=slo.source.path, line=slo.source.line, field="objective")
+    return slo.error_budget_ratio
 
 
 _CALENDAR_MONTHS = {"month": 1, "quarter": 3, "year": 12}

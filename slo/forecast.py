@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from slo.budget import budget_at
+from slo.budget import budget_at, require_budget
 from slo.model import SLO
 from slo.series import MINUTE_S, MinuteSeries, minutes
 
@@ -72,6 +72,7 @@ def _minutes_until(traffic: float, profile: np.ndarray, first_minute_of_day: int
 
 def forecast(slo: SLO, series: MinuteSeries, at: int) -> list[Exhaustion]:
     """Time to exhaustion at the current (1h), 1-day and 7-day burn rates."""
+    require_budget(slo)
     i = series.index_at(at)
     budget = budget_at(series, at, slo.period, slo.error_budget_ratio)
     remaining = budget.remaining_requests

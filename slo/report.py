@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from slo.budget import Budget, budget_at
+from slo.budget import Budget, budget_at, require_budget
 from slo.burn import Prefix, threshold
 from slo.durations import format_duration
 from slo.model import SLO
@@ -144,7 +144,7 @@ def report(slo: SLO, series: MinuteSeries, at: int, windows: AlertWindows) -> Sl
     if not 0 <= i < len(series):
         raise ValueError(f"at: {at} is outside the data ({series.start} to {series.end})")
     prefix = Prefix.of_series(series)
-    budget_ratio = slo.error_budget_ratio
+    budget_ratio = require_budget(slo)
     durations = sorted({CURRENT_WINDOW, *windows.durations})
     statuses = {w: _window_status(series, prefix, i, w, budget_ratio) for w in durations}
     alerts = []

@@ -310,3 +310,13 @@ def test_attribution_by_hand():
     assert deploy.of_spent == pytest.approx(1 / 3)
     assert incident.of_spent == 1.0
     assert incident.of_budget == pytest.approx(3000 / 5040)
+
+
+def test_a_100_percent_objective_has_no_budget_to_report_on():
+    from dataclasses import replace
+
+    from slo.errors import SpecError
+
+    perfect = replace(slo_995(), objective=100)
+    with pytest.raises(SpecError, match="objective: an objective of 100% leaves no error budget"):
+        report(perfect, week_with_burst(0.1, BURST), START + 86400, WINDOWS_7D)
