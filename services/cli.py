@@ -222,6 +222,15 @@ def _pick_slo(path: Path, name: str | None) -> Any:
     return slos[0]
 
 
+def _slo_and_series(spec: Path, data: Path, name: str | None) -> tuple[Any, Any]:
+    """The chosen SLO and its data, turned into slices when it budgets by timeslices."""
+    from services.slo_io import read_minutes_csv
+    from slo.timeslices import to_timeslices
+
+    chosen = _pick_slo(spec, name)
+    return chosen, to_timeslices(read_minutes_csv(data), chosen)
+
+
 def _windows_for(slo: Any, windows_files: list[Path] | None) -> Any:
     from services.slo_io import load_windows
     from slo.windows import windows_for
@@ -310,15 +319,13 @@ def slo_report(
     """Budget, burn rates, alert state and time to exhaustion of one SLO on CSV data."""
     import json
 
-    from services.slo_io import read_markers_csv, read_minutes_csv
+    from services.slo_io import read_markers_csv
     from services.slo_render import report_text
     from slo.attribution import attribute
     from slo.forecast import forecast
     from slo.report import report
-    from slo.timeslices import to_timeslices
 
-    chosen = _pick_slo(spec, slo)
-    series = to_timeslices(read_minutes_csv(data), chosen)
+    chosen, series = _slo_and_series(spec, data, slo)
     t = _at(series, at)
     result = report(chosen, series, t, _windows_for(chosen, windows))
     exhaustion = forecast(chosen, series, t)
@@ -342,13 +349,11 @@ def slo_backtest(
     """Replay the SLO's alerts over the data: firings, detection, budget before the page."""
     import json
 
-    from services.slo_io import read_markers_csv, read_minutes_csv
+    from services.slo_io import read_markers_csv
     from services.slo_render import backtest_text
     from slo.backtest import backtest
-    from slo.timeslices import to_timeslices
 
-    chosen = _pick_slo(spec, slo)
-    series = to_timeslices(read_minutes_csv(data), chosen)
+    chosen, series = _slo_and_series(spec, data, slo)
     spans = [(m.start, m.end) for m in read_markers_csv(incidents)] if incidents else None
     result = backtest(chosen, series, _windows_for(chosen, windows), incidents=spans)
     typer.echo(json.dumps(result.to_dict(), indent=2) if json_out else backtest_text(result))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, select, update
 
@@ -40,12 +41,15 @@ def ensure_services(conn: Connection, services: Iterable[ServiceInfo]) -> dict[s
     return service_ids(conn, wanted)
 
 
-def service_ids(conn: Connection, slugs: Iterable[str] | None = None) -> dict[str, int]:
-    table = Service.__table__
+def _ids(conn: Connection, table: Any, slugs: Iterable[str] | None) -> dict[str, int]:
     query = select(table.c.slug, table.c.id)
     if slugs is not None:
         query = query.where(table.c.slug.in_(list(slugs)))
     return {slug: id_ for slug, id_ in conn.execute(query)}
+
+
+def service_ids(conn: Connection, slugs: Iterable[str] | None = None) -> dict[str, int]:
+    return _ids(conn, Service.__table__, slugs)
 
 
 def ensure_slo(
@@ -65,8 +69,4 @@ def ensure_slo(
 
 
 def slo_ids(conn: Connection, slugs: Iterable[str] | None = None) -> dict[str, int]:
-    table = Slo.__table__
-    query = select(table.c.slug, table.c.id)
-    if slugs is not None:
-        query = query.where(table.c.slug.in_(list(slugs)))
-    return {slug: id_ for slug, id_ in conn.execute(query)}
+    return _ids(conn, Slo.__table__, slugs)
