@@ -1,0 +1,55 @@
+"""What one collector run did, recorded in the store's `collector_runs`.
+
+Every collector returns a `RunResult`; the scheduler (or `apollo collect --once`) writes it
+with `record_run`, so the dashboard and `/metrics` can show duration, samples, errors and
+gaps per source and target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from services.store.models import CollectorRun
+
+
+@dataclass
+class RunResult:
+    collector: str  # scrape, prometheus, clickhouse, roadmap, costs
+    target: str  # a URL, a file, a DSN
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+    samples: int = 0
+    errors: list[str] = field(default_factory=list)
+    gaps: list[dict[str, Any]] = field(default_factory=list)  # {"start": s, "end": s}
+
+    @property
+    def status(self) -> str:
+        if not self.errors:
+            return "ok"
+        return "partial" if self.samples else "failed"
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def finish(self) -> RunResult:
+        self.finished_at = datetime.now(UTC)
+        return self
+
+
+def record_run(conn: Connection, run: RunResult) -> int:
+    """Write one run; returns its id."""
+    table = CollectorRun.__table__
+    result = conn.execute(table.insert().values(
+        collector=run.collector, target=run.target, started_at=run.started_at,
+        finished_at=run.finished_at, status=run.status, samples=run.samples,
+        errors=len(run.errors), gaps={"gaps": run.gaps},
+        message="\n".join(run.errors[:20]),
+    ))
+    return int(result.inserted_primary_key[0])
