@@ -1,0 +1,110 @@
+"""Cumulative counters scraped every few seconds -> increases per whole minute.
+
+Between two scrapes of a target, each counter's increase is spread over the minutes the
+interval covers, in proportion to the overlap (a counter that went down was reset, so
+its increase is its new value, as Prometheus counts it). A minute is complete, and
+handed out, once a scrape at or after its end has been seen. Gauges are averaged over
+the scrapes inside the minute.
+
+The raw values are kept only as long as needed: the last scrape of each target. A scrape
+interval longer than `max_gap_s` (a target down) is not guessed at: it is a gap, the
+minutes in it get no rows, and counting starts again from the next scrape; a later
+backfill from Prometheus can fill it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from collectors.exposition import Labels, Page
+
+Key = tuple[str, Labels]
+MINUTE = 60
+MAX_GAP_S = 300.0
+
+
+@dataclass
+class MinuteValues:
+    minute: int  # Unix seconds at the start of the minute
+    increases: dict[Key, float]
+    gauges: dict[Key, float]
+
+
+@dataclass
+class TargetIncreases:
+    """The per-minute bookkeeping of one scrape target."""
+
+    max_gap_s: float = MAX_GAP_S
+    last_t: float | None = None
+    last: dict[Key, float] = field(default_factory=dict)
+    counts: dict[int, dict[Key, float]] = field(default_factory=lambda: defaultdict(dict))
+    gauge_sums: dict[int, dict[Key, list[float]]] = field(
+        default_factory=lambda: defaultdict(dict))
+    gaps: list[tuple[float, float]] = field(default_factory=list)
+    covered_from: float = 0.0  # counting (re)started here: earlier minutes are partial
+
+    def observe(self, t: float, page: Page) -> list[MinuteValues]:
+        """Take one scrape at `t`; returns the minutes it completed, oldest first."""
+        counters = {k: v for k, v in page.values.items() if _is_counter(k[0], page)}
+        for key, value in page.values.items():
+            if key not in counters:
+                bucket = self.gauge_sums[int(t // MINUTE) * MINUTE].setdefault(key, [0.0, 0.0])
+                bucket[0] += value
+                bucket[1] += 1
+        if self.last_t is None or t <= self.last_t:
+            self._restart(t, counters)
+            return []
+        if t - self.last_t > self.max_gap_s:
+            self.gaps.append((self.last_t, t))
+            self._drop_before(t)
+            self._restart(t, counters)
+            return []
+        for minute in range(int(self.last_t // MINUTE) * MINUTE, int(t), MINUTE):
+            _ = self.counts[minute]  # every minute covered gets a row, even with no increase
+        for key, value in counters.items():
+            before = self.last.get(key, 0.0)  # a new series started at 0 since the last scrape
+            increase = value - before if value >= before else value
+            if increase:
+                self._spread(key, increase, self.last_t, t)
+        self.last, self.last_t = counters, t
+        return self._complete(t)
+
+    def _restart(self, t: float, counters: dict[Key, float]) -> None:
+        self.last, self.last_t, self.covered_from = counters, t, t
+
+    def _spread(self, key: Key, increase: float, t0: float, t1: float) -> None:
+        span = t1 - t0
+        minute = int(t0 // MINUTE) * MINUTE
+        while minute < t1:
+            overlap = min(t1, minute + MINUTE) - max(t0, minute)
+            if overlap > 0:
+                per_minute = self.counts[minute]
+                per_minute[key] = per_minute.get(key, 0.0) + increase * overlap / span
+            minute += MINUTE
+
+    def _complete(self, t: float) -> list[MinuteValues]:
+        done = sorted(m for m in set(self.counts) | set(self.gauge_sums) if m + MINUTE <= t)
+        out = []
+        for minute in done:
+            if minute < self.covered_from:  # only partly seen since counting (re)started
+                self.counts.pop(minute, None)
+                self.gauge_sums.pop(minute, None)
+                continue
+            gauges = {k: s / n for k, (s, n) in self.gauge_sums.pop(minute, {}).items()}
+            out.append(MinuteValues(minute, dict(self.counts.pop(minute, {})), gauges))
+        return out
+
+    def _drop_before(self, t: float) -> None:
+        """Minutes inside a gap are incomplete: drop what was counted towards them."""
+        for minute in [m for m in self.counts if m + MINUTE <= t]:
+            del self.counts[minute]
+        for minute in [m for m in self.gauge_sums if m + MINUTE <= t]:
+            del self.gauge_sums[minute]
+
+
+def _is_counter(name: str, page: Page) -> bool:
+    kind = page.types.get(name, "untyped")
+    if kind in ("counter", "histogram", "summary"):
+        return not (kind == "summary" and not name.endswith(("_count", "_sum")))
+    return False

@@ -1,0 +1,165 @@
+"""Each SLO's good/total for one minute, from the increases of the pages scraped directly.
+
+Without Prometheus there is no PromQL engine, so this reads the small part of PromQL that
+SLO specs use on counters: `sum(rate(SELECTOR[{{.window}}]))` (or `increase`) for request
+ratios, the histogram's `le` bucket and `_count` for latency thresholds, and
+`histogram_quantile(q, sum by (le) (rate(NAME_bucket{…}[{{.window}}])))` compared with a
+value for timeslice SLOs. Anything else is reported as needing Prometheus.
+Scraped samples get `job` (the service) and `instance` labels, as Prometheus adds them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from collectors.increases import Key
+from slo.errors import SpecError
+from slo.histogram import histogram_quantile
+from slo.model import SLO, LatencyThreshold, RequestRatio, Threshold
+from slo.promql import bucket_bound, split_selector
+
+_SUM_RATE = re.compile(
+    r"^\s*sum\s*\(\s*(?:rate|increase)\s*\(\s*(?P<sel>.+?)\s*\[\s*\{\{\s*\.window\s*\}\}\s*\]"
+    r"\s*\)\s*\)\s*$", re.DOTALL)
+_QUANTILE = re.compile(
+    r"^\s*histogram_quantile\s*\(\s*(?P<q>[0-9.]+)\s*,\s*sum\s+by\s*\(\s*le\s*\)\s*\(\s*"
+    r"(?:rate|increase)\s*\(\s*(?P<sel>.+?)\s*\[\s*\{\{\s*\.window\s*\}\}\s*\]\s*\)\s*\)\s*\)"
+    r"\s*$", re.DOTALL)
+_MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
+_COMPARE = {"lt": lambda a, b: a < b, "lte": lambda a, b: a <= b,
+            "gt": lambda a, b: a > b, "gte": lambda a, b: a >= b}
+
+
+@dataclass(frozen=True)
+class Selector:
+    name: str
+    matchers: tuple[tuple[str, str, str], ...]  # (label, op, value)
+
+    def matches(self, name: str, labels: Mapping[str, str]) -> bool:
+        if name != self.name:
+            return False
+        for label, op, value in self.matchers:
+            actual = labels.get(label, "")
+            if (op == "=" and actual != value) or (op == "!=" and actual == value):
+                return False
+            if op in ("=~", "!~") and bool(re.fullmatch(value, actual)) != (op == "=~"):
+                return False
+        return True
+
+    @property
+    def job(self) -> str | None:
+        return next((v for label, op, v in self.matchers if label == "job" and op == "="), None)
+
+
+def parse_selector(text: str) -> Selector:
+    name, raw = split_selector(text.strip())
+    matchers = []
+    for item in raw:
+        found = _MATCHER.match(item.replace("'", '"'))
+        if not found:
+            raise SpecError(f"cannot read label matcher {item!r}", field="sli")
+        label, op, value = found.groups()
+        matchers.append((label, op, bytes(value, "utf-8").decode("unicode_escape")))
+    return Selector(name, tuple(matchers))
+
+
+def _sum_of(query: str) -> Selector:
+    found = _SUM_RATE.match(query)
+    if not found:
+        raise SpecError(f"only sum(rate(SELECTOR[{{{{.window}}}}])) can be read from pages, got "
+                        f"{query.strip()!r}", field="sli")
+    return parse_selector(found.group("sel"))
+
+
+@dataclass(frozen=True)
+class PageSli:
+    """How to get one SLO's good and total from a minute of page increases."""
+
+    slo: SLO
+    total: Selector
+    good: Selector | None = None  # good = total - errors when None
+    errors: Selector | None = None
+    quantile: float | None = None  # timeslices: the quantile that is compared
+    compare: tuple[str, float] | None = None
+
+    @property
+    def job(self) -> str | None:
+        return self.total.job
+
+
+def page_sli(slo: SLO) -> PageSli:
+    """The page reading of an SLO, or SpecError saying it needs Prometheus."""
+    sli = slo.sli
+    if isinstance(sli, RequestRatio) and not sli.counter:
+        total = _sum_of(sli.total_query)
+        if sli.error_query:
+            return PageSli(slo, total, errors=_sum_of(sli.error_query))
+        return PageSli(slo, total, good=_sum_of(sli.good_query or ""))
+    if isinstance(sli, LatencyThreshold):
+        base = parse_selector(sli.metric)
+        le = ("le", "=", bucket_bound(sli.threshold_s))
+        return PageSli(slo, Selector(f"{base.name}_count", base.matchers),
+                       good=Selector(f"{base.name}_bucket", (*base.matchers, le)))
+    if isinstance(sli, Threshold):
+        found = _QUANTILE.match(sli.query)
+        if found:
+            sel = parse_selector(found.group("sel"))
+            return PageSli(slo, sel, quantile=float(found.group("q")),
+                           compare=(sli.op, sli.value))
+    raise SpecError(f"{type(sli).__name__} SLIs of this shape need Prometheus", field="sli")
+
+
+def _with_target(labels: tuple[tuple[str, str], ...], job: str, instance: str
+                 ) -> dict[str, str]:
+    return {**dict(labels), "job": job, "instance": instance}
+
+
+def good_total(reading: PageSli, increases: Mapping[Key, float], *, job: str, instance: str
+               ) -> tuple[float, float] | None:
+    """(good, total) of one minute of one target, or None if the SLO has nothing here."""
+    def total_of(selector: Selector) -> float:
+        return sum(v for (name, labels), v in increases.items()
+                   if selector.matches(name, _with_target(labels, job, instance)))
+
+    if reading.job is not None and reading.job != job:
+        return None
+    if reading.quantile is not None and reading.compare is not None:
+        return _timeslice(reading, increases, job=job, instance=instance)
+    total = total_of(reading.total)
+    if reading.good is not None:
+        return total_of(reading.good), total
+    assert reading.errors is not None
+    return total - total_of(reading.errors), total
+
+
+def _timeslice(reading: PageSli, increases: Mapping[Key, float], *, job: str, instance: str
+               ) -> tuple[float, float] | None:
+    by_le: dict[float, float] = {}
+    for (name, labels), value in increases.items():
+        merged = _with_target(labels, job, instance)
+        if reading.total.matches(name, merged) and "le" in merged:
+            le = float(merged["le"])
+            by_le[le] = by_le.get(le, 0.0) + value
+    if not by_le or by_le.get(math.inf, 0.0) <= 0:
+        return None  # no requests this minute: no verdict
+    bounds = sorted(by_le)
+    value = float(histogram_quantile(reading.quantile or 0.0, np.array(bounds),
+                                     np.array([by_le[b] for b in bounds]))[0])
+    op, limit = reading.compare or ("lte", math.inf)
+    return (1.0 if _COMPARE[op](value, limit) else 0.0), 1.0
+
+
+def readings(slos: Iterable[SLO]) -> tuple[list[PageSli], list[tuple[SLO, str]]]:
+    """The SLOs pages can serve, and the others with the reason."""
+    ok, skipped = [], []
+    for slo in slos:
+        try:
+            ok.append(page_sli(slo))
+        except SpecError as exc:
+            skipped.append((slo, exc.reason))
+    return ok, skipped

@@ -1,0 +1,197 @@
+"""Scraping /metrics pages: parsing with bad lines, per-minute increases, rows in the store."""
+
+from __future__ import annotations
+
+import pytest
+from support import PROFILES, T0
+
+from collectors.exposition import parse_page
+from collectors.increases import TargetIncreases
+from collectors.page_sli import good_total, page_sli
+from collectors.scrape import PageScraper, Target
+from services.fleet.faults import Fault
+from services.fleet.server import Fleet
+from services.slo_io import expand, load_slo_files
+from services.store import queries
+from services.store.engine import make_engine
+from services.store.migrate import upgrade
+
+PAGE = """\
+# HELP jobs_total Jobs done.
+# TYPE jobs_total counter
+jobs_total{queue="a"} 10
+jobs_total{queue="b"} 5
+# TYPE temperature gauge
+temperature 21.5
+"""
+
+
+def page(text: str = PAGE):
+    return parse_page(text)
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def test_a_page_is_read_by_series():
+    p = page()
+    assert p.values[("jobs_total", (("queue", "a"),))] == 10
+    assert p.types["jobs_total"] == "counter"
+    assert p.bad_lines == []
+
+
+def test_bad_lines_are_skipped_and_named_the_rest_is_kept():
+    broken = PAGE.replace('jobs_total{queue="b"} 5', 'jobs_total{queue="b"} five') + \
+        "this is not a sample line at all {\n"
+    p = page(broken)
+    assert [b.line for b in p.bad_lines] == [4, 7]
+    assert p.values[("jobs_total", (("queue", "a"),))] == 10
+    assert ("temperature", ()) in p.values
+
+
+def test_openmetrics_pages_are_read_with_their_parser():
+    text = "# TYPE jobs counter\njobs_total 3.0\njobs_created 1.7e9\n# EOF\n"
+    p = parse_page(text, "application/openmetrics-text; version=1.0.0")
+    assert p.values == {("jobs_total", ()): 3.0}
+
+
+# --- per-minute increases ----------------------------------------------------------------------
+
+
+def counter_page(a: float) -> object:
+    return page(f"# TYPE jobs_total counter\njobs_total {a}\n")
+
+
+def test_increases_are_spread_over_the_minutes_they_cover():
+    state = TargetIncreases()
+    assert state.observe(T0 + 30, counter_page(0)) == []  # a baseline; minute 0 is partial
+    assert state.observe(T0 + 90, counter_page(60)) == []  # 30 s of minute 1 counted so far
+    (minute,) = state.observe(T0 + 150, counter_page(120))
+    # minute 1 = [T0+60, T0+120): half of each 60 s interval, 30 + 30 jobs
+    assert minute.minute == T0 + 60
+    assert minute.increases[("jobs_total", ())] == pytest.approx(60)
+
+
+def test_a_counter_reset_counts_the_new_value():
+    state = TargetIncreases()
+    state.observe(T0, counter_page(1000))
+    state.observe(T0 + 60, counter_page(1100))
+    (minute,) = state.observe(T0 + 120, counter_page(40))  # restarted, then 40 jobs
+    assert minute.increases[("jobs_total", ())] == pytest.approx(40)
+
+
+def test_a_long_silence_is_a_gap_not_a_guess():
+    state = TargetIncreases(max_gap_s=300)
+    state.observe(T0, counter_page(0))
+    state.observe(T0 + 60, counter_page(60))
+    assert state.observe(T0 + 900, counter_page(960)) == []
+    assert state.gaps == [(T0 + 60, T0 + 900)]
+    (minute,) = state.observe(T0 + 960, counter_page(1020))
+    assert minute.minute == T0 + 900 and minute.increases[("jobs_total", ())] == 60
+
+
+# --- the fleet, scraped ------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def scraped(tmp_path):
+    """The fleet on a hand-moved clock, scraped every 15 s for 10 minutes into SQLite."""
+    clock = Clock(T0)
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    slos = load_slo_files(expand(["slos/*.yaml"]))
+    with Fleet(list(PROFILES.values()), clock=clock, seed=3) as fleet:
+        fleet.inject("payment-service", Fault("error_burst", until=T0 + 300, rate=0.2))
+        scraper = PageScraper(engine, [Target(s, u) for s, u in fleet.urls.items()], slos=slos,
+                              clock=clock)
+        for i in range(41):
+            clock.now = T0 + 5 + 15 * i
+            runs = scraper.scrape_once()
+        yield engine, fleet, scraper, runs
+    engine.dispose()
+
+
+def test_service_rows_follow_the_load_model(scraped):
+    engine, fleet, _, runs = scraped
+    assert all(r.status == "ok" for r in runs)
+    with engine.connect() as conn:
+        rows = queries.service_metrics(conn, T0, T0 + 600, services=["api-gateway"])
+    model = fleet.endpoint("api-gateway").simulator.load
+    assert rows["ts"].min().timestamp() == T0 + 60  # the first minute was only partly seen
+    # Increases are spread linearly over each 15 s scrape interval, as Prometheus's
+    # increase() assumes; the fleet's rate steps by up to 4% at each minute boundary, so a
+    # minute can be off by that share of the 5 s it shares with its neighbour's interval.
+    for ts, requests in zip(rows["ts"], rows["requests"], strict=True):
+        start = ts.timestamp()
+        assert requests == pytest.approx(model.expected_requests(start, start + 60), rel=0.005)
+    first, last = rows["ts"].min().timestamp(), rows["ts"].max().timestamp() + 60
+    assert rows["requests"].sum() == pytest.approx(model.expected_requests(first, last),
+                                                   rel=0.001)
+
+
+def test_slo_rows_show_the_error_burst(scraped):
+    engine, *_ = scraped
+    with engine.connect() as conn:
+        sli = queries.sli(conn, T0, T0 + 600, slos=["payment-service-availability"])
+    during = sli[sli["ts"].map(lambda t: t.timestamp() < T0 + 300)]
+    after = sli[sli["ts"].map(lambda t: t.timestamp() >= T0 + 360)]
+    bad_share = 1 - during["good"].sum() / during["total"].sum()
+    assert bad_share == pytest.approx(0.2, rel=0.02)
+    assert 1 - after["good"].sum() / after["total"].sum() == pytest.approx(0.0005, rel=0.05)
+
+
+def test_latency_and_timeslice_slos_are_read_from_the_histograms(scraped):
+    engine, *_ = scraped
+    with engine.connect() as conn:
+        sli = queries.sli(conn, T0, T0 + 600)
+    by_slo = sli.groupby("slo")[["good", "total"]].sum()
+    assert by_slo.loc["api-gateway-latency", "good"] / by_slo.loc["api-gateway-latency",
+                                                                  "total"] == pytest.approx(
+        0.95, abs=0.01)
+    minutes = by_slo.loc["api-gateway-latency-p95-minutes"]
+    assert minutes["total"] == 9 and minutes["good"] <= 9
+
+
+def test_a_target_that_is_down_fails_alone_and_leaves_a_gap(tmp_path):
+    clock = Clock(T0)
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    with Fleet(list(PROFILES.values())[:2], clock=clock) as fleet:
+        scraper = PageScraper(engine, [Target(s, u) for s, u in fleet.urls.items()],
+                              clock=clock, timeout_s=1)
+        for i in range(5):
+            clock.now = T0 + 5 + 15 * i
+            scraper.scrape_once()
+        fleet.inject("auth-service", Fault("down", until=T0 + 700))
+        for i in range(5, 60):
+            clock.now = T0 + 5 + 15 * i
+            runs = {r.target: r for r in scraper.scrape_once()}
+            if i == 20:
+                assert runs[fleet.urls["auth-service"]].status == "failed"
+                assert "ConnectError" in runs[fleet.urls["auth-service"]].errors[0]
+                assert runs[fleet.urls["api-gateway"]].status == "ok"
+            fleet._reconcile()
+    with engine.connect() as conn:
+        auth = queries.service_metrics(conn, T0, T0 + 800, services=["auth-service"])
+        gateway = queries.service_metrics(conn, T0, T0 + 800, services=["api-gateway"])
+    minutes = {int(t.timestamp()) for t in auth["ts"]}
+    assert not any(T0 + 120 <= m < T0 + 660 for m in minutes)  # the gap has no rows
+    assert max(minutes) >= T0 + 720  # counting resumed after the restart
+    assert len(gateway) == 13  # every whole minute from T0+60 to T0+780, untouched by the gap
+
+
+def test_slos_pages_cannot_serve_are_listed():
+    slos = load_slo_files(expand(["slos/*.yaml"]))
+    reading = page_sli(next(s for s in slos if s.id == "payment-service-availability"))
+    increases = {("http_requests_total", (("code", "200"),)): 990.0,
+                 ("http_requests_total", (("code", "503"),)): 10.0}
+    assert good_total(reading, increases, job="payment-service", instance="x") == (990.0, 1000.0)
+    assert good_total(reading, increases, job="auth-service", instance="x") is None
