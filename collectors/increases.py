@@ -103,6 +103,37 @@ class TargetIncreases:
             del self.gauge_sums[minute]
 
 
+def _key_json(key: Key) -> list:
+    return [key[0], [list(pair) for pair in key[1]]]
+
+
+def _key_from(raw: list) -> Key:
+    return raw[0], tuple((str(k), str(v)) for k, v in raw[1])
+
+
+def state_to_json(state: TargetIncreases) -> dict:
+    """What a collector that runs once (a CronJob) must keep until its next run."""
+    return {
+        "last_t": state.last_t, "covered_from": state.covered_from,
+        "last": [[_key_json(k), v] for k, v in state.last.items()],
+        "counts": {str(m): [[_key_json(k), v] for k, v in c.items()]
+                   for m, c in state.counts.items()},
+        "gauges": {str(m): [[_key_json(k), sn] for k, sn in g.items()]
+                   for m, g in state.gauge_sums.items()},
+    }
+
+
+def state_from_json(data: dict, max_gap_s: float = MAX_GAP_S) -> TargetIncreases:
+    state = TargetIncreases(max_gap_s=max_gap_s, last_t=data["last_t"],
+                            covered_from=data["covered_from"])
+    state.last = {_key_from(k): v for k, v in data["last"]}
+    for minute, items in data["counts"].items():
+        state.counts[int(minute)] = {_key_from(k): v for k, v in items}
+    for minute, items in data["gauges"].items():
+        state.gauge_sums[int(minute)] = {_key_from(k): list(sn) for k, sn in items}
+    return state
+
+
 def _is_counter(name: str, page: Page) -> bool:
     kind = page.types.get(name, "untyped")
     if kind in ("counter", "histogram", "summary"):

@@ -10,16 +10,24 @@ scrape starts counting again (the minutes between are a gap).
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
 
 from collectors.exposition import Page, parse_page
-from collectors.increases import Key, MinuteValues, TargetIncreases
+from collectors.increases import (
+    Key,
+    MinuteValues,
+    TargetIncreases,
+    state_from_json,
+    state_to_json,
+)
 from collectors.page_sli import good_total, readings
 from collectors.runs import RunResult, record_run
 from services.store import writes
@@ -100,9 +108,15 @@ class PageScraper:
     names: MetricNames = field(default_factory=MetricNames)
     clock: Callable[[], float] = time.time
     transport: httpx.AsyncBaseTransport | None = None  # a seam for tests, never a mock server
+    state_path: Path | None = None  # where a run-once collector keeps the last scrapes
 
     def __post_init__(self) -> None:
         self.state = {t.url: TargetIncreases() for t in self.targets}
+        if self.state_path is not None and self.state_path.exists():
+            saved = json.loads(self.state_path.read_text(encoding="utf-8"))
+            for url, data in saved.items():
+                if url in self.state:
+                    self.state[url] = state_from_json(data)
         self.readings, self.skipped = readings(self.slos)
         with self.engine.begin() as conn:
             self.service_ids = ensure_services(
@@ -159,7 +173,17 @@ class PageScraper:
             writes.upsert(conn, SliMinute.__table__, _merge_sli(sli_rows))
             for run in runs:
                 record_run(conn, run)
+        self._save_state()
         return runs
+
+    def _save_state(self) -> None:
+        if self.state_path is None:
+            return
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({u: state_to_json(s) for u, s in self.state.items()}),
+                       encoding="utf-8")
+        tmp.replace(self.state_path)
 
     def _sli_rows(self, minute: MinuteValues, target: Target) -> list[tuple]:
         rows = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
@@ -359,6 +360,42 @@ def slo_backtest(
     typer.echo(json.dumps(result.to_dict(), indent=2) if json_out else backtest_text(result))
 
 
+# --- collect ------------------------------------------------------------------------------
+
+
+@app.command()
+def collect(
+    once: Annotated[bool, typer.Option("--once", help="One round, then exit (CronJob).")] = False,
+    every: Annotated[str | None, typer.Option(help="Round interval (default: "
+                                              "sources.scrape.interval).")] = None,
+) -> None:
+    """Scrape the services' /metrics pages into the store, once or every interval."""
+    from services.collect import Collector, build_scraper
+    from services.store.engine import make_engine
+    from services.store.migrate import upgrade
+
+    s = settings()
+    interval = parse_duration(every) if every else s.sources.scrape.interval
+    engine = make_engine(s.store_url)
+    upgrade(engine)
+    scraper = build_scraper(s, engine, keep_state=once)
+    if once:
+        runs = scraper.scrape_once()
+        failed = [r for r in runs if r.status == "failed"]
+        for r in runs:
+            typer.echo(f"{r.status:<8} {r.target}  {r.samples} samples"
+                       + (f"  {r.errors[0]}" if r.errors else ""))
+        if failed and len(failed) == len(runs):
+            raise typer.Exit(1)
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    typer.echo(f"collecting {len(scraper.targets)} targets every {interval.total_seconds():g}s "
+               "(Ctrl-C stops)")
+    with contextlib.suppress(KeyboardInterrupt):
+        Collector(scraper, interval.total_seconds(), stop).run()
+
+
 # --- dashboard ---------------------------------------------------------------------------
 
 
@@ -404,14 +441,23 @@ def demo() -> None:
         ensure_services(conn, [ServiceInfo(x.slug, x.name, x.team, x.unit) for x in s.services])
     running = start_fleet(s)
     children = []
+    stop_collector = threading.Event()
     try:
+        from collectors.scrape import Target
+        from services.collect import Collector, build_scraper
+
+        targets = [Target(slug, url) for slug, url in running.fleet.urls.items()]
+        Collector(build_scraper(s, engine, targets), s.sources.scrape.interval.total_seconds(),
+                  stop_collector).start()
         children.append(start_dashboard(s, env=child_environment(s)))
         typer.echo("Apollo Observatory demo is running (Ctrl-C stops everything):")
         typer.echo(f"  dashboard          {children[0].url}")
         typer.echo(f"  store              {engine.url.render_as_string(hide_password=True)}")
+        typer.echo(f"  collector          every {s.sources.scrape.interval.total_seconds():g}s")
         _print_fleet(running)
         _wait_for_interrupt()
     finally:
+        stop_collector.set()
         for child in children:
             child.stop()
         running.stop()

@@ -195,3 +195,22 @@ def test_slos_pages_cannot_serve_are_listed():
                  ("http_requests_total", (("code", "503"),)): 10.0}
     assert good_total(reading, increases, job="payment-service", instance="x") == (990.0, 1000.0)
     assert good_total(reading, increases, job="auth-service", instance="x") is None
+
+
+def test_a_collector_run_once_per_scrape_keeps_its_state_between_runs(tmp_path):
+    """As a CronJob: a new process each round, the last scrapes kept in a state file."""
+    clock = Clock(T0)
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    state = tmp_path / "scrape-state.json"
+    with Fleet(list(PROFILES.values())[:1], clock=clock) as fleet:
+        targets = [Target(s, u) for s, u in fleet.urls.items()]
+        for i in range(13):
+            clock.now = T0 + 5 + 15 * i
+            PageScraper(engine, targets, clock=clock, state_path=state).scrape_once()
+        with engine.connect() as conn:
+            once = queries.service_metrics(conn, T0, T0 + 600)
+        model = fleet.endpoint("api-gateway").simulator.load
+    assert [int(t.timestamp()) for t in once["ts"]] == [T0 + 60, T0 + 120]
+    assert once["requests"].sum() == pytest.approx(model.expected_requests(T0 + 60, T0 + 180),
+                                                   rel=0.001)
