@@ -4,7 +4,8 @@
      ├── InputError             bad user input; the message names file, line and field
      │    ├── SpecError         an SLO spec that does not validate      (slo/)
      │    ├── SpecErrors        every SpecError of one spec text, one per line  (slo/specs)
-     │    └── ConfigError       the YAML configuration or an APOLLO_* variable  (services/)
+     │    ├── ConfigError       the YAML configuration or an APOLLO_* variable  (services/)
+     │    └── EventTableError   a ClickHouse events table lacking columns  (collectors/)
      ├── StoreError             the store cannot be opened or migrated  (services/store)
      ├── PortInUseError         a port we were told to bind is taken    (services/)
      └── SourceUnavailable      a collector's source did not answer     (collectors/)

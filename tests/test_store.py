@@ -251,8 +251,8 @@ def test_old_hours_expire_too(engine, ids):
 def test_sli_rows_round_trip(engine, ids):
     with engine.begin() as conn:
         slo_id = ensure_slo(conn, slug="api-availability", name="API availability",
-                            objective=0.999, period_s=30 * 86400, service_id=ids["api"])
-        assert ensure_slo(conn, slug="api-availability", name="renamed", objective=0.99,
+                            objective=99.9, period_s=30 * 86400, service_id=ids["api"])
+        assert ensure_slo(conn, slug="api-availability", name="renamed", objective=99.0,
                           period_s=86400) == slo_id
         writes.upsert(conn, SliMinute.__table__,
                       [(E0 + 60 * i, slo_id, 990.0 + i, 1000.0) for i in range(5)])

@@ -69,7 +69,7 @@ class Slo(Base):
     slug: Mapped[str] = mapped_column(String(200), unique=True)
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
     name: Mapped[str] = mapped_column(String(200))
-    objective: Mapped[float] = mapped_column(Float)
+    objective: Mapped[float] = mapped_column(Float)  # percent, as in the specs (99.9)
     period_s: Mapped[int] = mapped_column(Integer)
     spec_path: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime]
