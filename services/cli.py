@@ -370,7 +370,7 @@ def collect(
                                               "sources.scrape.interval).")] = None,
 ) -> None:
     """Scrape the services' /metrics pages into the store, once or every interval."""
-    from services.collect import Collector, build_scraper
+    from services.collect import Collector, build_scraper, scrape_job
     from services.store.engine import make_engine
     from services.store.migrate import upgrade
 
@@ -392,8 +392,10 @@ def collect(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     typer.echo(f"collecting {len(scraper.targets)} targets every {interval.total_seconds():g}s "
                "(Ctrl-C stops)")
+    job = scrape_job(s, scraper)
+    job.interval_s = interval.total_seconds()
     with contextlib.suppress(KeyboardInterrupt):
-        Collector(scraper, interval.total_seconds(), stop).run()
+        Collector(engine, [job], stop).run()
 
 
 # --- dashboard ---------------------------------------------------------------------------
@@ -444,11 +446,20 @@ def demo() -> None:
     stop_collector = threading.Event()
     try:
         from collectors.scrape import Target
-        from services.collect import Collector, build_scraper
+        from services.collect import (
+            Collector,
+            build_scraper,
+            clickhouse_jobs,
+            configured_slos,
+            scrape_job,
+        )
 
+        slos = configured_slos(s)
         targets = [Target(slug, url) for slug, url in running.fleet.urls.items()]
-        Collector(build_scraper(s, engine, targets), s.sources.scrape.interval.total_seconds(),
-                  stop_collector).start()
+        jobs = [scrape_job(s, build_scraper(s, engine, targets, slos=slos))]
+        if running.writer is not None:  # this process owns the embedded events database
+            jobs += clickhouse_jobs(s, engine, running.writer.client, slos)
+        Collector(engine, jobs, stop_collector).start()
         children.append(start_dashboard(s, env=child_environment(s)))
         typer.echo("Apollo Observatory demo is running (Ctrl-C stops everything):")
         typer.echo(f"  dashboard          {children[0].url}")

@@ -1,27 +1,34 @@
-"""Running the collectors: once (a CronJob), or every interval until stopped.
+"""Running the collectors: once (a CronJob), or each source on its own interval until stopped.
 
 Scrape targets come from the configuration; with none configured, the running demo fleet's
 pages are scraped (the fleet writes its URLs to `data_dir/fleet.json`). A run-once
 collector keeps its last scrapes in `data_dir/scrape-state.json`, so the next run can
-turn them into per-minute increases.
+turn them into per-minute increases. Every run is recorded in `collector_runs`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
-from collectors.runs import RunResult
+from collectors.clickhouse import collect_engagement, collect_event_slis
+from collectors.runs import RunResult, record_run
 from collectors.scrape import PageScraper, Target
 from services.config import Settings
 from services.errors import ConfigError
 from services.fleet.runner import read_state
 from services.slo_io import expand, load_slo_files
+from slo.model import SLO
 
 log = logging.getLogger(__name__)
+ENGAGEMENT_DAYS = 2  # today and yesterday are rewritten each run; older days are final
 
 
 def scrape_targets(settings: Settings) -> list[Target]:
@@ -36,37 +43,86 @@ def scrape_targets(settings: Settings) -> list[Target]:
     return [Target(s["slug"], s["metrics_url"]) for s in state["services"]]
 
 
+def configured_slos(settings: Settings) -> list[SLO]:
+    return load_slo_files(expand(settings.slo_files)) if settings.slo_files else []
+
+
 def build_scraper(settings: Settings, engine: Engine, targets: list[Target] | None = None,
-                  *, keep_state: bool = False) -> PageScraper:
-    slos = load_slo_files(expand(settings.slo_files)) if settings.slo_files else []
+                  *, keep_state: bool = False, slos: Sequence[SLO] | None = None
+                  ) -> PageScraper:
     return PageScraper(
-        engine, targets if targets is not None else scrape_targets(settings), slos=slos,
+        engine, targets if targets is not None else scrape_targets(settings),
+        slos=configured_slos(settings) if slos is None else slos,
         timeout_s=settings.sources.scrape.timeout.total_seconds(),
         state_path=settings.data_dir / "scrape-state.json" if keep_state else None,
     )
 
 
 @dataclass
-class Collector:
-    """The page scraper on its interval, in a thread of the calling process."""
+class Job:
+    """One source on its interval; `run` returns the runs it did (already recorded or not)."""
 
-    scraper: PageScraper
+    name: str
     interval_s: float
-    stop_event: threading.Event
+    run: Callable[[], list[RunResult]]
+    records_itself: bool = False
+    next_at: float = 0.0
 
-    def round(self) -> list[RunResult]:
-        try:
-            return self.scraper.scrape_once()
-        except Exception:  # a store hiccup must not end the loop; the next round retries
-            log.exception("scrape round failed")
-            return []
+
+def clickhouse_jobs(settings: Settings, engine: Engine, client: Any, slos: Sequence[SLO]
+                    ) -> list[Job]:
+    """Engagement rollup on the ClickHouse interval; event-ratio SLIs with the scrapes."""
+    table = settings.sources.clickhouse.table
+
+    def engagement() -> list[RunResult]:
+        return [collect_engagement(client, engine, table=table, days=ENGAGEMENT_DAYS,
+                                   now=time.time())]
+
+    def event_slis() -> list[RunResult]:
+        return [collect_event_slis(client, engine, slos=slos, now=time.time(),
+                                   lookback=timedelta(minutes=10))]
+
+    return [Job("clickhouse", settings.sources.clickhouse.interval.total_seconds(), engagement),
+            Job("event-slis", settings.sources.scrape.interval.total_seconds(), event_slis)]
+
+
+@dataclass
+class Collector:
+    """Every job on its own interval, in one thread of the calling process."""
+
+    engine: Engine
+    jobs: list[Job]
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def run_due(self, now: float) -> list[RunResult]:
+        done: list[RunResult] = []
+        for job in self.jobs:
+            if now < job.next_at:
+                continue
+            job.next_at = now + job.interval_s
+            try:
+                runs = job.run()
+            except Exception:  # a store hiccup must not end the loop; the next round retries
+                log.exception("collector job %s failed", job.name)
+                continue
+            if not job.records_itself:
+                with self.engine.begin() as conn:
+                    for run in runs:
+                        record_run(conn, run)
+            done += runs
+        return done
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            self.round()
-            self.stop_event.wait(self.interval_s)
+            self.run_due(time.time())
+            self.stop_event.wait(1.0)
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="collector", daemon=True)
         thread.start()
         return thread
+
+
+def scrape_job(settings: Settings, scraper: PageScraper) -> Job:
+    return Job("scrape", settings.sources.scrape.interval.total_seconds(), scraper.scrape_once,
+               records_itself=True)

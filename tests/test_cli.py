@@ -159,6 +159,16 @@ def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path
         services = conn.execute(sa.text("SELECT slug FROM services ORDER BY id")).scalars().all()
     assert services == list(urls)
 
+    def engagement_rows() -> int:
+        with store.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM engagement_days")).scalar()
+
+    deadline = time.monotonic() + 30
+    while engagement_rows() == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    # the in-process collector rolled up the backfilled day and today: 2 days x (3 types + all)
+    assert engagement_rows() == 8
+
     assert demo.stop() == 0
     rest = demo.read_until(lambda line: line == "stopped", timeout=10)
     assert rest[-1] == "stopped"

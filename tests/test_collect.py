@@ -1,0 +1,34 @@
+"""The collector loop: each job on its own interval, failures recorded, the loop going on."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from collectors.runs import RunResult
+from services.collect import Collector, Job
+from services.store.engine import make_engine
+from services.store.migrate import upgrade
+
+
+def test_jobs_run_on_their_own_intervals_and_a_failure_does_not_stop_the_others(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    calls: list[str] = []
+
+    def ok() -> list[RunResult]:
+        calls.append("fast")
+        run = RunResult("scrape", "http://127.0.0.1:1/metrics", samples=3)
+        return [run.finish()]
+
+    def broken() -> list[RunResult]:
+        calls.append("slow")
+        raise RuntimeError("store restarting")
+
+    collector = Collector(engine, [Job("fast", 15, ok), Job("slow", 60, broken)])
+    for now in range(1000, 1000 + 121, 5):  # two minutes in 5 s steps
+        collector.run_due(float(now))
+    assert calls.count("fast") == 9  # at 0, 15, … 120 s
+    assert calls.count("slow") == 3  # at 0, 60 and 120 s, each failing
+    with engine.connect() as conn:
+        statuses = conn.execute(sa.text("SELECT status, samples FROM collector_runs")).all()
+    assert statuses == [("ok", 3)] * 9
