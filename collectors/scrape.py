@@ -30,6 +30,7 @@ from collectors.increases import (
 )
 from collectors.page_sli import good_total, readings
 from collectors.runs import RunResult, record_run
+from services.errors import SourceUnavailable
 from services.store import writes
 from services.store.catalog import ServiceInfo, ensure_services, ensure_slo
 from services.store.models import LatencyBucketMinute, ServiceMinute, SliMinute
@@ -109,6 +110,7 @@ class PageScraper:
     clock: Callable[[], float] = time.time
     transport: httpx.AsyncBaseTransport | None = None  # a seam for tests, never a mock server
     state_path: Path | None = None  # where a run-once collector keeps the last scrapes
+    lease: Callable[[str], bool] | None = None  # replicas: scrape only targets we hold
 
     def __post_init__(self) -> None:
         self.state = {t.url: TargetIncreases() for t in self.targets}
@@ -130,11 +132,17 @@ class PageScraper:
                 for r in self.readings
             }
 
-    async def _fetch_all(self) -> list[Fetched]:
+    def _mine(self) -> list[Target]:
+        """The targets this replica holds the lease of (all of them without leases)."""
+        if self.lease is None:
+            return list(self.targets)
+        return [t for t in self.targets if self.lease(t.url)]
+
+    async def _fetch_all(self, targets: list[Target]) -> list[Fetched]:
         async with httpx.AsyncClient(timeout=self.timeout_s, transport=self.transport,
                                      headers={"Accept": "text/plain;version=0.0.4"},
                                      trust_env=False) as client:
-            return list(await asyncio.gather(*(self._fetch(client, t) for t in self.targets)))
+            return list(await asyncio.gather(*(self._fetch(client, t) for t in targets)))
 
     async def _fetch(self, client: httpx.AsyncClient, target: Target) -> Fetched:
         at = self.clock()
@@ -148,7 +156,14 @@ class PageScraper:
 
     def scrape_once(self) -> list[RunResult]:
         """One round over every target; writes completed minutes; returns one run each."""
-        fetched = asyncio.run(self._fetch_all())
+        try:
+            mine = self._mine()
+        except SourceUnavailable as exc:  # cannot tell which targets are ours: skip the round
+            run = RunResult("scrape", "leases", errors=[str(exc)]).finish()
+            with self.engine.begin() as conn:
+                record_run(conn, run)
+            return [run]
+        fetched = asyncio.run(self._fetch_all(mine))
         service_rows, buckets, sli_rows, runs = [], [], [], []
         for item in fetched:
             run = RunResult("scrape", item.target.url)

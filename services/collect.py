@@ -9,6 +9,8 @@ turn them into per-minute increases. Every run is recorded in `collector_runs`.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +26,7 @@ from collectors.scrape import PageScraper, Target
 from services.config import Settings
 from services.errors import ConfigError
 from services.fleet.runner import read_state
+from services.leases import RedisLeases
 from services.slo_io import expand, load_slo_files
 from slo.model import SLO
 
@@ -50,8 +53,15 @@ def configured_slos(settings: Settings) -> list[SLO]:
 def build_scraper(settings: Settings, engine: Engine, targets: list[Target] | None = None,
                   *, keep_state: bool = False, slos: Sequence[SLO] | None = None
                   ) -> PageScraper:
+    """The page scraper; with Redis configured it scrapes only the targets it leases, so
+    several replicas share them (a lease outlives three missed rounds)."""
+    lease = None
+    if settings.redis_url:
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        ttl = 3 * settings.sources.scrape.interval.total_seconds() + 5
+        lease = RedisLeases(settings.redis_url, owner, ttl_s=ttl).hold
     return PageScraper(
-        engine, targets if targets is not None else scrape_targets(settings),
+        engine, targets if targets is not None else scrape_targets(settings), lease=lease,
         slos=configured_slos(settings) if slos is None else slos,
         timeout_s=settings.sources.scrape.timeout.total_seconds(),
         state_path=settings.data_dir / "scrape-state.json" if keep_state else None,
