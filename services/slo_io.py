@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import glob
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,25 +19,12 @@ from typing import TextIO
 import numpy as np
 
 from slo.attribution import Marker
-from slo.errors import InputError, SpecError
+from slo.errors import InputError, InputErrors, SpecError
 from slo.model import SLO
 from slo.series import MinuteSeries
 from slo.specs import load_slos
 from slo.windows import AlertWindows, parse_windows_document
 from slo.yamlpos import iter_documents
-
-MAX_REPORTED_ERRORS = 20
-
-
-class InputErrors(InputError):
-    """Several problems in the user's files, one line each."""
-
-    def __init__(self, errors: Sequence[InputError]) -> None:
-        self.errors = list(errors)
-        shown = [str(e) for e in self.errors[:MAX_REPORTED_ERRORS]]
-        if len(self.errors) > MAX_REPORTED_ERRORS:
-            shown.append(f"… and {len(self.errors) - MAX_REPORTED_ERRORS} more")
-        Exception.__init__(self, "\n".join(shown))
 
 
 def _read(path: Path) -> str:
@@ -70,7 +57,7 @@ def load_slo_files(paths: Iterable[Path]) -> list[SLO]:
         except InputErrors as exc:
             errors.extend(exc.errors)
         except InputError as exc:
-            errors.extend(getattr(exc, "errors", None) or [exc])
+            errors.append(exc)
     if errors:
         raise InputErrors(errors)
     ids: dict[str, SLO] = {}

@@ -3,7 +3,7 @@
     ApolloError                 every error the project raises on purpose
      ├── InputError             bad user input; the message names file, line and field
      │    ├── SpecError         an SLO spec that does not validate      (slo/)
-     │    ├── SpecErrors        every SpecError of one spec text, one per line  (slo/specs)
+     │    ├── InputErrors       several of them, one per line (SpecErrors: of one spec)
      │    ├── ConfigError       the YAML configuration or an APOLLO_* variable  (services/)
      │    └── EventTableError   a ClickHouse events table lacking columns  (collectors/)
      ├── StoreError             the store cannot be opened or migrated  (services/store)
@@ -34,16 +34,27 @@ class SpecError(InputError):
     """An SLO spec that does not validate."""
 
 
-class SpecErrors(InputError):
-    """Every error found in one spec text, so a user fixes a file in one pass, not one per run.
+class InputErrors(InputError):
+    """Every problem found in the user's input, so a file is fixed in one pass, not one per run.
 
-    `.errors` holds the `SpecError`s in line order; the message is one of them per line.
+    `.errors` holds them in line order; the message is one per line (the first
+    `MAX_SHOWN`, then how many more).
     """
 
-    def __init__(self, errors: list[SpecError]) -> None:
+    MAX_SHOWN = 20
+
+    def __init__(self, errors: list[InputError]) -> None:
         if not errors:
-            raise ValueError("SpecErrors needs at least one error")
-        ordered = sorted(errors, key=lambda e: e.line or 0)
-        super().__init__("\n".join(str(e) for e in ordered))
+            raise ValueError(f"{type(self).__name__} needs at least one error")
+        ordered = sorted(errors, key=lambda e: (e.path, e.line or 0))
+        shown = [str(e) for e in ordered[:self.MAX_SHOWN]]
+        if len(ordered) > self.MAX_SHOWN:
+            shown.append(f"… and {len(ordered) - self.MAX_SHOWN} more")
+        ApolloError.__init__(self, "\n".join(shown))
         self.errors = ordered
         self.path, self.line, self.field = ordered[0].path, ordered[0].line, ordered[0].field
+        self.reason = ordered[0].reason
+
+
+class SpecErrors(InputErrors):
+    """Every error found in one spec text."""

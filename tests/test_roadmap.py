@@ -1,0 +1,390 @@
+"""Roadmap documents: the platform's roadmap counted by hand, every error located, the store
+kept idempotent on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from collectors.roadmap import (
+    DONE,
+    IN_PROGRESS,
+    ITEMS,
+    PLANNED,
+    SNAPSHOTS,
+    Roadmap,
+    collect_roadmap,
+    parse_roadmap,
+    read_roadmap,
+    repair_line,
+    roadmap_json,
+    roadmap_text,
+    split_heading,
+    store_roadmap,
+)
+from services.store.engine import make_engine
+from services.store.migrate import upgrade
+from slo.errors import InputError, InputErrors
+
+DATA = Path(__file__).resolve().parent / "data" / "roadmap"
+PLATFORM = DATA / "platform.md"
+MISENCODED = DATA / "platform-misencoded.md"
+T0 = datetime(2026, 1, 11, 22, 30, tzinfo=UTC)
+
+# The platform roadmap, counted by hand from tests/data/roadmap/platform.md.
+# Phase 1: three single items, then monitoring and pipelines with three sub-items each;
+# every box is checked.
+PHASE1_LEAVES = 3 + 3 + 3
+PHASE1_DONE = PHASE1_LEAVES
+PHASE1_ITEMS = 5 + 3 + 3  # five top-level items and six sub-items
+# Phase 2: three single items done; notifications and GraphQL each have one of their three
+# sub-items done and their own boxes open.
+PHASE2_LEAVES = 3 + 3 + 3
+PHASE2_DONE = 3 + 1 + 1
+PHASE2_ITEMS = 5 + 3 + 3
+# Phase 3: four single items, none done.
+PHASE3_LEAVES = 4
+PHASE3_ITEMS = 4
+ALL_ITEMS = PHASE1_ITEMS + PHASE2_ITEMS + PHASE3_ITEMS
+
+
+def roadmap(body: str) -> Roadmap:
+    return parse_roadmap(body, path="plan.md")
+
+
+def errors_of(body: str) -> list[str]:
+    with pytest.raises(InputErrors) as caught:
+        roadmap(body)
+    return [str(e) for e in caught.value.errors]
+
+
+# --- the platform's roadmap ------------------------------------------------------------
+
+
+@pytest.fixture(params=[PLATFORM, MISENCODED], ids=["emoji", "mis-encoded emoji"])
+def platform(request) -> Roadmap:
+    return read_roadmap(request.param)
+
+
+def test_each_phase_counts_its_leaves_and_the_leaves_done(platform):
+    counts = [(p.leaves_done, p.leaves) for p in platform.phases]
+    assert counts == [(PHASE1_DONE, PHASE1_LEAVES), (PHASE2_DONE, PHASE2_LEAVES),
+                      (0, PHASE3_LEAVES)]
+
+
+def test_overall_completion_is_the_share_of_all_leaves_done(platform):
+    done, total = PHASE1_DONE + PHASE2_DONE, PHASE1_LEAVES + PHASE2_LEAVES + PHASE3_LEAVES
+    assert (platform.leaves_done, platform.leaves) == (done, total)
+    assert platform.completion == pytest.approx(done / total)
+    assert [p.completion for p in platform.phases] == pytest.approx(
+        [1.0, PHASE2_DONE / PHASE2_LEAVES, 0.0])
+
+
+def test_phase_headings_give_title_and_stated_status_with_emoji_proper_or_mis_encoded(
+        platform):
+    assert [(p.key, p.title, p.name, p.status, p.mark) for p in platform.phases] == [
+        ("1", "Phase 1: Infrastructure", "Infrastructure", DONE, "✅"),
+        ("2", "Phase 2: Core Services", "Core Services", IN_PROGRESS, "🔄"),
+        ("3", "Phase 3: Advanced Features", "Advanced Features", PLANNED, "📋"),
+    ]
+
+
+def test_every_item_is_keyed_by_its_position():
+    tree = read_roadmap(PLATFORM)
+    items = [item for _, item in tree.items()]
+    assert len(items) == ALL_ITEMS
+    sdk = next(i for i in items if i.title == "Client SDK")
+    assert (sdk.key, sdk.parent_key, sdk.depth) == ("2.4.2", "2.4", 2)
+    assert [i.key for i in tree.phases[2].items] == ["3.1", "3.2", "3.3", "3.4"]
+    assert all(i.parent_key is None and i.depth == 1 for p in tree.phases for i in p.items)
+
+
+def test_a_parent_reports_its_own_box_and_the_share_of_its_leaves_done():
+    notifications = read_roadmap(PLATFORM).phases[1].items[3]
+    assert notifications.title == "WebSocket notifications"
+    assert notifications.checked is False
+    assert (notifications.leaves_done, notifications.leaves) == (1, 3)
+    assert notifications.completion == pytest.approx(1 / 3)
+    assert [c.completion for c in notifications.children] == [1.0, 0.0, 0.0]
+
+
+def test_a_target_in_parentheses_is_taken_out_of_the_title():
+    load_test = read_roadmap(PLATFORM).phases[1].items[3].children[2]
+    assert (load_test.title, load_test.target) == ("Load test", "100K concurrent connections")
+    assert read_roadmap(PLATFORM).phases[0].items[0].target is None  # "(3 zones, …)" is not one
+
+
+def test_the_platform_roadmap_is_consistent_so_nothing_is_flagged():
+    assert read_roadmap(PLATFORM).flags == []
+
+
+def test_mis_encoded_marks_are_flagged_for_the_author_without_changing_the_result():
+    tree = read_roadmap(MISENCODED)
+    assert [f.kind for f in tree.flags] == ["encoding"] * len(tree.phases)
+    assert [f.line for f in tree.flags] == [p.line for p in tree.phases]
+    assert roadmap_json(tree)["phases"] == roadmap_json(read_roadmap(PLATFORM))["phases"]
+
+
+def test_checklists_outside_the_roadmap_and_inside_code_fences_are_not_read():
+    tree = read_roadmap(PLATFORM)
+    titles = [item.title for _, item in tree.items()]
+    assert "tag the release" not in titles and "not an item either" not in titles
+    assert len(tree.phases) == 3  # the fenced "# Phase 9" is a shell comment
+
+
+# --- headings and marks ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("heading", "title", "status"), [
+    pytest.param("Phase 1: Infrastructure ✅", "Phase 1: Infrastructure", DONE, id="emoji"),
+    pytest.param("Phase 1: Infrastructure ✅\ufe0f", "Phase 1: Infrastructure", DONE,
+                 id="emoji with a variation selector"),
+    pytest.param("Phase 2: Core Services (in progress)", "Phase 2: Core Services",
+                 IN_PROGRESS, id="status in words"),
+    pytest.param("Phase 3 — Later [planned]", "Phase 3 — Later", PLANNED,
+                 id="words in brackets"),
+    pytest.param("🚀 Phase 4: Launch 📋", "Phase 4: Launch", PLANNED,
+                 id="a leading icon is dropped"),
+    pytest.param("Phase 5: Polish", "Phase 5: Polish", None, id="no mark"),
+])
+def test_a_heading_splits_into_title_and_stated_status(heading, title, status):
+    parts = split_heading(heading)
+    assert (parts.title, parts.status) == (title, status)
+
+
+def test_an_unknown_trailing_mark_is_kept_and_flagged_not_fatal():
+    tree = roadmap("### Phase 1: Launch ⚠️\n- [x] go\n")
+    assert (tree.phases[0].status, tree.phases[0].mark) == (None, "⚠")
+    assert [(f.kind, f.line) for f in tree.flags] == [("unknown-mark", 1)]
+
+
+def test_an_unknown_mis_encoded_mark_is_kept_as_decoration_not_title():
+    rocket_read_as_mac_roman_without_its_lead = "🚀".encode().decode("mac_roman")[1:]
+    tree = roadmap(f"### Phase 1: Launch {rocket_read_as_mac_roman_without_its_lead}\n- [x] go\n")
+    assert tree.phases[0].title == "Phase 1: Launch"
+    assert tree.flags[0].kind == "unknown-mark"
+
+
+def test_only_lines_that_are_valid_utf8_underneath_are_repaired():
+    assert repair_line("Caf\u00e9 ‚úÖ") == "Caf\u00e9 ‚úÖ"  # é on its own is not UTF-8 bytes
+    assert repair_line("Let‚Äôs Encrypt") == "Let’s Encrypt"
+    assert repair_line("plain ASCII") == "plain ASCII"
+
+
+# --- nesting -----------------------------------------------------------------------------
+
+
+NESTED = ["- [x] a", "  - [x] a.1", "    - [ ] a.1.1", "    - [x] a.1.2", "- [ ] b"]
+
+
+@pytest.mark.parametrize("indent", [
+    pytest.param("  ", id="two spaces"),
+    pytest.param("    ", id="four spaces"),
+    pytest.param("\t", id="tabs"),
+])
+@pytest.mark.parametrize("bullet", ["-", "*", "1."])
+def test_nesting_reads_the_same_with_any_consistent_indent_and_bullet(indent, bullet):
+    lines = [line.replace("  ", indent).replace("-", bullet, 1) for line in NESTED]
+    tree = roadmap("### Phase 1: Nesting\n" + "\n".join(lines) + "\n")
+    keys = [(item.key, item.checked) for _, item in tree.items()]
+    assert keys == [("1.1", True), ("1.1.1", True), ("1.1.1.1", False), ("1.1.1.2", True),
+                    ("1.2", False)]
+    # Leaves: a.1.1 (open), a.1.2 (done), b (open).
+    assert (tree.leaves_done, tree.leaves) == (1, 3)
+
+
+def test_a_sub_heading_inside_a_phase_keeps_its_items_in_the_phase():
+    tree = roadmap("## Plan\n### Phase 1: A\n- [x] one\n#### Backend\n- [ ] two\n## Other\n")
+    assert [i.title for i in tree.phases[0].items] == ["one", "two"]
+
+
+def test_list_items_without_a_box_are_notes_not_items():
+    tree = roadmap("### Phase 1: A\n- [x] one\n- a note\n- [ ] two\n")
+    assert (tree.leaves_done, tree.leaves) == (1, 2)
+
+
+# --- flags ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "kind", "line"), [
+    pytest.param("### Phase 1: A\n- [x] parent\n  - [x] done\n  - [ ] open\n",
+                 "checked-parent-open", 2, id="a checked parent with an open child"),
+    pytest.param("### Phase 1: A\n- [ ] parent\n  - [x] done\n  - [x] done too\n",
+                 "parent-open-all-done", 2, id="an open parent whose children are all done"),
+    pytest.param("### Phase 1: A ✅\n- [x] done\n- [ ] open\n", "status-done-open", 1,
+                 id="a phase marked done with an open item"),
+    pytest.param("### Phase 1: A 📋\n- [x] done\n- [ ] open\n", "status-planned-started", 1,
+                 id="a phase marked planned with a done item"),
+    pytest.param("### Phase 1: A 🔄\n- [x] done\n", "status-in-progress-done", 1,
+                 id="a phase marked in progress with every item done"),
+    pytest.param("### Phase 1: A\n\n### Phase 2: B\n- [x] done\n", "empty-phase", 1,
+                 id="a phase with no items"),
+])
+def test_inconsistencies_are_flagged_with_their_line(body, kind, line):
+    assert [(f.kind, f.line) for f in roadmap(body).flags] == [(kind, line)]
+
+
+def test_a_phase_in_progress_with_nothing_done_yet_is_not_flagged():
+    assert roadmap("### Phase 1: A 🔄\n- [ ] started, not finished\n").flags == []
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def test_every_error_of_a_file_is_reported_at_once_with_file_line_and_field():
+    with pytest.raises(InputErrors) as caught:
+        read_roadmap(DATA / "broken.md")
+    where = [(e.line, e.field) for e in caught.value.errors]
+    assert where == [(5, "phase"), (9, "checkbox"), (12, "indentation"), (13, "indentation"),
+                     (14, "title")]
+    first = str(caught.value).splitlines()[0]
+    assert first.startswith(f"{DATA / 'broken.md'}:5: phase: checklist item outside any phase")
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    pytest.param("### Phase 1: A\n- [?] maybe\n", "plan.md:2: checkbox: unknown checkbox "
+                 "mark '[?]'", id="an unknown checkbox mark"),
+    pytest.param("### Phase 1: A\n- [] empty\n", "plan.md:2: checkbox: unknown checkbox mark "
+                 "'[]'", id="an empty box"),
+    pytest.param("## Plan\n- [x] early\n### Phase 1: A\n- [x] fine\n", "plan.md:2: phase: "
+                 "checklist item outside any phase", id="an item before the first phase"),
+    pytest.param("### Phase 1: A\n- [x] a\n### Notes\n- [x] b\n", "plan.md:4: phase: "
+                 "checklist item outside any phase", id="an item under a sibling heading"),
+    pytest.param("### Phase 1: A\n    - [x] deep\n", "plan.md:2: indentation: indented 2 "
+                 "levels deeper than the phase heading", id="a first item indented"),
+    pytest.param("### Phase 1: A\n- [x] a\n  - [x] b\n      - [x] c\n", "plan.md:4: "
+                 "indentation: indented 2 levels deeper than the item on line 3",
+                 id="a jump of two levels"),
+    pytest.param("### Phase 1: A\n- note\n  - [x] b\n", "plan.md:3: indentation: checklist "
+                 "item under the list item without a checkbox on line 2",
+                 id="an item under a note"),
+    pytest.param("### Phase 1: A\n- [x] a\n### Phase 1: A\n- [x] b\n", "plan.md:3: phase: "
+                 "phase 'Phase 1: A' is already on line 1", id="a repeated phase"),
+])
+def test_bad_input_names_file_line_and_field(body, message):
+    assert any(e.startswith(message) for e in errors_of(body)), errors_of(body)
+
+
+def test_a_document_without_a_phase_heading_is_refused():
+    with pytest.raises(InputError, match=r"plan.md:2: no phase heading"):
+        roadmap("# Notes\n- [ ] lonely item\n")
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def test_json_is_plain_data_with_null_where_nothing_is_counted():
+    tree = roadmap("### Phase 1: A\n- [x] one\n### Phase 2: Empty\n")
+    payload = roadmap_json(tree)
+    json.dumps(payload, allow_nan=False)  # no NaN reaches a user
+    assert [p["completion"] for p in payload["phases"]] == [1.0, None]
+    assert payload["phases"][0]["items"][0]["key"] == "1.1"
+
+
+def test_text_shows_each_phase_with_its_counts_and_the_flags():
+    text = roadmap_text(read_roadmap(PLATFORM))
+    assert f"Phase 2: Core Services  🔄 in progress  {PHASE2_DONE}/{PHASE2_LEAVES}" in text
+    assert "(target: 100K concurrent connections)" in text
+    flagged = roadmap_text(roadmap("### Phase 1: A ✅\n- [ ] open\n"))
+    assert "plan.md:1: 1: marked done, but 1 of 1 items are open" in flagged
+
+
+# --- the store, on SQLite and PostgreSQL --------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request, tmp_path):
+    url = (f"sqlite:///{tmp_path / 'a.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("pg_url"))
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def rows(engine, table, order):
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(table).order_by(*order))]
+
+
+def utc(moment):
+    """SQLite hands back naive UTC, PostgreSQL an aware time in the session's zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def items(engine):
+    return rows(engine, ITEMS, [ITEMS.c.document, ITEMS.c.key])
+
+
+def snapshots(engine):
+    return rows(engine, SNAPSHOTS, [SNAPSHOTS.c.taken_at, SNAPSHOTS.c.phase])
+
+
+def write(engine, tree, now):
+    with engine.begin() as conn:
+        return store_roadmap(conn, tree, document="platform", now=now)
+
+
+def test_a_first_read_stores_every_item_and_one_snapshot_per_phase(engine):
+    result = write(engine, read_roadmap(PLATFORM), T0)
+    assert (result.inserted, result.updated, result.deleted, result.snapshot) == (
+        ALL_ITEMS, 0, 0, True)
+    assert len(items(engine)) == ALL_ITEMS
+    assert [(s[2], s[3], s[4]) for s in snapshots(engine)] == [
+        ("Phase 1: Infrastructure", PHASE1_DONE, PHASE1_LEAVES),
+        ("Phase 2: Core Services", PHASE2_DONE, PHASE2_LEAVES),
+        ("Phase 3: Advanced Features", 0, PHASE3_LEAVES),
+    ]
+    with engine.connect() as conn:
+        load_test = conn.execute(sa.select(ITEMS).where(ITEMS.c.key == "2.4.3")).one()
+    assert (load_test.parent_key, load_test.phase, load_test.depth, load_test.done,
+            load_test.target) == ("2.4", "Phase 2: Core Services", 2, False,
+                                  "100K concurrent connections")
+
+
+def test_re_reading_an_unchanged_document_changes_nothing(engine):
+    tree = read_roadmap(PLATFORM)
+    write(engine, tree, T0)
+    before = (items(engine), snapshots(engine))
+    result = write(engine, read_roadmap(PLATFORM), T0 + timedelta(hours=1))
+    assert not result.changed
+    assert (items(engine), snapshots(engine)) == before  # same ids, same updated_at
+
+
+def test_a_changed_checkbox_updates_its_item_and_adds_a_snapshot(engine, tmp_path):
+    write(engine, read_roadmap(PLATFORM), T0)
+    changed = tmp_path / "platform.md"
+    changed.write_text(PLATFORM.read_text().replace("- [ ] Client SDK", "- [x] Client SDK"))
+    later = T0 + timedelta(days=1)
+    result = write(engine, read_roadmap(changed), later)
+    assert (result.inserted, result.updated, result.deleted, result.snapshot) == (0, 1, 0, True)
+    phases = len(read_roadmap(PLATFORM).phases)
+    taken = snapshots(engine)
+    assert len(taken) == 2 * phases
+    latest = {s[2]: (s[3], s[4]) for s in taken if utc(s[1]) == later}
+    assert latest["Phase 2: Core Services"] == (PHASE2_DONE + 1, PHASE2_LEAVES)
+
+
+def test_items_gone_from_the_document_are_deleted_and_other_documents_kept(engine, tmp_path):
+    write(engine, read_roadmap(PLATFORM), T0)
+    with engine.begin() as conn:
+        store_roadmap(conn, roadmap("### Phase 1: Other\n- [x] x\n"), document="other", now=T0)
+    shorter = tmp_path / "platform.md"
+    shorter.write_text(PLATFORM.read_text().replace("- [ ] Istio service mesh\n", ""))
+    result = write(engine, read_roadmap(shorter), T0 + timedelta(days=1))
+    assert (result.deleted, result.snapshot) == (1, True)
+    documents = [row[1] for row in items(engine)]
+    assert (documents.count("platform"), documents.count("other")) == (ALL_ITEMS - 1, 1)
+
+
+def test_collecting_a_file_returns_a_run_and_a_broken_file_a_failed_run(engine):
+    ok = collect_roadmap(engine, PLATFORM, document="platform", now=T0)
+    assert (ok.collector, ok.status, ok.samples) == ("roadmap", "ok", ALL_ITEMS)
+    broken = collect_roadmap(engine, DATA / "broken.md", now=T0)
+    assert broken.status == "failed"
+    assert len(broken.errors) == 5 and broken.errors[0].endswith(
+        "put it under a heading such as '### Phase 1: Title'")
