@@ -43,12 +43,12 @@ from services.store.migrate import upgrade
 from slo.errors import InputError, InputErrors
 
 DATA = Path(__file__).resolve().parent / "data" / "costs"
-PLATFORM_MD = DATA / "platform.md"
+PLATFORM_MD = Path(__file__).resolve().parents[1] / "docs" / "platform" / "costs.md"
 PLATFORM_CSV = DATA / "platform.csv"
 OPENCOST = DATA / "opencost-allocation.json"
 JANUARY = date(2024, 1, 1)
 
-# The platform's six cost lines as written in tests/data/costs/platform.md (dollars a month)
+# The platform's six cost lines as written in docs/platform/costs.md (dollars a month)
 # and their optimisation potential in percent ("Minimal" is read as 0%).
 MONTHLY = {"Compute (EC2)": 12_450, "Database (RDS)": 8_900, "Cache (ElastiCache)": 2_340,
            "CDN (CloudFront)": 3_670, "Monitoring": 1_200, "Data Transfer": 4_500}

@@ -31,11 +31,11 @@ from services.store.migrate import upgrade
 from slo.errors import InputError, InputErrors
 
 DATA = Path(__file__).resolve().parent / "data" / "roadmap"
-PLATFORM = DATA / "platform.md"
+PLATFORM = Path(__file__).resolve().parents[1] / "docs" / "platform" / "roadmap.md"
 MISENCODED = DATA / "platform-misencoded.md"
 T0 = datetime(2026, 1, 11, 22, 30, tzinfo=UTC)
 
-# The platform roadmap, counted by hand from tests/data/roadmap/platform.md.
+# The platform roadmap, counted by hand from docs/platform/roadmap.md.
 # Phase 1: three single items, then monitoring and pipelines with three sub-items each;
 # every box is checked.
 PHASE1_LEAVES = 3 + 3 + 3
