@@ -438,7 +438,7 @@ def collect(
                                               "sources.scrape.interval).")] = None,
 ) -> None:
     """Scrape the services' /metrics pages into the store, once or every interval."""
-    from services.collect import Collector, build_scraper, scrape_job
+    from services.collect import Collector, build_scraper, document_jobs, scrape_job
     from services.store.engine import make_engine
     from services.store.migrate import upgrade
 
@@ -463,7 +463,7 @@ def collect(
     job = scrape_job(s, scraper)
     job.interval_s = interval.total_seconds()
     with contextlib.suppress(KeyboardInterrupt):
-        Collector(engine, [job], stop).run()
+        Collector(engine, [job, *document_jobs(s, engine)], stop).run()
 
 
 # --- dashboard ---------------------------------------------------------------------------
@@ -519,12 +519,14 @@ def demo() -> None:
             build_scraper,
             clickhouse_jobs,
             configured_slos,
+            document_jobs,
             scrape_job,
         )
 
         slos = configured_slos(s)
         targets = [Target(slug, url) for slug, url in running.fleet.urls.items()]
-        jobs = [scrape_job(s, build_scraper(s, engine, targets, slos=slos))]
+        jobs = [scrape_job(s, build_scraper(s, engine, targets, slos=slos)),
+                *document_jobs(s, engine)]
         if running.writer is not None:  # this process owns the embedded events database
             jobs += clickhouse_jobs(s, engine, running.writer.client, slos)
         Collector(engine, jobs, stop_collector).start()

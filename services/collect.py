@@ -15,12 +15,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
 from collectors.clickhouse import collect_engagement, collect_event_slis
+from collectors.cost import collect_cost_file
+from collectors.roadmap import collect_roadmap
 from collectors.runs import RunResult, record_run
 from collectors.scrape import PageScraper, Target
 from services.config import Settings
@@ -94,6 +97,26 @@ def clickhouse_jobs(settings: Settings, engine: Engine, client: Any, slos: Seque
 
     return [Job("clickhouse", settings.sources.clickhouse.interval.total_seconds(), engagement),
             Job("event-slis", settings.sources.scrape.interval.total_seconds(), event_slis)]
+
+
+def document_jobs(settings: Settings, engine: Engine) -> list[Job]:
+    """The roadmap and cost documents of the configuration, each on its interval."""
+    sources = settings.sources
+
+    def roadmaps() -> list[RunResult]:
+        return [collect_roadmap(engine, Path(f), document=f) for f in sources.roadmap.files]
+
+    def cost_files() -> list[RunResult]:
+        month = datetime.now(UTC).date().replace(day=1)
+        return [collect_cost_file(engine, Path(f), month=month, source=f)
+                for f in sources.costs.files]
+
+    jobs = []
+    if sources.roadmap.files:
+        jobs.append(Job("roadmap", sources.roadmap.interval.total_seconds(), roadmaps))
+    if sources.costs.files:
+        jobs.append(Job("costs", sources.costs.interval.total_seconds(), cost_files))
+    return jobs
 
 
 @dataclass

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 APOLLO = str(Path(sys.executable).with_name("apollo"))
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -89,10 +90,11 @@ class Demo:
 
     def __init__(self, tmp_path: Path) -> None:
         self.env = {**os.environ, "APOLLO_DATA_DIR": str(tmp_path / "var"),
+                    "APOLLO_CONFIG": str(ROOT / "apollo.example.yaml"),
                     "APOLLO_FLEET__EVENTS__BACKFILL_DAYS": "1", "APOLLO_DASHBOARD__PORT": "0"}
         self.process = subprocess.Popen([APOLLO, "demo"], stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True, env=self.env,
-                                        cwd=tmp_path)
+                                        cwd=ROOT)
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -168,6 +170,8 @@ def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path
         time.sleep(0.5)
     # the in-process collector rolled up the backfilled day and today: 2 days x (3 types + all)
     assert engagement_rows() == 8
+    with store.connect() as conn:  # and read the platform's roadmap: 26 checklist items
+        assert conn.execute(sa.text("SELECT count(*) FROM roadmap_items")).scalar() == 26
 
     assert demo.stop() == 0
     rest = demo.read_until(lambda line: line == "stopped", timeout=10)
