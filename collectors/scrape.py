@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from collectors.exposition import Page, parse_page
 from collectors.increases import (
@@ -30,7 +31,7 @@ from collectors.increases import (
 )
 from collectors.page_sli import good_total, readings
 from collectors.runs import RunResult, record_run
-from services.errors import SourceUnavailable
+from services.errors import SourceUnavailable, StoreError
 from services.store import writes
 from services.store.catalog import ServiceInfo, ensure_services, ensure_slo
 from services.store.models import LatencyBucketMinute, ServiceMinute, SliMinute
@@ -114,6 +115,7 @@ class PageScraper:
 
     def __post_init__(self) -> None:
         self.state = {t.url: TargetIncreases() for t in self.targets}
+        self._pending: list[tuple[list, list, list]] = []  # rows not yet in the store
         if self.state_path is not None and self.state_path.exists():
             saved = json.loads(self.state_path.read_text(encoding="utf-8"))
             for url, data in saved.items():
@@ -182,14 +184,30 @@ class PageScraper:
                 sli_rows += self._sli_rows(minute, item.target)
             run.gaps = [{"start": a, "end": b} for a, b in state.gaps[gaps_before:]]
             runs.append(run.finish())
+        self._pending.append((service_rows, buckets, sli_rows))
+        try:
+            self._write_pending(runs)
+        except (StoreError, SQLAlchemyError) as exc:
+            # The store is down or restarting: keep the rows and write them next round
+            # (upserts, so a retry never doubles). The runs say so, though unrecorded.
+            message = " ".join(str(exc).split())[:300]
+            for run in runs:
+                run.errors.append(f"store: {message}")
+            return runs
+        self._save_state()  # only once written: a run-once collector redoes a failed round
+        return runs
+
+    def _write_pending(self, runs: list[RunResult]) -> None:
         with self.engine.begin() as conn:
-            writes.upsert(conn, ServiceMinute.__table__, service_rows)
-            writes.upsert(conn, LatencyBucketMinute.__table__, buckets)
+            sli_rows: list[tuple] = []
+            for service_rows, buckets, slis in self._pending:
+                writes.upsert(conn, ServiceMinute.__table__, service_rows)
+                writes.upsert(conn, LatencyBucketMinute.__table__, buckets)
+                sli_rows += slis
             writes.upsert(conn, SliMinute.__table__, _merge_sli(sli_rows))
             for run in runs:
                 record_run(conn, run)
-        self._save_state()
-        return runs
+        self._pending.clear()
 
     def _save_state(self) -> None:
         if self.state_path is None:

@@ -214,3 +214,79 @@ def test_a_collector_run_once_per_scrape_keeps_its_state_between_runs(tmp_path):
     assert [int(t.timestamp()) for t in once["ts"]] == [T0 + 60, T0 + 120]
     assert once["requests"].sum() == pytest.approx(model.expected_requests(T0 + 60, T0 + 180),
                                                    rel=0.001)
+
+
+@pytest.mark.servers
+def test_postgresql_restarted_in_the_middle_of_a_write_loses_and_doubles_nothing(
+        postgres_server, pg_url, tmp_path):
+    import threading
+
+    import sqlalchemy as sa
+
+    clock = Clock(T0)
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    restarted = threading.Event()
+
+    def restart_during_the_write(conn, cursor, statement, *_args) -> None:
+        if statement.startswith("INSERT INTO collector_runs") and not restarted.is_set():
+            restarted.set()  # the minute rows are already sent: the transaction dies here
+            postgres_server.restart(mode="immediate")
+
+    with Fleet(list(PROFILES.values())[:2], clock=clock) as fleet:
+        targets = [Target(s, u) for s, u in fleet.urls.items()]
+        scraper = PageScraper(engine, targets, clock=clock)
+        clean = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+        upgrade(clean)
+        reference = PageScraper(clean, targets, clock=clock)  # the same rounds, no restart
+        sa.event.listen(engine, "before_cursor_execute", restart_during_the_write)
+        failed_rounds = 0
+        for i in range(25):
+            clock.now = T0 + 5 + 15 * i
+            runs = scraper.scrape_once()
+            reference.scrape_once()
+            failed_rounds += any(e.startswith("store:") for r in runs for e in r.errors)
+        assert restarted.is_set() and failed_rounds == 1
+    with engine.connect() as conn, reference.engine.connect() as ref:
+        mine = queries.service_metrics(conn, T0, T0 + 600)
+        theirs = queries.service_metrics(ref, T0, T0 + 600)
+    assert len(mine) == len(theirs) == 2 * 5  # 5 whole minutes of 2 services, once each
+    assert mine["requests"].tolist() == theirs["requests"].tolist()
+
+
+def test_a_slow_target_times_out_alone_and_does_not_hold_the_round(tmp_path):
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            release.wait(10)  # answers only when the test is over
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    slow = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    clock = Clock(T0)
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    try:
+        with Fleet(list(PROFILES.values())[:1], clock=clock) as fleet:
+            slow_url = f"http://127.0.0.1:{slow.server_address[1]}/metrics"
+            targets = [*(Target(s, u) for s, u in fleet.urls.items()),
+                       Target("slow-service", slow_url)]
+            scraper = PageScraper(engine, targets, clock=clock, timeout_s=0.5)
+            started = time.monotonic()
+            runs = {r.target: r for r in scraper.scrape_once()}
+            took = time.monotonic() - started
+    finally:
+        release.set()
+        slow.shutdown()
+    assert runs[slow_url].status == "failed" and "Timeout" in runs[slow_url].errors[0]
+    assert runs[fleet.urls["api-gateway"]].status == "ok"
+    assert took < 2  # bounded by the per-target timeout, not by the slow target
