@@ -436,6 +436,8 @@ def collect(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit (CronJob).")] = False,
     every: Annotated[str | None, typer.Option(help="Round interval (default: "
                                               "sources.scrape.interval).")] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve the collector's own "
+                                                     "metrics on 127.0.0.1:PORT/metrics.")] = None,
 ) -> None:
     """Scrape the services' /metrics pages into the store, once or every interval."""
     from services.collect import Collector, build_scraper, document_jobs, scrape_job
@@ -458,6 +460,15 @@ def collect(
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from services.collector_metrics import REGISTRY
+        from services.processes import claim_port
+
+        claim_port("127.0.0.1", metrics_port, "collector metrics")
+        start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
+        typer.echo(f"collector metrics on http://127.0.0.1:{metrics_port}/metrics")
     typer.echo(f"collecting {len(scraper.targets)} targets every {interval.total_seconds():g}s "
                "(Ctrl-C stops)")
     job = scrape_job(s, scraper)

@@ -26,6 +26,7 @@ from collectors.cost import collect_cost_file
 from collectors.roadmap import collect_roadmap
 from collectors.runs import RunResult, record_run
 from collectors.scrape import PageScraper, Target
+from services import collector_metrics
 from services.config import Settings
 from services.errors import ConfigError
 from services.fleet.runner import read_state
@@ -138,6 +139,8 @@ class Collector:
             except Exception:  # a store hiccup must not end the loop; the next round retries
                 log.exception("collector job %s failed", job.name)
                 continue
+            for run in runs:
+                collector_metrics.observe(run)
             if not job.records_itself:
                 with self.engine.begin() as conn:
                     for run in runs:

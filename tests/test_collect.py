@@ -32,3 +32,25 @@ def test_jobs_run_on_their_own_intervals_and_a_failure_does_not_stop_the_others(
     with engine.connect() as conn:
         statuses = conn.execute(sa.text("SELECT status, samples FROM collector_runs")).all()
     assert statuses == [("ok", 3)] * 9
+
+
+def test_runs_are_counted_on_the_collectors_own_metrics(tmp_path):
+    from prometheus_client import generate_latest
+
+    from services.collector_metrics import REGISTRY
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    before = sample("apollo_collector_runs_total", collector="costs", status="failed")
+    errors_before = sample("apollo_collector_errors_total", collector="costs")
+
+    def failing() -> list[RunResult]:
+        return [RunResult("costs", "costs.csv", errors=["costs.csv:3: monthly_cost: x"]).finish()]
+
+    Collector(engine, [Job("costs", 60, failing)]).run_due(0.0)
+    assert sample("apollo_collector_runs_total", collector="costs", status="failed") == before + 1
+    assert sample("apollo_collector_errors_total", collector="costs") == errors_before + 1
+    assert b"apollo_collector_run_duration_seconds_bucket" in generate_latest(REGISTRY)
