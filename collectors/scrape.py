@@ -33,7 +33,7 @@ from collectors.page_sli import good_total, readings
 from collectors.runs import RunResult, record_run
 from services.errors import SourceUnavailable, StoreError
 from services.store import writes
-from services.store.catalog import ServiceInfo, ensure_services, ensure_slo
+from services.store.catalog import ensure_service_ids, ensure_slo
 from services.store.models import LatencyBucketMinute, ServiceMinute, SliMinute
 from slo.model import SLO
 
@@ -123,8 +123,7 @@ class PageScraper:
                     self.state[url] = state_from_json(data)
         self.readings, self.skipped = readings(self.slos)
         with self.engine.begin() as conn:
-            self.service_ids = ensure_services(
-                conn, [ServiceInfo(s, s) for s in sorted({t.service for t in self.targets})])
+            self.service_ids = ensure_service_ids(conn, sorted({t.service for t in self.targets}))
             self.slo_ids = {
                 r.slo.id: ensure_slo(conn, slug=r.slo.id, name=r.slo.name,
                                      objective=r.slo.objective,

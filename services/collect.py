@@ -100,6 +100,21 @@ def clickhouse_jobs(settings: Settings, engine: Engine, client: Any, slos: Seque
             Job("event-slis", settings.sources.scrape.interval.total_seconds(), event_slis)]
 
 
+def prometheus_job(settings: Settings, engine: Engine, slos: Sequence[SLO]) -> Job:
+    """Per-minute rows from Prometheus (Thanos, Mimir) on its interval; used instead of page
+    scraping when `sources.prometheus.url` is set (both would write the same rows)."""
+    from collectors.prometheus import PrometheusCollector, PrometheusSource, connect
+    from services.store.catalog import ServiceInfo
+
+    cfg = settings.sources.prometheus
+    assert cfg.url is not None
+    timeout = cfg.timeout.total_seconds()
+    collector = PrometheusCollector(
+        engine, PrometheusSource(connect(cfg.url, timeout_s=timeout), timeout_s=timeout),
+        [ServiceInfo(c.slug, c.name, c.team, c.unit) for c in settings.services], slos=slos)
+    return Job("prometheus", cfg.interval.total_seconds(), lambda: [collector.collect()])
+
+
 def document_jobs(settings: Settings, engine: Engine) -> list[Job]:
     """The roadmap and cost documents of the configuration, each on its interval."""
     sources = settings.sources

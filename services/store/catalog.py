@@ -41,6 +41,15 @@ def ensure_services(conn: Connection, services: Iterable[ServiceInfo]) -> dict[s
     return service_ids(conn, wanted)
 
 
+def ensure_service_ids(conn: Connection, slugs: Iterable[str]) -> dict[str, int]:
+    """Ids of services by slug, creating (slug as name) only those not registered yet, so a
+    collector never renames what the configuration registered."""
+    wanted = list(dict.fromkeys(slugs))
+    known = service_ids(conn, wanted)
+    missing = [ServiceInfo(slug, slug) for slug in wanted if slug not in known]
+    return {**known, **(ensure_services(conn, missing) if missing else {})}
+
+
 def _ids(conn: Connection, table: Any, slugs: Iterable[str] | None) -> dict[str, int]:
     query = select(table.c.slug, table.c.id)
     if slugs is not None:
