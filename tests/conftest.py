@@ -188,3 +188,26 @@ def clickhouse(chdb_path: Path) -> Iterator[tuple[Any, str]]:
         yield client, database
     finally:
         client.command(f"DROP DATABASE IF EXISTS {database}")
+
+
+# --- The store on both backends -----------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLite file, then a fresh PostgreSQL database: one store suite, both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store' / 'apollo.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Any]:
+    """The store at `store_url`, migrated to the newest revision."""
+    from services.store.engine import make_engine
+    from services.store.migrate import upgrade
+
+    engine = make_engine(store_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()

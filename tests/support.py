@@ -13,6 +13,16 @@ PROFILES = {p.slug: p for p in profiles(load_settings(EXAMPLE_CONFIG))}
 T0 = 1_793_613_600.0  # 2026-11-02 10:00 UTC
 
 
+class Clock:
+    """A clock the test moves by hand, so counts over an interval are known exactly."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def histogram_quantile(q: float, bounds: list[float], cumulative: list[float]) -> float:
     """Prometheus's histogram_quantile, written out: linear interpolation in the bucket."""
     total = cumulative[-1]

@@ -317,16 +317,6 @@ def test_no_event_types_means_every_type(events):
 # --- collect: through the store, on SQLite and PostgreSQL --------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request, tmp_path):
-    url = (f"sqlite:///{tmp_path / 'store' / 'apollo.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    engine = make_engine(url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture
 def sqlite_engine(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'store' / 'apollo.db'}")

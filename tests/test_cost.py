@@ -38,8 +38,6 @@ from collectors.cost import (
     summarize_costs,
 )
 from services.errors import SourceUnavailable
-from services.store.engine import make_engine
-from services.store.migrate import upgrade
 from slo.errors import InputError, InputErrors
 
 DATA = Path(__file__).resolve().parent / "data" / "costs"
@@ -356,16 +354,6 @@ def test_an_opencost_that_does_not_answer_is_a_source_unavailable():
 
 
 # --- the store, on SQLite and PostgreSQL ---------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request, tmp_path):
-    url = (f"sqlite:///{tmp_path / 'a.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    engine = make_engine(url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def stored(engine):

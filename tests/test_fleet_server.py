@@ -6,20 +6,10 @@ import socket
 
 import httpx
 import pytest
-from support import PROFILES, T0, requests_by_code
+from support import PROFILES, T0, Clock, requests_by_code
 
 from services.errors import PortInUseError
 from services.fleet.server import Fleet
-
-
-class Clock:
-    """A clock the test moves by hand, so counts over an interval are known exactly."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

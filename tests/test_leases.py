@@ -6,7 +6,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from support import PROFILES, T0
+from support import PROFILES, T0, Clock
 
 from collectors.scrape import PageScraper, Target
 from services.fleet.server import Fleet
@@ -16,13 +16,6 @@ from services.store.migrate import upgrade
 
 pytestmark = pytest.mark.servers
 
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_each_target_is_scraped_by_one_replica_and_taken_over_when_it_dies(redis_url,

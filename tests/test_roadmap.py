@@ -26,8 +26,6 @@ from collectors.roadmap import (
     split_heading,
     store_roadmap,
 )
-from services.store.engine import make_engine
-from services.store.migrate import upgrade
 from slo.errors import InputError, InputErrors
 
 DATA = Path(__file__).resolve().parent / "data" / "roadmap"
@@ -294,16 +292,6 @@ def test_text_shows_each_phase_with_its_counts_and_the_flags():
 
 
 # --- the store, on SQLite and PostgreSQL --------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request, tmp_path):
-    url = (f"sqlite:///{tmp_path / 'a.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    engine = make_engine(url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def rows(engine, table, order):

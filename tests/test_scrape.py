@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import PROFILES, T0
+from support import PROFILES, T0, Clock
 
 from collectors.exposition import parse_page
 from collectors.increases import TargetIncreases
@@ -92,13 +92,6 @@ def test_a_long_silence_is_a_gap_not_a_guess():
 
 # --- the fleet, scraped ------------------------------------------------------------------------
 
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -28,21 +28,6 @@ T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # an hour boundary
 E0 = int(T0.timestamp())
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store' / 'apollo.db'}"
-    return request.getfixturevalue("pg_url")
-
-
-@pytest.fixture
-def engine(store_url):
-    engine = make_engine(store_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture
 def ids(engine):
     with engine.begin() as conn:
