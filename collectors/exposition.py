@@ -56,7 +56,7 @@ def _line_is_readable(line: str) -> str | None:
     """None if the text parser reads `line` on its own, else its complaint."""
     try:
         list(text_families(line + "\n"))
-    except (ValueError, IndexError, KeyError) as exc:
+    except (ValueError, IndexError, KeyError, OverflowError) as exc:
         return str(exc) or type(exc).__name__
     return None
 
@@ -75,7 +75,7 @@ def parse_page(text: str, content_type: str = "") -> Page:
     try:
         _add(page, parser(text))
         return page
-    except (ValueError, IndexError, KeyError):
+    except (ValueError, IndexError, KeyError, OverflowError):
         page.values.clear()
         page.types.clear()
     good: list[str] = []
@@ -93,6 +93,6 @@ def parse_page(text: str, content_type: str = "") -> Page:
             page.bad_lines.append(BadLine(number, line[:200], reason))
     try:
         _add(page, text_families("\n".join(good) + "\n"))
-    except (ValueError, IndexError, KeyError) as exc:  # a header no sample line explains
+    except (ValueError, IndexError, KeyError, OverflowError) as exc:  # an unexplained header
         page.bad_lines.append(BadLine(0, "", f"page unreadable after removing bad lines: {exc}"))
     return page

@@ -46,9 +46,10 @@ class TargetIncreases:
 
     def observe(self, t: float, page: Page) -> list[MinuteValues]:
         """Take one scrape at `t`; returns the minutes it completed, oldest first."""
-        counters = {k: v for k, v in page.values.items() if _is_counter(k[0], page)}
+        counter_names = {name for name in page.types if _is_counter(name, page)}
+        counters = {k: v for k, v in page.values.items() if k[0] in counter_names}
         for key, value in page.values.items():
-            if key not in counters:
+            if key[0] not in counter_names:
                 bucket = self.gauge_sums[int(t // MINUTE) * MINUTE].setdefault(key, [0.0, 0.0])
                 bucket[0] += value
                 bucket[1] += 1
@@ -60,28 +61,18 @@ class TargetIncreases:
             self._drop_before(t)
             self._restart(t, counters)
             return []
-        for minute in range(int(self.last_t // MINUTE) * MINUTE, int(t), MINUTE):
-            _ = self.counts[minute]  # every minute covered gets a row, even with no increase
+        shares = [(self.counts[m], share) for m, share in _shares(self.last_t, t)]
         for key, value in counters.items():
             before = self.last.get(key, 0.0)  # a new series started at 0 since the last scrape
             increase = value - before if value >= before else value
             if increase:
-                self._spread(key, increase, self.last_t, t)
+                for per_minute, share in shares:
+                    per_minute[key] = per_minute.get(key, 0.0) + increase * share
         self.last, self.last_t = counters, t
         return self._complete(t)
 
     def _restart(self, t: float, counters: dict[Key, float]) -> None:
         self.last, self.last_t, self.covered_from = counters, t, t
-
-    def _spread(self, key: Key, increase: float, t0: float, t1: float) -> None:
-        span = t1 - t0
-        minute = int(t0 // MINUTE) * MINUTE
-        while minute < t1:
-            overlap = min(t1, minute + MINUTE) - max(t0, minute)
-            if overlap > 0:
-                per_minute = self.counts[minute]
-                per_minute[key] = per_minute.get(key, 0.0) + increase * overlap / span
-            minute += MINUTE
 
     def _complete(self, t: float) -> list[MinuteValues]:
         done = sorted(m for m in set(self.counts) | set(self.gauge_sums) if m + MINUTE <= t)
@@ -132,6 +123,17 @@ def state_from_json(data: dict, max_gap_s: float = MAX_GAP_S) -> TargetIncreases
     for minute, items in data["gauges"].items():
         state.gauge_sums[int(minute)] = {_key_from(k): list(sn) for k, sn in items}
     return state
+
+
+def _shares(t0: float, t1: float) -> list[tuple[int, float]]:
+    """(minute, share of the interval (t0, t1] inside it) for every minute it covers; every
+    covered minute is listed, so it gets a row even with no increase."""
+    span = t1 - t0
+    out = []
+    for minute in range(int(t0 // MINUTE) * MINUTE, int(t1), MINUTE):
+        overlap = min(t1, minute + MINUTE) - max(t0, minute)
+        out.append((minute, max(overlap, 0.0) / span))
+    return out
 
 
 def _is_counter(name: str, page: Page) -> bool:
