@@ -42,6 +42,7 @@ test: system-deps $(VENV)/.test-installed lint
 bench: system-deps $(VENV)/.test-installed
 	$(BIN)/python bench/store_write.py
 	$(BIN)/python bench/slo_engine.py --skip-per-slo
+	$(BIN)/python bench/collect.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
