@@ -28,7 +28,6 @@ import asyncio
 import dataclasses
 import gc
 import multiprocessing as mp
-import os
 import platform
 import re
 import shutil
@@ -54,6 +53,7 @@ import numpy as np  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from bench.machine import machine_line  # noqa: E402
 from collectors import exposition, scrape  # noqa: E402
 from collectors.exposition import Page  # noqa: E402
 from collectors.fastparse import fast_page  # noqa: E402
@@ -479,16 +479,10 @@ def version_of(command: list[str]) -> str:
 
 
 def machine() -> list[str]:
-    model = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
     from importlib.metadata import version
 
     return [
-        f"machine: nproc={len(os.sched_getaffinity(0))}, CPU {model}, "
-        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM",
+        machine_line(),
         f"python {platform.python_version()}, prometheus_client {version('prometheus_client')}, "
         f"httpx {httpx.__version__}, httpcore {version('httpcore')}, "
         f"SQLite {sqlite3.sqlite_version}, {version_of(['prometheus', '--version'])}",

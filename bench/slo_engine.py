@@ -50,6 +50,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import machine_line  # noqa: E402
 from services.store import queries  # noqa: E402
 from services.store.catalog import ensure_slo  # noqa: E402
 from services.store.engine import make_engine  # noqa: E402
@@ -917,14 +918,8 @@ def bench_c(data: Data, args: argparse.Namespace, out: list[str],
 
 
 def machine() -> list[str]:
-    model = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
     return [
-        f"machine: nproc={len(os.sched_getaffinity(0))}, CPU {model}, "
-        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM",
+        machine_line(),
         f"python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
         f"SQLite {sqlite3.sqlite_version}, Prometheus {prometheus_version()}",
     ]

@@ -41,6 +41,7 @@ from sqlalchemy import Engine, Table, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import machine_line  # noqa: E402
 from services.store.engine import make_engine  # noqa: E402
 from services.store.migrate import upgrade  # noqa: E402
 from services.store.models import ServiceMinute  # noqa: E402
@@ -308,13 +309,8 @@ def postgres_settings(url: str) -> str:
 
 
 def machine(pg_info: str | None) -> list[str]:
-    model = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
     lines = [
-        f"machine: nproc={len(os.sched_getaffinity(0))}, CPU {model}",
+        machine_line(),
         f"python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
         f"psycopg {psycopg.__version__} ({psycopg.pq.__impl__}), numpy {np.__version__}",
     ]
