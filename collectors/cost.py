@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from collectors.runs import RunResult
 from services.errors import SourceUnavailable
 from services.store.models import CostLine as CostLineRow
+from services.textfiles import read_text
 from slo.errors import InputError, InputErrors
 
 MONTHS_PER_YEAR = 12
@@ -826,12 +827,7 @@ _PARSERS = {".csv": parse_cost_csv, ".md": parse_cost_markdown,
 def read_costs(path: Path, *, currency: str = DEFAULT_CURRENCY) -> CostTable:
     """A cost file by its suffix: `.csv`, `.md` / `.markdown`, or `.json` (an OpenCost
     response saved to disk)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text", path=str(path)) from exc
+    text = read_text(path)
     suffix = path.suffix.lower()
     if suffix == ".json":
         return parse_allocation(text, source=str(path), currency=currency)

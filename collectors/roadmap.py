@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 from collectors.runs import RunResult
 from services.store import writes
 from services.store.models import RoadmapItem, RoadmapSnapshot
+from services.textfiles import read_text
 from slo.errors import InputError, InputErrors
 
 DONE, IN_PROGRESS, PLANNED = "done", "in_progress", "planned"
@@ -518,12 +519,7 @@ def parse_roadmap(text: str, *, path: str = "<roadmap>") -> Roadmap:
 
 def read_roadmap(path: Path) -> Roadmap:
     """Read and parse a roadmap file (UTF-8)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text", path=str(path)) from exc
+    text = read_text(path)
     return parse_roadmap(text, path=str(path))
 
 

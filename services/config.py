@@ -233,11 +233,6 @@ def child_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def secret(name: str) -> str | None:
-    """Read a secret an entry points to (`url_env`, `secret_env`); never logged."""
-    return os.environ.get(name)
-
-
 def config_path_from_env() -> Path | None:
     value = os.environ.get(f"{ENV_PREFIX}CONFIG")
     return Path(value) if value else None

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 
+from services.textfiles import open_text, read_text
 from slo.attribution import Marker
 from slo.errors import InputError, InputErrors, SpecError
 from slo.model import SLO
@@ -25,15 +25,6 @@ from slo.series import MinuteSeries
 from slo.specs import load_slos
 from slo.windows import AlertWindows, parse_windows_document
 from slo.yamlpos import iter_documents
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text", path=str(path)) from exc
 
 
 def expand(patterns: Iterable[str]) -> list[Path]:
@@ -53,7 +44,7 @@ def load_slo_files(paths: Iterable[Path]) -> list[SLO]:
     errors: list[InputError] = []
     for path in paths:
         try:
-            slos.extend(load_slos(_read(path), path=str(path)))
+            slos.extend(load_slos(read_text(path), path=str(path)))
         except InputErrors as exc:
             errors.extend(exc.errors)
         except InputError as exc:
@@ -80,7 +71,7 @@ def load_windows(paths: Iterable[Path]) -> dict[timedelta, AlertWindows]:
         files.extend(sorted(path.glob("*.y*ml")) if path.is_dir() else [path])
     out: dict[timedelta, AlertWindows] = {}
     for file in files:
-        for doc in iter_documents(_read(file), path=str(file)):
+        for doc in iter_documents(read_text(file), path=str(file)):
             windows = parse_windows_document(doc.data, path=str(file), line_of=doc.line_of)
             out[windows.period] = windows
     return out
@@ -132,7 +123,7 @@ def read_minutes_csv(path: Path) -> MinuteSeries:
     rows: list[_Row] = []
     errors: list[InputError] = []
     seen: dict[int, int] = {}
-    with _open(path) as handle:
+    with open_text(path) as handle:
         reader = csv.DictReader(handle)
         missing = {"timestamp", "good", "total"} - set(reader.fieldnames or [])
         if missing:
@@ -174,18 +165,11 @@ def read_minutes_csv(path: Path) -> MinuteSeries:
     return MinuteSeries(start, good, total)
 
 
-def _open(path: Path) -> TextIO:
-    try:
-        return path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
-
-
 def read_markers_csv(path: Path) -> list[Marker]:
     """`name,kind,start,end` rows (times as in the data file)."""
     markers: list[Marker] = []
     errors: list[InputError] = []
-    with _open(path) as handle:
+    with open_text(path) as handle:
         reader = csv.DictReader(handle)
         missing = {"name", "start", "end"} - set(reader.fieldnames or [])
         if missing:

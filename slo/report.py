@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import numpy as np
-
 from slo.budget import Budget, budget_at, require_budget
 from slo.burn import Prefix, threshold
 from slo.durations import format_duration
@@ -160,8 +158,3 @@ def report(slo: SLO, series: MinuteSeries, at: int, windows: AlertWindows) -> Sl
     first = max(0, (budget.period_start - series.start) // 60)
     return SloReport(slo=slo, at=at, budget=budget, windows=list(statuses.values()),
                      alerts=alerts, gaps=series.gaps(int(first), i))
-
-
-def finite(value: float) -> float | None:
-    """NaN and infinities become None, so nothing that is not a number reaches a user."""
-    return float(value) if value is not None and np.isfinite(value) else None
