@@ -144,7 +144,8 @@ def test_the_page_renders_the_table_from_the_store(seeded_store, monkeypatch):
 
     st_module.cache_resource.clear()
     st_module.cache_data.clear()
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30).run()
+    # a generous script timeout: one full-suite run on the loaded 2-core box exceeded 30 s
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
     assert not app.exception
     assert app.metric[0].value == "7 reporting of 7"
     table = app.dataframe[0].value
