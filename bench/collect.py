@@ -54,16 +54,17 @@ from prometheus_client.parser import text_string_to_metric_families  # noqa: E40
 from sqlalchemy import text  # noqa: E402
 
 from bench.machine import machine_line  # noqa: E402
-from collectors import exposition, scrape  # noqa: E402
-from collectors.exposition import Page  # noqa: E402
-from collectors.fastparse import fast_page  # noqa: E402
-from collectors.increases import TargetIncreases  # noqa: E402
 from collectors.scrape import PageScraper, Target  # noqa: E402
+from collectors.scrape import parse as exposition  # noqa: E402
+from collectors.scrape import scraper as scrape  # noqa: E402
+from collectors.scrape.fastparse import fast_page  # noqa: E402
+from collectors.scrape.increases import TargetIncreases  # noqa: E402
+from collectors.scrape.parse import Page  # noqa: E402
 from services.config import EXAMPLE_CONFIG, load_settings  # noqa: E402
+from services.files import expand, load_slo_files  # noqa: E402
 from services.fleet.runner import profiles  # noqa: E402
 from services.fleet.server import CONTENT_TYPE, Fleet  # noqa: E402
 from services.fleet.simulator import ServiceProfile, ServiceSimulator, metrics_page  # noqa: E402
-from services.slo_io import expand, load_slo_files  # noqa: E402
 from services.store.engine import make_engine  # noqa: E402
 from services.store.migrate import upgrade  # noqa: E402
 

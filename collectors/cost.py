@@ -33,8 +33,8 @@ from sqlalchemy import Connection, Engine, delete, select, update
 
 from collectors.runs import RunResult
 from services.errors import SourceUnavailable
+from services.files import read_text
 from services.store.models import CostLine as CostLineRow
-from services.textfiles import read_text
 from slo.errors import InputError, InputErrors
 
 MONTHS_PER_YEAR = 12

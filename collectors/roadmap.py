@@ -34,9 +34,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from collectors.runs import RunResult
+from services.files import read_text
 from services.store import writes
 from services.store.models import RoadmapItem, RoadmapSnapshot
-from services.textfiles import read_text
 from slo.errors import InputError, InputErrors
 
 DONE, IN_PROGRESS, PLANNED = "done", "in_progress", "planned"

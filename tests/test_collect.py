@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from collectors.runs import RunResult
-from services.collect import Collector, Job
+from services.runtime.jobs import Collector, Job
 from services.store.engine import make_engine
 from services.store.migrate import upgrade
 
@@ -37,7 +37,7 @@ def test_jobs_run_on_their_own_intervals_and_a_failure_does_not_stop_the_others(
 def test_runs_are_counted_on_the_collectors_own_metrics(tmp_path):
     from prometheus_client import generate_latest
 
-    from services.collector_metrics import REGISTRY
+    from services.runtime.metrics import REGISTRY
 
     def sample(name: str, **labels: str) -> float:
         return REGISTRY.get_sample_value(name, labels) or 0.0

@@ -19,8 +19,8 @@ from support import PROFILES, fill_store_from_fleet, histogram_quantile
 
 from dashboard import figures
 from services.config import EXAMPLE_CONFIG, load_settings
+from services.documents.platform import p95_by_interval, service_summary
 from services.fleet.model import LoadModel
-from services.platform import p95_by_interval, service_summary
 from services.store import queries
 from services.store.engine import make_engine
 from services.store.migrate import upgrade

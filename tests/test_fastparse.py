@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from support import PROFILES, T0
 
-from collectors import exposition, fastparse
-from collectors.exposition import Page, parse_page
-from collectors.fastparse import fast_page
+from collectors.scrape import fastparse
+from collectors.scrape import parse as exposition
+from collectors.scrape.fastparse import fast_page
+from collectors.scrape.parse import Page, parse_page
 from services.fleet.faults import Fault, FaultBoard
 from services.fleet.simulator import ServiceSimulator, metrics_page
 

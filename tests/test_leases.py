@@ -10,7 +10,7 @@ from support import PROFILES, T0, Clock
 
 from collectors.scrape import PageScraper, Target
 from services.fleet.server import Fleet
-from services.leases import RedisLeases
+from services.runtime.leases import RedisLeases
 from services.store.engine import make_engine
 from services.store.migrate import upgrade
 

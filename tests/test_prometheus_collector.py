@@ -59,9 +59,9 @@ from collectors.prometheus import (
 )
 from collectors.runs import record_run
 from services.errors import SourceUnavailable
+from services.files import load_slo_files
 from services.fleet.server import Fleet
 from services.fleet.simulator import SERVER_ERROR_CODES
-from services.slo_io import load_slo_files
 from services.store.engine import make_engine
 from services.store.migrate import upgrade
 from services.store.models import (

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from support import PROFILES, T0, Clock
 
-from collectors.exposition import parse_page
-from collectors.increases import TargetIncreases
-from collectors.page_sli import good_total, page_sli
 from collectors.scrape import PageScraper, Target
+from collectors.scrape.increases import TargetIncreases
+from collectors.scrape.parse import parse_page
+from collectors.scrape.sli import good_total, page_sli
+from services.files import expand, load_slo_files
 from services.fleet.faults import Fault
 from services.fleet.server import Fleet
-from services.slo_io import expand, load_slo_files
 from services.store import queries
 from services.store.engine import make_engine
 from services.store.migrate import upgrade

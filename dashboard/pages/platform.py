@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from dashboard import data, figures
-from services.platform import p95_by_interval, service_summary
+from services.documents.platform import p95_by_interval, service_summary
 
 RANGES = {"Last hour": timedelta(hours=1), "Last 6 hours": timedelta(hours=6),
           "Last 24 hours": timedelta(days=1), "Last 7 days": timedelta(days=7)}

@@ -1,6 +1,6 @@
 """Reading a /metrics page: prometheus_client's parsers, and bad lines set aside, not fatal.
 
-Text-format pages go through a strict fast path first (`collectors.fastparse`), which gives
+Text-format pages go through a strict fast path first (`collectors.scrape.fastparse`), which gives
 the very same `Page` about ten times sooner or declines; declined pages are read here.
 
 prometheus_client stops at the first line it cannot read. A page with one broken line
@@ -65,7 +65,7 @@ def parse_page(text: str, content_type: str = "") -> Page:
     """Every sample of the page; unreadable lines are skipped and listed in `bad_lines`."""
     openmetrics = content_type.startswith(OPENMETRICS)
     if not openmetrics:
-        from collectors.fastparse import fast_page  # it builds on this module's Page
+        from collectors.scrape.fastparse import fast_page  # it builds on this module's Page
 
         fast = fast_page(text)
         if fast is not None:

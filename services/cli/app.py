@@ -208,7 +208,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of text."
 
 
 def _pick_slo(path: Path, name: str | None) -> Any:
-    from services.slo_io import load_slo_files
+    from services.files import load_slo_files
 
     slos = load_slo_files([path])
     if name is not None:
@@ -225,7 +225,7 @@ def _pick_slo(path: Path, name: str | None) -> Any:
 
 def _slo_and_series(spec: Path, data: Path, name: str | None) -> tuple[Any, Any]:
     """The chosen SLO and its data, turned into slices when it budgets by timeslices."""
-    from services.slo_io import read_minutes_csv
+    from services.files import read_minutes_csv
     from slo.timeslices import to_timeslices
 
     chosen = _pick_slo(spec, name)
@@ -233,7 +233,7 @@ def _slo_and_series(spec: Path, data: Path, name: str | None) -> tuple[Any, Any]
 
 
 def _windows_for(slo: Any, windows_files: list[Path] | None) -> Any:
-    from services.slo_io import load_windows
+    from services.files import load_windows
     from slo.windows import windows_for
 
     extra = load_windows(windows_files or [])
@@ -243,7 +243,7 @@ def _windows_for(slo: Any, windows_files: list[Path] | None) -> Any:
 @slo_app.command("validate")
 def slo_validate(files: SpecFiles) -> None:
     """Check SLO files; every problem is reported with its file, line and field."""
-    from services.slo_io import expand, load_slo_files
+    from services.files import expand, load_slo_files
 
     slos = load_slo_files(expand(str(f) for f in files))
     by_file: dict[str, list[str]] = {}
@@ -264,7 +264,7 @@ def slo_rules(
     disable_alerts: Annotated[bool, typer.Option(help="Only recording rules.")] = False,
 ) -> None:
     """Prometheus recording and alerting rules, as Sloth writes them for the same specs."""
-    from services.slo_io import expand, load_slo_files, load_windows
+    from services.files import expand, load_slo_files, load_windows
     from slo.rules import prometheus_rules, render_rules, unexportable
 
     paths = expand(str(f) for f in files)
@@ -292,7 +292,7 @@ def slo_rules(
 
 
 def _at(series: Any, at: str | None) -> int:
-    from services.slo_io import parse_time
+    from services.files import parse_time
 
     if at is None:
         return int(series.end)
@@ -320,8 +320,8 @@ def slo_report(
     """Budget, burn rates, alert state and time to exhaustion of one SLO on CSV data."""
     import json
 
-    from services.slo_io import read_markers_csv
-    from services.slo_render import report_text
+    from services.documents.slo_text import report_text
+    from services.files import read_markers_csv
     from slo.attribution import attribute
     from slo.forecast import forecast
     from slo.report import report
@@ -350,8 +350,8 @@ def slo_backtest(
     """Replay the SLO's alerts over the data: firings, detection, budget before the page."""
     import json
 
-    from services.slo_io import read_markers_csv
-    from services.slo_render import backtest_text
+    from services.documents.slo_text import backtest_text
+    from services.files import read_markers_csv
     from slo.backtest import backtest
 
     chosen, series = _slo_and_series(spec, data, slo)
@@ -447,7 +447,7 @@ def collect(
     """Scrape the services' /metrics pages into the store, once or every interval."""
     if ctx.invoked_subcommand is not None:
         return
-    from services.collect import Collector, build_scraper, document_jobs, scrape_job
+    from services.runtime.jobs import Collector, build_scraper, document_jobs, scrape_job
     from services.store.engine import make_engine
     from services.store.migrate import upgrade
 
@@ -456,7 +456,7 @@ def collect(
     engine = make_engine(s.store_url)
     upgrade(engine)
     if s.sources.prometheus.url:  # metrics from Prometheus instead of the pages
-        from services.collect import configured_slos, prometheus_job
+        from services.runtime.jobs import configured_slos, prometheus_job
 
         job = prometheus_job(s, engine, configured_slos(s))
         if once:
@@ -482,8 +482,8 @@ def collect(
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
-        from services.collector_metrics import REGISTRY
-        from services.processes import claim_port
+        from services.runtime.metrics import REGISTRY
+        from services.runtime.processes import claim_port
 
         claim_port("127.0.0.1", metrics_port, "collector metrics")
         start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
@@ -515,8 +515,8 @@ def collect_backfill(
         progress_reporter,
     )
     from collectors.runs import record_run
-    from services.collect import configured_slos
-    from services.slo_io import parse_time
+    from services.files import parse_time
+    from services.runtime.jobs import configured_slos
     from services.store.catalog import ServiceInfo
     from services.store.engine import make_engine
     from services.store.migrate import upgrade
@@ -564,7 +564,7 @@ def dashboard(
 ) -> None:
     """Serve the Streamlit dashboard until Ctrl-C."""
     from services.config import child_environment
-    from services.processes import start_dashboard
+    from services.runtime.processes import start_dashboard
 
     s = settings()
     if host is not None:
@@ -587,7 +587,7 @@ def demo() -> None:
     """The whole product on embedded defaults: store, demo fleet, events and dashboard."""
     from services.config import child_environment
     from services.fleet.runner import start_fleet
-    from services.processes import start_dashboard
+    from services.runtime.processes import start_dashboard
     from services.store.catalog import ServiceInfo, ensure_services
     from services.store.engine import make_engine
     from services.store.migrate import upgrade
@@ -602,7 +602,7 @@ def demo() -> None:
     stop_collector = threading.Event()
     try:
         from collectors.scrape import Target
-        from services.collect import (
+        from services.runtime.jobs import (
             Collector,
             build_scraper,
             clickhouse_jobs,

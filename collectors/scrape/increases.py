@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from collectors.exposition import Labels, Page
+from collectors.scrape.parse import Labels, Page
 
 Key = tuple[str, Labels]
 MINUTE = 60

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from collectors.increases import Key
+from collectors.scrape.increases import Key
 from slo.errors import SpecError
 from slo.histogram import histogram_quantile
 from slo.model import SLO, LatencyThreshold, RequestRatio, Threshold

@@ -1,4 +1,5 @@
-"""Reading SLO specs, alert-window files and per-minute SLI data from disk for `slo/`.
+"""Opening the user's files: text with errors that name the file; SLO specs, alert-window
+files and per-minute SLI data read for `slo/`.
 
 `slo/` never opens a file; this module does, and turns what it reads into the pure
 model's inputs. Every error names the file and line, and a file with several errors
@@ -14,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
-from services.textfiles import open_text, read_text
 from slo.attribution import Marker
 from slo.errors import InputError, InputErrors, SpecError
 from slo.model import SLO
@@ -25,6 +26,24 @@ from slo.series import MinuteSeries
 from slo.specs import load_slos
 from slo.windows import AlertWindows, parse_windows_document
 from slo.yamlpos import iter_documents
+
+
+def read_text(path: Path) -> str:
+    """The whole file as UTF-8 text; InputError naming the file if it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", path=str(path)) from exc
+
+
+def open_text(path: Path) -> TextIO:
+    """The file opened for `csv` (newline="" as the csv module asks)."""
+    try:
+        return path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
 
 
 def expand(patterns: Iterable[str]) -> list[Path]:

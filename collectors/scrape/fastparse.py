@@ -37,7 +37,7 @@ from __future__ import annotations
 import gc
 import re
 
-from collectors.exposition import Labels, Page
+from collectors.scrape.parse import Labels, Page
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _LABEL = r"(?!__)[a-zA-Z_][a-zA-Z0-9_]*"

@@ -26,12 +26,12 @@ from collectors.cost import collect_cost_file
 from collectors.roadmap import collect_roadmap
 from collectors.runs import RunResult, record_run
 from collectors.scrape import PageScraper, Target
-from services import collector_metrics
 from services.config import Settings
 from services.errors import ConfigError
+from services.files import expand, load_slo_files
 from services.fleet.runner import read_state
-from services.leases import RedisLeases
-from services.slo_io import expand, load_slo_files
+from services.runtime import metrics as collector_metrics
+from services.runtime.leases import RedisLeases
 from slo.model import SLO
 
 log = logging.getLogger(__name__)

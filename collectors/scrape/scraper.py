@@ -24,16 +24,16 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from collectors.exposition import Page, parse_page
-from collectors.increases import (
+from collectors.runs import RunResult, record_run
+from collectors.scrape.increases import (
     Key,
     MinuteValues,
     TargetIncreases,
     state_from_json,
     state_to_json,
 )
-from collectors.page_sli import good_total, readings
-from collectors.runs import RunResult, record_run
+from collectors.scrape.parse import Page, parse_page
+from collectors.scrape.sli import good_total, readings
 from services.errors import SourceUnavailable, StoreError
 from services.store import writes
 from services.store.catalog import ensure_service_ids, ensure_slo

@@ -1,0 +1,5 @@
+"""`apollo`: the command line, one module per command group."""
+
+from services.cli.app import main
+
+__all__ = ["main"]

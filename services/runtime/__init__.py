@@ -1,0 +1,1 @@
+"""The only code that wires collectors: jobs, scheduler, leases, processes, the demo."""
