@@ -1,5 +1,5 @@
 """`apollo`: the command line, one module per command group."""
 
-from services.cli.app import main
+from services.cli.main import main
 
 __all__ = ["main"]

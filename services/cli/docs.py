@@ -1,0 +1,78 @@
+"""`apollo roadmap` and `apollo costs`: the platform's documents."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services.cli.app import JsonOption, app, settings
+from services.errors import ApolloError
+
+
+@app.command()
+def roadmap(
+    document: Annotated[Path, typer.Argument(help="A markdown roadmap: phases as headings, "
+                                             "nested checklists.")],
+    json_out: JsonOption = False,
+    store: Annotated[bool, typer.Option("--store", help="Also record it (and its progress "
+                                        "over time) in the store.")] = False,
+) -> None:
+    """Completion of a roadmap document, per item, phase and overall."""
+
+    from collectors.roadmap import collect_roadmap, read_roadmap, roadmap_json, roadmap_text
+
+    tree = read_roadmap(document)
+    typer.echo(json.dumps(roadmap_json(tree), indent=2) if json_out else roadmap_text(tree))
+    if store:
+        from services.store.engine import make_engine
+        from services.store.migrate import upgrade
+
+        engine = make_engine(settings().store_url)
+        upgrade(engine)
+        run = collect_roadmap(engine, document, document=str(document))
+        if run.errors:
+            raise ApolloError("; ".join(run.errors))
+
+
+@app.command()
+def costs(
+    files: Annotated[list[Path], typer.Argument(help="Cost tables: .csv, .md or OpenCost "
+                                                ".json.")],
+    mau: Annotated[int | None, typer.Option(help="Monthly active users, for cost per "
+                                            "user.")] = None,
+    month: Annotated[str | None, typer.Option(help="YYYY-MM the lines are for (with "
+                                              "--store; default this month).")] = None,
+    json_out: JsonOption = False,
+    store: Annotated[bool, typer.Option("--store", help="Also record the lines.")] = False,
+) -> None:
+    """Totals, annual figures, cost per user and the optimisation potential, computed;
+    figures a document states that do not add up are flagged."""
+
+    from collectors.cost import (
+        collect_cost_file,
+        costs_json,
+        costs_text,
+        parse_month,
+        read_costs,
+        summarize_costs,
+    )
+
+    for path in files:
+        summary = summarize_costs(read_costs(path), mau=mau)
+        typer.echo(json.dumps(costs_json(summary), indent=2) if json_out else costs_text(summary))
+        if store:
+            from services.store.engine import make_engine
+            from services.store.migrate import upgrade
+
+            engine = make_engine(settings().store_url)
+            upgrade(engine)
+            first = parse_month(month or datetime.now(UTC).strftime("%Y-%m"))
+            run = collect_cost_file(engine, path, month=first, source=str(path))
+            if run.errors:
+                raise ApolloError("; ".join(run.errors))
+
+

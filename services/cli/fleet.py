@@ -1,0 +1,113 @@
+"""`apollo fleet`: the simulated demo platform and its fault controls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from services.cli.app import app, settings, wait_for_interrupt
+from services.errors import ApolloError
+from slo.durations import parse_duration
+
+fleet_app = typer.Typer(help="The simulated demo platform.", invoke_without_command=True)
+app.add_typer(fleet_app, name="fleet")
+
+
+def print_fleet(running: Any) -> None:
+    fleet = running.fleet
+    width = max(len(slug) for slug in fleet.urls) + 2
+    typer.echo(f"  {'fleet control':<{width}} {fleet.control_url}")
+    for slug, url in fleet.urls.items():
+        typer.echo(f"  {slug:<{width}} {url}")
+    if running.writer is not None:
+        typer.echo(f"  {'events':<{width}} {settings().events_dsn} "
+                   f"({running.backfilled:,} events backfilled)")
+
+
+@fleet_app.callback()
+def fleet_run(ctx: typer.Context) -> None:
+    """Run the demo fleet: a /metrics page per service, faults on a control port."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from services.fleet.runner import start_fleet
+
+    running = start_fleet(settings())
+    typer.echo("Apollo demo fleet is running (Ctrl-C stops it):")
+    print_fleet(running)
+    try:
+        wait_for_interrupt()
+    finally:
+        running.stop()
+
+
+def _control_url(control: str | None) -> str:
+    if control:
+        return control.rstrip("/")
+    from services.fleet.runner import read_state
+
+    return str(read_state(settings())["control_url"])
+
+
+def _call_control(method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    try:
+        response = httpx.request(method, url, timeout=5, **kwargs)
+    except httpx.HTTPError as exc:
+        raise ApolloError(f"fleet control {url}: {exc}") from exc
+    body = response.json()
+    if response.status_code >= 400:
+        raise ApolloError(f"fleet control {url}: {body.get('error', response.text)}")
+    return body
+
+
+ControlOption = Annotated[
+    str | None, typer.Option(help="Fleet control URL (default: read from the running fleet).")
+]
+
+
+@fleet_app.command("fault")
+def fleet_fault(
+    service: Annotated[str, typer.Argument(help="Service slug, e.g. payment-service.")],
+    kind: Annotated[str, typer.Argument(help="error_burst, latency or down.")],
+    rate: Annotated[float, typer.Option(help="error_burst: share of requests that fail.")] = 0.1,
+    factor: Annotated[float, typer.Option(help="latency: how many times slower.")] = 3.0,
+    duration: Annotated[str, typer.Option("--for", help="How long, e.g. 5m.")] = "5m",
+    control: ControlOption = None,
+) -> None:
+    """Inject a fault into one service of a running fleet."""
+    parse_duration(duration)
+    body = {"kind": kind.replace("-", "_"), "duration": duration}
+    if body["kind"] == "error_burst":
+        body["rate"] = rate
+    if body["kind"] == "latency":
+        body["factor"] = factor
+    result = _call_control("POST", f"{_control_url(control)}/faults/{service}", json=body)
+    fault = result["fault"]
+    until = datetime.fromtimestamp(fault["until"], UTC).strftime("%H:%M:%S UTC")
+    typer.echo(f"{result['service']}: {fault['kind']} until {until}")
+
+
+@fleet_app.command("clear")
+def fleet_clear(
+    service: str,
+    kind: Annotated[str | None, typer.Option(help="Only this kind of fault.")] = None,
+    control: ControlOption = None,
+) -> None:
+    """Clear the faults of one service."""
+    params = {"kind": kind} if kind else {}
+    result = _call_control("DELETE", f"{_control_url(control)}/faults/{service}", params=params)
+    typer.echo(f"{result['service']}: cleared {result['cleared']}")
+
+
+@fleet_app.command("status")
+def fleet_status(control: ControlOption = None) -> None:
+    """Services of a running fleet, whether they are up, and their faults."""
+    state = _call_control("GET", _control_url(control) + "/")
+    for s in state["services"]:
+        faults = ", ".join(f["kind"] for f in s["faults"]) or "-"
+        typer.echo(f"{s['slug']:<20} {'up' if s['up'] else 'DOWN':<5} {s['metrics_url']}  "
+                   f"faults: {faults}")
+
+

@@ -1,0 +1,28 @@
+"""Console entry point: every command group registered, our own errors as one line each."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from services.cli import collect, dashboard, db, demo, docs, fleet, slo  # noqa: F401 (register)
+from services.cli.app import app
+from services.errors import ApolloError
+
+
+def main() -> None:
+    """Console entry point: one line per problem on stderr, exit 1, for our own errors."""
+    try:
+        app()
+    except ApolloError as exc:
+        for line in str(exc).splitlines():
+            typer.echo(f"apollo: error: {line}", err=True)
+        sys.exit(1)
+    except ValueError as exc:  # e.g. a bad --for duration, named by parse_duration
+        typer.echo(f"apollo: error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
