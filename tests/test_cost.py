@@ -21,20 +21,22 @@ import sqlalchemy as sa
 
 from collectors.cost import (
     COST_LINES,
-    CostTable,
     collect_cost_file,
     collect_opencost,
-    costs_json,
-    costs_text,
     fetch_allocation,
     parse_allocation,
     parse_cost_csv,
     parse_cost_markdown,
     parse_money,
-    parse_month,
     parse_potential,
     read_costs,
     store_cost_lines,
+)
+from services.documents.costs import (
+    CostTable,
+    costs_json,
+    costs_text,
+    parse_month,
     summarize_costs,
 )
 from services.errors import SourceUnavailable

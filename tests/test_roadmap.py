@@ -11,20 +11,22 @@ import pytest
 import sqlalchemy as sa
 
 from collectors.roadmap import (
-    DONE,
-    IN_PROGRESS,
     ITEMS,
-    PLANNED,
     SNAPSHOTS,
-    Roadmap,
     collect_roadmap,
     parse_roadmap,
     read_roadmap,
     repair_line,
-    roadmap_json,
-    roadmap_text,
     split_heading,
     store_roadmap,
+)
+from services.documents.roadmap import (
+    DONE,
+    IN_PROGRESS,
+    PLANNED,
+    Roadmap,
+    roadmap_json,
+    roadmap_text,
 )
 from slo.errors import InputError, InputErrors
 

@@ -23,7 +23,8 @@ def roadmap(
 ) -> None:
     """Completion of a roadmap document, per item, phase and overall."""
 
-    from collectors.roadmap import collect_roadmap, read_roadmap, roadmap_json, roadmap_text
+    from collectors.roadmap import collect_roadmap, read_roadmap
+    from services.documents.roadmap import roadmap_json, roadmap_text
 
     tree = read_roadmap(document)
     typer.echo(json.dumps(roadmap_json(tree), indent=2) if json_out else roadmap_text(tree))
@@ -52,14 +53,8 @@ def costs(
     """Totals, annual figures, cost per user and the optimisation potential, computed;
     figures a document states that do not add up are flagged."""
 
-    from collectors.cost import (
-        collect_cost_file,
-        costs_json,
-        costs_text,
-        parse_month,
-        read_costs,
-        summarize_costs,
-    )
+    from collectors.cost import collect_cost_file, read_costs
+    from services.documents.costs import costs_json, costs_text, parse_month, summarize_costs
 
     for path in files:
         summary = summarize_costs(read_costs(path), mau=mau)
