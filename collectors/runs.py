@@ -53,3 +53,9 @@ def record_run(conn: Connection, run: RunResult) -> int:
         message="\n".join(run.errors[:20]),
     ))
     return int(result.inserted_primary_key[0])
+
+
+def prune_runs(conn: Connection, *, before: datetime) -> int:
+    """Delete runs that started before `before` (retention); returns how many."""
+    table = CollectorRun.__table__
+    return conn.execute(table.delete().where(table.c.started_at < before)).rowcount or 0

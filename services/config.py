@@ -134,6 +134,7 @@ class Notifier(_Model):
 class Retention(_Model):
     minute: Duration = timedelta(days=14)
     hour: Duration = timedelta(days=400)
+    runs: Duration = timedelta(days=30)  # collector runs: what each run did
 
 
 class FleetEvents(_Model):

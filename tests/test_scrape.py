@@ -221,8 +221,8 @@ def test_postgresql_restarted_in_the_middle_of_a_write_loses_and_doubles_nothing
     upgrade(engine)
     restarted = threading.Event()
 
-    def restart_during_the_write(conn, cursor, statement, *_args) -> None:
-        if statement.startswith("INSERT INTO collector_runs") and not restarted.is_set():
+    def restart_during_the_write(conn) -> None:
+        if not restarted.is_set() and fleet_round[0] == 10:
             restarted.set()  # the minute rows are already sent: the transaction dies here
             postgres_server.restart(mode="immediate")
 
@@ -232,9 +232,11 @@ def test_postgresql_restarted_in_the_middle_of_a_write_loses_and_doubles_nothing
         clean = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
         upgrade(clean)
         reference = PageScraper(clean, targets, clock=clock)  # the same rounds, no restart
-        sa.event.listen(engine, "before_cursor_execute", restart_during_the_write)
+        sa.event.listen(engine, "commit", restart_during_the_write)
         failed_rounds = 0
+        fleet_round = [0]
         for i in range(25):
+            fleet_round[0] = i
             clock.now = T0 + 5 + 15 * i
             runs = scraper.scrape_once()
             reference.scrape_once()

@@ -24,7 +24,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from collectors.runs import RunResult, record_run
+from collectors.runs import RunResult
 from collectors.scrape.increases import (
     Key,
     MinuteValues,
@@ -178,10 +178,7 @@ class PageScraper:
         try:
             mine = self._mine()
         except SourceUnavailable as exc:  # cannot tell which targets are ours: skip the round
-            run = RunResult("scrape", "leases", errors=[str(exc)]).finish()
-            with self.engine.begin() as conn:
-                record_run(conn, run)
-            return [run]
+            return [RunResult("scrape", "leases", errors=[str(exc)]).finish()]
         gc.disable()  # a round allocates a lot and frees it all: collect after, not during
         try:
             fetched = asyncio.run(self._fetch_all(mine))
@@ -210,10 +207,10 @@ class PageScraper:
             runs.append(run.finish())
         self._pending.append((service_rows, buckets, sli_rows))
         try:
-            self._write_pending(runs)
+            self._write_pending()
         except (StoreError, SQLAlchemyError) as exc:
             # The store is down or restarting: keep the rows and write them next round
-            # (upserts, so a retry never doubles). The runs say so, though unrecorded.
+            # (upserts, so a retry never doubles). The runs say so.
             message = " ".join(str(exc).split())[:300]
             for run in runs:
                 run.errors.append(f"store: {message}")
@@ -221,7 +218,7 @@ class PageScraper:
         self._save_state()  # only once written: a run-once collector redoes a failed round
         return runs
 
-    def _write_pending(self, runs: list[RunResult]) -> None:
+    def _write_pending(self) -> None:
         with self.engine.begin() as conn:
             sli_rows: list[tuple] = []
             for service_rows, buckets, slis in self._pending:
@@ -229,8 +226,6 @@ class PageScraper:
                 writes.upsert(conn, LatencyBucketMinute.__table__, buckets)
                 sli_rows += slis
             writes.upsert(conn, SliMinute.__table__, _merge_sli(sli_rows))
-            for run in runs:
-                record_run(conn, run)
         self._pending.clear()
 
     def _save_state(self) -> None:

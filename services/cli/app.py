@@ -5,12 +5,11 @@ Exit codes: 0 ok, 1 bad input or a failed part, 2 usage."""
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 
 from services.config import Settings, load_settings
 
@@ -46,15 +45,22 @@ def settings() -> Settings:
     return _state.settings
 
 
+def open_store() -> Engine:
+    """The configured store, checked to be at the schema this Apollo needs (commands other
+    than `apollo db upgrade` and `apollo demo` never migrate: replicas would race)."""
+    from services.store.engine import make_engine
+    from services.store.migrate import require_current
+
+    engine = make_engine(settings().store_url)
+    require_current(engine)
+    return engine
+
+
 def wait_for_interrupt() -> None:
-    """Block until Ctrl-C or SIGTERM."""
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+    """Block until Ctrl-C, SIGINT or SIGTERM (also when started in the background)."""
+    from services.runtime.signals import wait_for_stop
+
+    wait_for_stop()
 
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import threading
 from typing import Annotated
 
 import typer
 
-from services.cli.app import app, settings
+from collectors.runs import RunResult
+from services.cli.app import app, open_store, settings
 from services.errors import ApolloError
 from slo.durations import parse_duration
 
@@ -21,62 +20,63 @@ app.add_typer(collect_app, name="collect")
 @collect_app.callback()
 def collect(
     ctx: typer.Context,
-    once: Annotated[bool, typer.Option("--once", help="One round, then exit (CronJob).")] = False,
-    every: Annotated[str | None, typer.Option(help="Round interval (default: "
-                                              "sources.scrape.interval).")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Every job once, then exit (a "
+                                       "CronJob); exit 1 if any source or target failed.")
+                    ] = False,
+    every: Annotated[str | None, typer.Option(help="Metrics interval (default: "
+                                              "sources.scrape.interval, or "
+                                              "sources.prometheus.interval).")] = None,
     metrics_port: Annotated[int | None, typer.Option(help="Serve the collector's own "
                                                      "metrics on 127.0.0.1:PORT/metrics.")] = None,
 ) -> None:
-    """Scrape the services' /metrics pages into the store, once or every interval."""
+    """Run every configured collector (metrics, ClickHouse, documents, OpenCost, roll-up,
+    retention), once or each on its interval until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
         return
-    from services.runtime.jobs import Collector, build_scraper, document_jobs, scrape_job
-    from services.store.engine import make_engine
-    from services.store.migrate import upgrade
+    from services.runtime.jobs import build_jobs
+    from services.runtime.scheduler import Scheduler
+    from services.runtime.signals import stop_on_signals
 
     s = settings()
-    interval = parse_duration(every) if every else s.sources.scrape.interval
-    engine = make_engine(s.store_url)
-    upgrade(engine)
-    if s.sources.prometheus.url:  # metrics from Prometheus instead of the pages
-        from services.runtime.jobs import configured_slos, prometheus_job
-
-        job = prometheus_job(s, engine, configured_slos(s))
-        if once:
-            runs = Collector(engine, [job]).run_due(0.0)
-            for r in runs:
-                typer.echo(f"{r.status:<8} {r.target}  {r.samples} samples")
-            raise typer.Exit(0 if all(r.status != "failed" for r in runs) else 1)
-        with contextlib.suppress(KeyboardInterrupt):
-            Collector(engine, [job, *document_jobs(s, engine)]).run()
-        return
-    scraper = build_scraper(s, engine, keep_state=once)
-    if once:
-        runs = scraper.scrape_once()
-        failed = [r for r in runs if r.status == "failed"]
-        for r in runs:
-            typer.echo(f"{r.status:<8} {r.target}  {r.samples} samples"
-                       + (f"  {r.errors[0]}" if r.errors else ""))
-        if failed and len(failed) == len(runs):
-            raise typer.Exit(1)
-        return
+    try:
+        interval = parse_duration(every) if every else None
+    except ValueError as exc:
+        raise ApolloError(f"--every: {exc}") from None
+    if interval is not None and interval.total_seconds() <= 0:
+        raise ApolloError(f"--every: {every!r} must be longer than 0s")
+    engine = open_store()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop_on_signals(stop)
     if metrics_port is not None:
-        from prometheus_client import start_http_server
+        serve_collector_metrics(metrics_port)
+    scheduler = Scheduler(engine, build_jobs(s, engine, every=interval, keep_state=once),
+                          stop_event=stop)
+    if once:
+        runs = scheduler.run_once()
+        for run in runs:
+            typer.echo(run_line(run))
+        raise typer.Exit(1 if any(run.status == "failed" for run in runs) else 0)
+    names = ", ".join(job.name for job in scheduler.jobs)
+    typer.echo(f"collecting ({names}); SIGTERM or Ctrl-C stops")
+    scheduler.run()
+    typer.echo("stopped")
 
-        from services.runtime.metrics import REGISTRY
-        from services.runtime.processes import claim_port
 
-        claim_port("127.0.0.1", metrics_port, "collector metrics")
-        start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
-        typer.echo(f"collector metrics on http://127.0.0.1:{metrics_port}/metrics")
-    typer.echo(f"collecting {len(scraper.targets)} targets every {interval.total_seconds():g}s "
-               "(Ctrl-C stops)")
-    job = scrape_job(s, scraper)
-    job.interval_s = interval.total_seconds()
-    with contextlib.suppress(KeyboardInterrupt):
-        Collector(engine, [job, *document_jobs(s, engine)], stop).run()
+def run_line(run: RunResult) -> str:
+    """One line per run: status, collector, target, samples and the first problem."""
+    first = f"  {run.errors[0]}" if run.errors else ""
+    return f"{run.status:<8} {run.collector:<11} {run.target}  {run.samples} samples{first}"
+
+
+def serve_collector_metrics(port: int) -> None:
+    from prometheus_client import start_http_server
+
+    from services.runtime.metrics import REGISTRY
+    from services.runtime.processes import claim_port
+
+    claim_port("127.0.0.1", port, "collector metrics")
+    start_http_server(port, addr="127.0.0.1", registry=REGISTRY)
+    typer.echo(f"collector metrics on http://127.0.0.1:{port}/metrics")
 
 
 @collect_app.command("backfill")
@@ -101,9 +101,6 @@ def collect_backfill(
     from services.files import parse_time
     from services.runtime.jobs import configured_slos
     from services.store.catalog import ServiceInfo
-    from services.store.engine import make_engine
-    from services.store.migrate import upgrade
-
     s = settings()
     source_cfg = s.sources.prometheus
     if not source_cfg.url:
@@ -115,8 +112,7 @@ def collect_backfill(
     if last <= first:
         raise ApolloError(f"--to {end!r} is not after --from {start!r}")
     timeout = source_cfg.timeout.total_seconds()
-    engine = make_engine(s.store_url)
-    upgrade(engine)
+    engine = open_store()
     collector = PrometheusCollector(
         engine, PrometheusSource(connect(source_cfg.url, timeout_s=timeout), timeout_s=timeout),
         [ServiceInfo(c.slug, c.name, c.team, c.unit) for c in s.services],

@@ -6,59 +6,32 @@ import threading
 
 import typer
 
-from services.cli.app import app, settings, wait_for_interrupt
+from services.cli.app import app, settings
 from services.cli.fleet import print_fleet
 
 
 @app.command()
 def demo() -> None:
-    """The whole product on embedded defaults: store, demo fleet, events and dashboard."""
-    from services.config import child_environment
-    from services.fleet.runner import start_fleet
-    from services.runtime.processes import start_dashboard
-    from services.store.catalog import ServiceInfo, ensure_services
+    """The whole product on embedded defaults: store, demo fleet, events, every collector
+    job and the dashboard; Ctrl-C, SIGINT or SIGTERM stops every part."""
+    from services.runtime.demo import start_demo
+    from services.runtime.signals import stop_on_signals, wait_for_stop
     from services.store.engine import make_engine
-    from services.store.migrate import upgrade
 
     s = settings()
-    engine = make_engine(s.store_url)
-    upgrade(engine)
-    with engine.begin() as conn:
-        ensure_services(conn, [ServiceInfo(x.slug, x.name, x.team, x.unit) for x in s.services])
-    running = start_fleet(s)
-    children = []
-    stop_collector = threading.Event()
+    stop = threading.Event()
+    stop_on_signals(stop)  # before anything starts: a stop during start-up is kept
+    running = start_demo(s, stop, say=lambda line: typer.echo(line, err=True))
     try:
-        from collectors.scrape import Target
-        from services.runtime.jobs import (
-            Collector,
-            build_scraper,
-            clickhouse_jobs,
-            configured_slos,
-            document_jobs,
-            scrape_job,
-        )
-
-        slos = configured_slos(s)
-        targets = [Target(slug, url) for slug, url in running.fleet.urls.items()]
-        jobs = [scrape_job(s, build_scraper(s, engine, targets, slos=slos)),
-                *document_jobs(s, engine)]
-        if running.writer is not None:  # this process owns the embedded events database
-            jobs += clickhouse_jobs(s, engine, running.writer.client, slos)
-        Collector(engine, jobs, stop_collector).start()
-        children.append(start_dashboard(s, env=child_environment(s)))
         typer.echo("Apollo Observatory demo is running (Ctrl-C stops everything):")
-        typer.echo(f"  dashboard          {children[0].url}")
-        typer.echo(f"  store              {engine.url.render_as_string(hide_password=True)}")
-        typer.echo(f"  collector          every {s.sources.scrape.interval.total_seconds():g}s")
-        print_fleet(running)
-        wait_for_interrupt()
+        for child in running.children:
+            typer.echo(f"  dashboard          {child.url}")
+        store = make_engine(s.store_url).url.render_as_string(hide_password=True)
+        typer.echo(f"  store              {store}")
+        jobs = ", ".join(job.name for job in running.scheduler.jobs)
+        typer.echo(f"  collector jobs     {jobs}")
+        print_fleet(running.fleet)
+        wait_for_stop(stop)
     finally:
-        stop_collector.set()
-        for child in children:
-            child.stop()
         running.stop()
-        engine.dispose()
         typer.echo("stopped")
-
-

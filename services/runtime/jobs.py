@@ -1,41 +1,60 @@
-"""Running the collectors: once (a CronJob), or each source on its own interval until stopped.
+"""Every collector job, wired once: `build_jobs` is what `apollo collect`, `apollo collect
+--once` and `apollo demo` all run.
+
+From the configuration: the metrics source (the services' /metrics pages, or Prometheus
+when `sources.prometheus.url` is set; both would write the same rows), ClickHouse
+(engagement rollup and event-ratio SLIs), the roadmap and cost documents, OpenCost, the
+hour roll-up and retention. A source that cannot even be set up (the store down at start,
+a ClickHouse file held by another process) is a failed run each round until it can.
 
 Scrape targets come from the configuration; with none configured, the running demo fleet's
 pages are scraped (the fleet writes its URLs to `data_dir/fleet.json`). A run-once
 collector keeps its last scrapes in `data_dir/scrape-state.json`, so the next run can
-turn them into per-minute increases. Every run is recorded in `collector_runs`.
+turn them into per-minute increases.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
 
-from collectors.clickhouse import collect_engagement, collect_event_slis
-from collectors.cost import collect_cost_file
-from collectors.roadmap import collect_roadmap
-from collectors.runs import RunResult, record_run
+from collectors.runs import RunResult, prune_runs
 from collectors.scrape import PageScraper, Target
 from services.config import Settings
 from services.errors import ConfigError
 from services.files import expand, load_slo_files
 from services.fleet.runner import read_state
-from services.runtime import metrics as collector_metrics
 from services.runtime.leases import RedisLeases
-from slo.model import SLO
+from services.runtime.scheduler import Job
+from services.store.rollup import apply_retention, roll_up
+from slo.model import SLO, EventRatio
 
-log = logging.getLogger(__name__)
 ENGAGEMENT_DAYS = 2  # today and yesterday are rewritten each run; older days are final
+EVENT_SLI_LOOKBACK = timedelta(minutes=10)  # event-ratio minutes rewritten each run
+ROLLUP_INTERVAL_S = 300.0
+ROLLUP_LOOKBACK = timedelta(hours=3)  # whole hours rolled again, for late scrapes
+RETENTION_INTERVAL_S = 3600.0
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """A part made on first use and kept; if making it fails, the next use tries again."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._value: T | None = None
+
+    def get(self) -> T:
+        if self._value is None:
+            self._value = self._make()
+        return self._value
 
 
 def scrape_targets(settings: Settings) -> list[Target]:
@@ -72,108 +91,134 @@ def build_scraper(settings: Settings, engine: Engine, targets: list[Target] | No
     )
 
 
-@dataclass
-class Job:
-    """One source on its interval; `run` returns the runs it did (already recorded or not)."""
-
-    name: str
-    interval_s: float
-    run: Callable[[], list[RunResult]]
-    records_itself: bool = False
-    next_at: float = 0.0
+def _scrape_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
+                targets: list[Target] | None, keep_state: bool, interval_s: float) -> Job:
+    scraper = Lazy(lambda: build_scraper(settings, engine, targets, keep_state=keep_state,
+                                         slos=slos))
+    return Job("scrape", interval_s, lambda: scraper.get().scrape_once())
 
 
-def clickhouse_jobs(settings: Settings, engine: Engine, client: Any, slos: Sequence[SLO]
-                    ) -> list[Job]:
-    """Engagement rollup on the ClickHouse interval; event-ratio SLIs with the scrapes."""
-    table = settings.sources.clickhouse.table
-
-    def engagement() -> list[RunResult]:
-        return [collect_engagement(client, engine, table=table, days=ENGAGEMENT_DAYS,
-                                   now=time.time())]
-
-    def event_slis() -> list[RunResult]:
-        return [collect_event_slis(client, engine, slos=slos, now=time.time(),
-                                   lookback=timedelta(minutes=10))]
-
-    return [Job("clickhouse", settings.sources.clickhouse.interval.total_seconds(), engagement),
-            Job("event-slis", settings.sources.scrape.interval.total_seconds(), event_slis)]
-
-
-def prometheus_job(settings: Settings, engine: Engine, slos: Sequence[SLO]) -> Job:
-    """Per-minute rows from Prometheus (Thanos, Mimir) on its interval; used instead of page
-    scraping when `sources.prometheus.url` is set (both would write the same rows)."""
+def _prometheus_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
+                    interval_s: float) -> Job:
+    """Per-minute rows from Prometheus (Thanos, Mimir)."""
     from collectors.prometheus import PrometheusCollector, PrometheusSource, connect
     from services.store.catalog import ServiceInfo
 
     cfg = settings.sources.prometheus
     assert cfg.url is not None
     timeout = cfg.timeout.total_seconds()
-    collector = PrometheusCollector(
-        engine, PrometheusSource(connect(cfg.url, timeout_s=timeout), timeout_s=timeout),
-        [ServiceInfo(c.slug, c.name, c.team, c.unit) for c in settings.services], slos=slos)
-    return Job("prometheus", cfg.interval.total_seconds(), lambda: [collector.collect()])
+    url = cfg.url
+    collector = Lazy(lambda: PrometheusCollector(
+        engine, PrometheusSource(connect(url, timeout_s=timeout), timeout_s=timeout),
+        [ServiceInfo(c.slug, c.name, c.team, c.unit) for c in settings.services], slos=slos))
+    return Job("prometheus", interval_s, lambda: [collector.get().collect()])
 
 
-def document_jobs(settings: Settings, engine: Engine) -> list[Job]:
-    """The roadmap and cost documents of the configuration, each on its interval."""
+def _clickhouse_jobs(settings: Settings, engine: Engine, slos: Sequence[SLO],
+                     client: Any | None, interval_s: float,
+                     clock: Callable[[], float]) -> list[Job]:
+    """Engagement rollup on the ClickHouse interval; event-ratio SLIs with the metrics."""
+    from collectors.clickhouse import collect_engagement, collect_event_slis
+
+    table = settings.sources.clickhouse.table
+    events = client if client is not None else settings.events_dsn  # a DSN: opened per run
+
+    def engagement() -> list[RunResult]:
+        return [collect_engagement(events, engine, table=table, days=ENGAGEMENT_DAYS,
+                                   now=clock())]
+
+    def event_slis() -> list[RunResult]:
+        return [collect_event_slis(events, engine, slos=slos, now=clock(),
+                                   lookback=EVENT_SLI_LOOKBACK)]
+
+    jobs = [Job("clickhouse", settings.sources.clickhouse.interval.total_seconds(), engagement)]
+    if any(isinstance(s.sli, EventRatio) for s in slos):
+        jobs.append(Job("event-slis", interval_s, event_slis))
+    return jobs
+
+
+def _document_jobs(settings: Settings, engine: Engine, clock: Callable[[], float]
+                   ) -> list[Job]:
+    """The roadmap and cost documents of the configuration, and OpenCost, on their intervals."""
+    from collectors.cost import collect_cost_file, collect_opencost
+    from collectors.roadmap import collect_roadmap
+
     sources = settings.sources
+
+    def this_month() -> Any:
+        return datetime.fromtimestamp(clock(), UTC).date().replace(day=1)
 
     def roadmaps() -> list[RunResult]:
         return [collect_roadmap(engine, Path(f), document=f) for f in sources.roadmap.files]
 
     def cost_files() -> list[RunResult]:
-        month = datetime.now(UTC).date().replace(day=1)
-        return [collect_cost_file(engine, Path(f), month=month, source=f)
+        return [collect_cost_file(engine, Path(f), month=this_month(), source=f)
                 for f in sources.costs.files]
+
+    def opencost() -> list[RunResult]:
+        import httpx
+
+        url = sources.costs.opencost_url or ""
+        with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
+            return [collect_opencost(engine, client, month=this_month())]
 
     jobs = []
     if sources.roadmap.files:
         jobs.append(Job("roadmap", sources.roadmap.interval.total_seconds(), roadmaps))
     if sources.costs.files:
         jobs.append(Job("costs", sources.costs.interval.total_seconds(), cost_files))
+    if sources.costs.opencost_url:
+        jobs.append(Job("opencost", sources.costs.interval.total_seconds(), opencost))
     return jobs
 
 
-@dataclass
-class Collector:
-    """Every job on its own interval, in one thread of the calling process."""
+def _housekeeping_jobs(settings: Settings, engine: Engine, clock: Callable[[], float]
+                       ) -> list[Job]:
+    """Hour roll-ups of the last few hours, and retention of every resolution and of runs."""
+    retention = settings.retention
 
-    engine: Engine
-    jobs: list[Job]
-    stop_event: threading.Event = field(default_factory=threading.Event)
+    def rollup() -> list[RunResult]:
+        run = RunResult("rollup", "store")
+        now = datetime.fromtimestamp(clock(), UTC)
+        with engine.begin() as conn:
+            run.samples = roll_up(conn, now - ROLLUP_LOOKBACK, now)
+        return [run.finish()]
 
-    def run_due(self, now: float) -> list[RunResult]:
-        done: list[RunResult] = []
-        for job in self.jobs:
-            if now < job.next_at:
-                continue
-            job.next_at = now + job.interval_s
-            try:
-                runs = job.run()
-            except Exception:  # a store hiccup must not end the loop; the next round retries
-                log.exception("collector job %s failed", job.name)
-                continue
-            for run in runs:
-                collector_metrics.observe(run)
-            if not job.records_itself:
-                with self.engine.begin() as conn:
-                    for run in runs:
-                        record_run(conn, run)
-            done += runs
-        return done
+    def expire() -> list[RunResult]:
+        run = RunResult("retention", "store")
+        now = datetime.fromtimestamp(clock(), UTC)
+        with engine.begin() as conn:
+            result = apply_retention(conn, now=now, minute_keep=retention.minute,
+                                     hour_keep=retention.hour)
+            runs_deleted = prune_runs(conn, before=now - retention.runs)
+        run.samples = result.minute_rows_deleted + result.hour_rows_deleted + runs_deleted
+        return [run.finish()]
 
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            self.run_due(time.time())
-            self.stop_event.wait(1.0)
-
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run, name="collector", daemon=True)
-        thread.start()
-        return thread
+    return [Job("rollup", ROLLUP_INTERVAL_S, rollup),
+            Job("retention", RETENTION_INTERVAL_S, expire)]
 
 
-def scrape_job(settings: Settings, scraper: PageScraper) -> Job:
-    return Job("scrape", settings.sources.scrape.interval.total_seconds(), scraper.scrape_once,
-               records_itself=True)
+def build_jobs(settings: Settings, engine: Engine, *, targets: list[Target] | None = None,
+               events_client: Any | None = None, every: timedelta | None = None,
+               keep_state: bool = False, clock: Callable[[], float] = time.time) -> list[Job]:
+    """Every job the configuration asks for, in the order a run-once collector runs them.
+
+    `targets` replaces the configured scrape targets (the demo's own fleet); `events_client`
+    is a ClickHouse client this process already holds (the demo owns its embedded engine),
+    else ClickHouse is read only when `sources.clickhouse.dsn` is set; `every` replaces the
+    metrics interval; `keep_state` keeps scrape state on disk between runs (`--once`).
+    """
+    slos = configured_slos(settings)
+    sources = settings.sources
+    metrics_every = every or (sources.prometheus.interval if sources.prometheus.url
+                              else sources.scrape.interval)
+    interval_s = metrics_every.total_seconds()
+    if sources.prometheus.url:
+        jobs = [_prometheus_job(settings, engine, slos, interval_s)]
+    else:
+        jobs = [_scrape_job(settings, engine, slos, targets, keep_state, interval_s)]
+    if events_client is not None or sources.clickhouse.dsn:
+        jobs += _clickhouse_jobs(settings, engine, slos, events_client, interval_s, clock)
+    jobs += _document_jobs(settings, engine, clock)
+    jobs += _housekeeping_jobs(settings, engine, clock)
+    return jobs

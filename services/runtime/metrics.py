@@ -36,3 +36,6 @@ def observe(run: RunResult) -> None:
         DURATION.labels(run.collector).observe(run.duration_s)
     if run.status == "ok" and run.finished_at is not None:
         LAST_SUCCESS.labels(run.collector, run.target).set(run.finished_at.timestamp())
+RUN_BACKLOG = Gauge("apollo_collector_unrecorded_runs",
+                    "Runs kept in memory because the store did not answer; written when it "
+                    "does.", registry=REGISTRY)

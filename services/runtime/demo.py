@@ -1,0 +1,81 @@
+"""`apollo demo`: the demo fleet, its events, every collector job and the dashboard, as one
+process tree on the embedded defaults (SQLite, in-process ClickHouse, in-process cache).
+
+The collector jobs are the very ones `apollo collect` runs (`build_jobs`), pointed at the
+fleet this process started and at the events database it owns. The terminal stays quiet
+unless something happens: a failed run gets one line.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors.runs import RunResult
+from collectors.scrape import Target
+from services.config import Settings, child_environment
+from services.fleet.runner import RunningFleet, start_fleet
+from services.runtime.jobs import build_jobs
+from services.runtime.processes import Child, start_dashboard
+from services.runtime.scheduler import Scheduler
+from services.store.catalog import ServiceInfo, ensure_services
+from services.store.engine import make_engine
+from services.store.migrate import upgrade
+
+Say = Callable[[str], None]
+
+
+def problem_lines(runs: list[RunResult]) -> list[str]:
+    """The terminal's lines for a batch of runs: failed or partial ones only."""
+    return [f"{run.status}: {run.collector} {run.target}: {run.errors[0]}"
+            for run in runs if run.errors]
+
+
+@dataclass
+class Demo:
+    """The running demo; `stop()` ends every part it started."""
+
+    settings: Settings
+    fleet: RunningFleet
+    scheduler: Scheduler
+    children: list[Child] = field(default_factory=list)
+    thread: threading.Thread | None = None
+
+    def stop(self) -> None:
+        self.scheduler.stop_event.set()
+        for child in self.children:
+            child.stop()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        self.fleet.stop()
+        self.scheduler.engine.dispose()
+
+
+def start_demo(settings: Settings, stop: threading.Event, say: Say,
+               *, dashboard: bool = True) -> Demo:
+    """Migrate the store (the demo owns its file), start the fleet, the jobs, the dashboard."""
+    engine = make_engine(settings.store_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        ensure_services(conn, [ServiceInfo(x.slug, x.name, x.team, x.unit)
+                               for x in settings.services])
+    fleet = start_fleet(settings)
+    try:
+        targets = [Target(slug, url) for slug, url in fleet.fleet.urls.items()]
+        client: Any = fleet.writer.client if fleet.writer is not None else None
+        jobs = build_jobs(settings, engine, targets=targets, events_client=client)
+
+        def report(runs: list[RunResult]) -> None:
+            for line in problem_lines(runs):
+                say(line)
+
+        demo = Demo(settings, fleet, Scheduler(engine, jobs, stop_event=stop, on_runs=report))
+        demo.thread = demo.scheduler.start()
+        if dashboard:
+            demo.children.append(start_dashboard(settings, env=child_environment(settings)))
+        return demo
+    except BaseException:
+        fleet.stop()
+        raise

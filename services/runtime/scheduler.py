@@ -1,0 +1,133 @@
+"""Running jobs: each on its own interval until stopped, or every job once (a CronJob).
+
+The loop never dies. A job that raises becomes a failed run carrying the reason; a run
+that cannot be recorded because the store is down is kept (a bounded backlog) and
+written when the store answers again, so every round stays accounted for.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from collectors.runs import RunResult, record_run
+from services.errors import StoreError
+from services.runtime import metrics
+
+log = logging.getLogger(__name__)
+RUN_BACKLOG = 10_000  # unrecorded runs kept while the store is down (about a day of rounds)
+
+
+@dataclass
+class Job:
+    """One source (or housekeeping task) on its interval; `run` returns the runs it did."""
+
+    name: str
+    interval_s: float
+    run: Callable[[], list[RunResult]]
+    next_at: float = 0.0
+
+
+def failed_run(job: Job, exc: BaseException) -> RunResult:
+    """What a job that raised did: nothing, for a reason worth reading."""
+    reason = " ".join(str(exc).split())[:500] or type(exc).__name__
+    return RunResult(job.name, "job", errors=[f"{type(exc).__name__}: {reason}"]).finish()
+
+
+@dataclass
+class RunLog:
+    """Records runs in the store, keeping those it could not write for the next try."""
+
+    engine: Engine
+    backlog: deque[RunResult] = field(default_factory=lambda: deque(maxlen=RUN_BACKLOG))
+    dropped: int = 0  # runs pushed out of a full backlog: counted, never silently lost
+
+    def record(self, runs: Sequence[RunResult]) -> bool:
+        """Write the backlog and `runs`; False (all kept) if the store is not answering."""
+        for run in runs:
+            if len(self.backlog) == self.backlog.maxlen:
+                self.dropped += 1
+            self.backlog.append(run)
+        metrics.RUN_BACKLOG.set(len(self.backlog))
+        if not self.backlog:
+            return True
+        try:
+            with self.engine.begin() as conn:
+                for run in self.backlog:
+                    record_run(conn, run)
+        except (SQLAlchemyError, StoreError) as exc:
+            log.warning("store not answering, %d runs kept: %s", len(self.backlog),
+                        " ".join(str(exc).split())[:200])
+            return False
+        self.backlog.clear()
+        metrics.RUN_BACKLOG.set(0)
+        return True
+
+
+@dataclass
+class Scheduler:
+    """Every job on its own interval, in the calling thread (or one of its own)."""
+
+    engine: Engine
+    jobs: list[Job]
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    clock: Callable[[], float] = time.time
+    on_runs: Callable[[list[RunResult]], None] | None = None  # e.g. the demo's terminal lines
+
+    def __post_init__(self) -> None:
+        self.log = RunLog(self.engine)
+
+    def run_job(self, job: Job) -> list[RunResult]:
+        """One run of one job; whatever happens, its runs are observed and recorded."""
+        try:
+            runs = job.run()
+        except Exception as exc:  # any failure is a failed run, never a dead loop
+            log.exception("job %s failed", job.name)
+            runs = [failed_run(job, exc)]
+        for run in runs:
+            metrics.observe(run)
+        self.log.record(runs)
+        if self.on_runs is not None:
+            try:
+                self.on_runs(runs)
+            except Exception:  # a printing hook must not stop collection either
+                log.exception("run hook failed")
+        return runs
+
+    def run_due(self, now: float) -> list[RunResult]:
+        done: list[RunResult] = []
+        for job in self.jobs:
+            if now < job.next_at:
+                continue
+            job.next_at = now + job.interval_s
+            done += self.run_job(job)
+        return done
+
+    def run_once(self) -> list[RunResult]:
+        """Every job once, in order (a CronJob's run)."""
+        return [run for job in self.jobs for run in self.run_job(job)]
+
+    def seconds_to_next(self, now: float) -> float:
+        return max(0.0, min((job.next_at for job in self.jobs), default=1.0) - now)
+
+    def run(self) -> None:
+        """Until `stop_event` is set; a round that overruns delays only its own job."""
+        while not self.stop_event.is_set():
+            try:
+                self.run_due(self.clock())
+            except Exception:  # the loop itself must outlive a bug in a hook or the log
+                log.exception("scheduler round failed")
+            self.stop_event.wait(min(1.0, self.seconds_to_next(self.clock())) or 0.05)
+        self.log.record([])  # one last try for runs kept while the store was down
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="scheduler", daemon=True)
+        thread.start()
+        return thread
