@@ -56,10 +56,16 @@ class Baseline(_Model):
     error_ratio: float = Field(default=0.0005, ge=0, lt=1)
 
 
+LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
+Labels = dict[LabelName, Annotated[str, Field(max_length=200)]]
+
+
 class ServiceConfig(_Model):
     slug: Slug
     name: str = Field(min_length=1)
     team: str = ""
+    tier: str = ""  # e.g. critical, standard: for filtering and routing
+    labels: Labels = Field(default_factory=dict)
     unit: str = "req/s"
     routes: list[str] = Field(default_factory=lambda: ["/"])
     baseline: Baseline | None = None
@@ -68,6 +74,30 @@ class ServiceConfig(_Model):
 class ScrapeTarget(_Model):
     service: Slug
     url: str = Field(pattern=r"^https?://")
+    environment: str | None = None  # one of `environments`
+    labels: Labels = Field(default_factory=dict)
+
+
+class Autoscaling(_Model):
+    min_nodes: int = Field(ge=1)
+    max_nodes: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Autoscaling:
+        if self.max_nodes < self.min_nodes:
+            raise ValueError(f"max_nodes {self.max_nodes} is below min_nodes {self.min_nodes}")
+        return self
+
+
+class Environment(_Model):
+    """One row of the platform's configuration matrix: what an environment runs on."""
+
+    database: str = ""
+    cache: str = ""
+    cdn: list[str] = Field(default_factory=list)  # empty: no CDN
+    regions: list[str] = Field(default_factory=list)
+    zones: int | None = Field(default=None, ge=1)
+    autoscaling: Autoscaling | None = None  # None: a fixed number of nodes
 
 
 class ScrapeSource(_Model):
@@ -172,6 +202,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = Field(default=None, pattern=r"^rediss?://")
     services: list[ServiceConfig] = Field(default_factory=list)
+    environments: dict[Slug, Environment] = Field(default_factory=dict)
     sources: Sources = Field(default_factory=Sources)
     slo_files: list[str] = Field(default_factory=lambda: ["slos/*.yaml"])
     notifiers: list[Notifier] = Field(default_factory=list)
@@ -191,6 +222,15 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _targets_name_known_environments(self) -> Settings:
+        for i, target in enumerate(self.sources.scrape.targets):
+            if target.environment is not None and target.environment not in self.environments:
+                known = ", ".join(self.environments) or "none configured"
+                raise ValueError(f"sources.scrape.targets.{i}.environment: "
+                                 f"{target.environment!r} is not in environments ({known})")
+        return self
 
     @model_validator(mode="after")
     def _services_unique(self) -> Settings:

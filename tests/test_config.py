@@ -151,3 +151,40 @@ def test_a_bad_environment_variable_is_named(tmp_path, monkeypatch):
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match=r"nope.yaml: cannot read configuration"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_the_example_carries_the_seed_configuration_matrix():
+    envs = load_settings(EXAMPLE_CONFIG).environments
+    assert list(envs) == ["development", "staging", "production"]
+    assert envs["development"].autoscaling is None and envs["development"].cdn == []
+    assert (envs["staging"].autoscaling.min_nodes, envs["staging"].autoscaling.max_nodes) == (2, 5)
+    assert envs["staging"].regions == ["us-west-1", "us-east-1"]
+    assert envs["production"].cdn == ["CloudFront", "Fastly"] and envs["production"].zones == 5
+    assert (envs["production"].autoscaling.min_nodes,
+            envs["production"].autoscaling.max_nodes) == (10, 50)
+
+
+def test_a_target_naming_an_unknown_environment_is_refused_by_field(tmp_path):
+    path = write(tmp_path, """
+environments:
+  production: {database: PostgreSQL 15}
+services:
+  - {slug: api, name: API, tier: critical, labels: {owner: sre}}
+sources:
+  scrape:
+    targets:
+      - {service: api, url: "http://127.0.0.1:9/metrics", environment: production}
+      - {service: api, url: "http://127.0.0.1:8/metrics", environment: prod}
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    message = str(caught.value)
+    assert "sources.scrape.targets.1.environment" in message and "'prod'" in message
+    assert "production" in message
+
+
+def test_autoscaling_bounds_must_be_ordered(tmp_path):
+    path = write(tmp_path, "environments:\n  staging:\n    autoscaling: "
+                 "{min_nodes: 5, max_nodes: 2}\n")
+    with pytest.raises(ConfigError, match="max_nodes 2 is below min_nodes 5"):
+        load_settings(path)
