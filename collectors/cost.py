@@ -19,7 +19,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,6 +30,7 @@ import httpx
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from collectors.runs import RunResult
+from services.documents import markdown
 from services.documents.costs import (
     CENT,
     DEFAULT_CURRENCY,
@@ -68,9 +69,6 @@ _MONEY = re.compile(r"^(?P<pre>[A-Z]{3})?\s*(?P<symbol>[$€£¥])?\s*"
 _PERCENT = re.compile(r"^(?P<number>\d+(?:\.\d+)?)\s*%\s*(?:\((?P<note>[^)]*)\)\s*)?(?P<rest>.*)$")
 _MARKUP = re.compile(r"\*\*|__|`|~~")
 _HEADER_UNIT = re.compile(r"\s*\((?P<unit>[^)]*)\)\s*$")
-_TABLE_ROW = re.compile(r"^ {0,3}\|")
-_DELIMITER_CELL = re.compile(r"^:?-+:?$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 # --- reading cells ----------------------------------------------------------------------
@@ -304,33 +302,6 @@ def parse_cost_csv(text: str, *, source: str, currency: str = DEFAULT_CURRENCY) 
 # --- markdown ---------------------------------------------------------------------------
 
 
-def _split_row(line: str) -> list[str]:
-    """Cells of a `| a | b |` row; `\\|` is a literal bar."""
-    body = line.strip()
-    body = body[1:] if body.startswith("|") else body
-    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
-    return [c.replace("\\|", "|").strip() for c in re.split(r"(?<!\\)\|", body)]
-
-
-def _is_delimiter(cells: Sequence[str]) -> bool:
-    return any(cells) and all(_DELIMITER_CELL.match(c) for c in cells if c)
-
-
-def _tables(text: str) -> Iterator[list[tuple[int, list[str]]]]:
-    """Each table outside code fences as (line, cells) rows, delimiter row left out."""
-    fence, block = "", []
-    for number, line in enumerate([*text.splitlines(), ""], start=1):
-        opening = _FENCE.match(line)
-        if opening and (not fence or opening.group(1)[0] == fence[0]):
-            fence = "" if fence else opening.group(1)
-        if not fence and _TABLE_ROW.match(line):
-            block.append((number, _split_row(line)))
-            continue
-        if len(block) >= 2 and _is_delimiter(block[1][1]):
-            yield [block[0], *block[2:]]
-        block = []
-
-
 def parse_cost_markdown(text: str, *, source: str, currency: str = DEFAULT_CURRENCY
                         ) -> CostTable:
     """The first markdown table with Component and Monthly Cost columns.
@@ -339,8 +310,8 @@ def parse_cost_markdown(text: str, *, source: str, currency: str = DEFAULT_CURRE
     other column is ignored (a document's table may carry notes). A row named Total is the
     stated total, compared by `summarize_costs`, not a line.
     """
-    for rows in _tables(text):
-        (line, headers), body = rows[0], rows[1:]
+    for table in markdown.tables(markdown.scan(text)):
+        line, headers, body = table.line, table.header, table.rows
         columns = [_header_column(h)[0] for h in headers]
         if "component" not in columns or "monthly_cost" not in columns:
             continue

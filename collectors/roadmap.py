@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from collectors.runs import RunResult
+from services.documents import markdown
 from services.documents.roadmap import (
     DONE,
     IN_PROGRESS,
@@ -49,8 +50,6 @@ from services.store import writes
 from services.store.models import RoadmapItem, RoadmapSnapshot
 from slo.errors import InputError, InputErrors
 
-TAB_COLUMNS = 4
-
 _EMOJI_STATUS = {"✅": DONE, "✔": DONE, "☑": DONE, "🔄": IN_PROGRESS, "🚧": IN_PROGRESS,
                  "📋": PLANNED}
 _WORD_STATUS = {"done": DONE, "complete": DONE, "completed": DONE, "in progress": IN_PROGRESS,
@@ -58,10 +57,6 @@ _WORD_STATUS = {"done": DONE, "complete": DONE, "completed": DONE, "in progress"
                 "planned": PLANNED, "todo": PLANNED, "to do": PLANNED, "not started": PLANNED}
 _MOJIBAKE_CODECS = ("mac_roman", "cp1252")
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
-_CLOSING_HASHES = re.compile(r"[ \t]+#+$")
-_LIST_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?:[-*+]|\d{1,9}[.)])(?:[ \t]+(?P<rest>.*))?$")
 _CHECKBOX = re.compile(r"^\[(?P<mark>[^\]]?)\](?=\s|$)\s*(?P<title>.*)$")
 _PHASE = re.compile(r"^phase\s+(?P<number>\d+(?:\.\d+)*[a-z]?|[^\s:.)\-–—]+)"
                     r"\s*(?:[:.)\-–—]+\s*(?P<name>.*))?$", re.IGNORECASE)
@@ -173,46 +168,23 @@ class _Heading:
 @dataclass(frozen=True)
 class _ListLine:
     line: int
-    width: int  # indentation in columns, tabs to the next multiple of TAB_COLUMNS
+    width: int  # indentation in columns, tabs to the next multiple of 4
     mark: str | None  # the checkbox's character, None for a list item without a box
     title: str
 
 
-def _width(indent: str) -> int:
-    width = 0
-    for ch in indent:
-        width = (width // TAB_COLUMNS + 1) * TAB_COLUMNS if ch == "\t" else width + 1
-    return width
-
-
 def _scan(text: str) -> Iterator[_Heading | _ListLine | int]:
-    """Headings and list items outside code fences; an int is a line repaired from mojibake."""
-    fence = ""
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = repair_line(raw)
-        if line != raw:
-            yield number
-        opening = _FENCE.match(line)
-        if opening:
-            marker = opening.group(1)
-            if not fence:
-                fence = marker
-            elif marker[0] == fence[0] and len(marker) >= len(fence):
-                fence = ""
-            continue
-        if fence:
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            body = _CLOSING_HASHES.sub("", heading.group(2) or "")
-            yield _Heading(number, len(heading.group(1)), body)
-            continue
-        item = _LIST_ITEM.match(line)
-        if item:
-            rest = item["rest"] or ""
-            box = _CHECKBOX.match(rest)
-            mark, title = (box["mark"], box["title"]) if box else (None, rest)
-            yield _ListLine(number, _width(item["indent"]), mark, title.strip())
+    """Headings and list items outside code; an int is a line repaired from mojibake."""
+    raw = text.splitlines()
+    lines = [repair_line(line) for line in raw]
+    yield from (n for n, (a, b) in enumerate(zip(raw, lines, strict=True), start=1) if a != b)
+    for block in markdown.scan_lines(lines):
+        if block.kind == markdown.HEADING:
+            yield _Heading(block.line, block.level, block.text)
+        elif block.kind == markdown.ITEM:
+            box = _CHECKBOX.match(block.text)
+            mark, title = (box["mark"], box["title"]) if box else (None, block.text)
+            yield _ListLine(block.line, block.indent, mark, title.strip())
 
 
 def split_target(title: str) -> tuple[str, str | None]:

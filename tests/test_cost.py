@@ -46,6 +46,7 @@ DATA = Path(__file__).resolve().parent / "data" / "costs"
 PLATFORM_MD = Path(__file__).resolve().parents[1] / "docs" / "platform" / "costs.md"
 PLATFORM_CSV = DATA / "platform.csv"
 OPENCOST = DATA / "opencost-allocation.json"
+AFTER_FENCE = Path(__file__).resolve().parent / "data" / "documents" / "costs-after-fence.md"
 JANUARY = date(2024, 1, 1)
 
 # The platform's six cost lines as written in docs/platform/costs.md (dollars a month)
@@ -236,6 +237,15 @@ def test_a_bad_markdown_cell_names_its_line():
     text = "| Component | Monthly Cost |\n|---|---|\n| A | $1 |\n| B | ten |\n"
     with pytest.raises(InputError, match=r"c.md:4: monthly_cost: expected an amount"):
         parse_cost_markdown(text, source="c.md")
+
+
+def test_tables_inside_a_four_backtick_fence_are_examples_and_the_table_after_is_read():
+    table = read_costs(AFTER_FENCE)
+    # The fixture's real table, by hand: two lines after the fence; the fenced $99,999 and
+    # $88,888 examples are not costs.
+    assert {x.component: x.monthly_cost for x in table.lines} == {
+        "Object storage": Decimal(1_250), "Block storage": Decimal(730)}
+    assert summarize_costs(table).monthly_total == 1_250 + 730
 
 
 def test_a_currency_in_a_header_applies_to_its_table():
