@@ -1,5 +1,5 @@
 """Opening the user's files: text with errors that name the file; SLO specs, alert-window
-files and per-minute SLI data read for `slo/`.
+files and per-minute SLI data read for `slo/`; and `mask_url`, the one way a URL is shown.
 
 `slo/` never opens a file; this module does, and turns what it reads into the pure
 model's inputs. Every error names the file and line, and a file with several errors
@@ -11,14 +11,16 @@ from __future__ import annotations
 import csv
 import glob
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
+from services.timerange import parse_timestamp
 from slo.attribution import Marker
 from slo.errors import InputError, InputErrors, SpecError
 from slo.model import SLO
@@ -26,6 +28,49 @@ from slo.series import MinuteSeries
 from slo.specs import load_slos
 from slo.windows import AlertWindows, parse_windows_document
 from slo.yamlpos import iter_documents
+
+# --- showing URLs ---------------------------------------------------------------------------
+
+MASK = "***"
+_USER = re.compile(r"[^:/?#@\s]*:")
+_PARAM = re.compile(r"(?P<lead>^|[?&;\s])(?P<key>[^=&;#?\s]+)=(?P<value>[^&;#\s]*)")
+_SECRET_KEYS = ("pass", "pwd", "secret", "token", "apikey", "api_key", "api-key", "auth",
+                "credential", "signature", "private")
+
+
+def mask_url(url: str) -> str:
+    """`url` with its password and secret parameters replaced by `***`, to show to anyone.
+
+    Any scheme (`postgresql+psycopg://u:pw@h/db`, `redis://:pw@h`, `https://u:pw@h`,
+    `clickhouse://…`, `chdb:///path`); query or keyword parameters whose name says secret
+    (`?password=`, `&token=`, `secret=`, `api_key=` …) too. A string that does not parse as
+    a URL (a password holding `/`, say) is masked from `://user:` to its last `@`, so the
+    password never shows, at the price of sometimes hiding more; so is `user:pw@host`
+    without a scheme. Pass a SQLAlchemy URL as `str(engine.url)` (it already shows `***`)."""
+    head, sep, rest = url.partition("://")
+    if not sep:
+        head, rest = "", url
+    head += sep
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    user = _USER.match(rest)
+    if "@" in authority:
+        userinfo, _, host = authority.rpartition("@")
+        name, colon, password = userinfo.partition(":")
+        shown = f"{name}:{MASK}" if colon and password else userinfo
+        url = f"{head}{shown}@{host}{rest[len(authority):]}"
+    elif user is not None and "@" in rest[user.end():]:  # a password holding / ? or #
+        url = f"{head}{user.group()}{MASK}{rest[rest.rindex('@'):]}"
+    return _PARAM.sub(_mask_param, url)
+
+
+def _mask_param(match: re.Match[str]) -> str:
+    key, value = match["key"], match["value"]
+    if value and any(word in key.lower() for word in _SECRET_KEYS):
+        value = MASK
+    return f"{match['lead']}{key}={value}"
+
+
+# --- the user's text files -------------------------------------------------------------------
 
 
 def read_text(path: Path) -> str:
@@ -100,19 +145,9 @@ def load_windows(paths: Iterable[Path]) -> dict[timedelta, AlertWindows]:
 
 
 def parse_time(text: str) -> int:
-    """ISO 8601 (naive means UTC) or Unix seconds -> Unix seconds."""
-    value = text.strip()
-    try:
-        return int(float(value))
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"expected ISO 8601 or Unix seconds, got {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp())
+    """ISO 8601 (naive means UTC) or Unix seconds -> Unix seconds: the absolute times a data
+    file holds. Flags and parameters take `services.timerange.parse_time` (also `now-1h`)."""
+    return parse_timestamp(text)
 
 
 def _number(text: str | None, name: str) -> float:
@@ -152,7 +187,7 @@ def read_minutes_csv(path: Path) -> MinuteSeries:
             line = reader.line_num
             try:
                 try:
-                    t = parse_time(record["timestamp"] or "")
+                    t = parse_timestamp(record["timestamp"] or "")
                 except ValueError as exc:
                     raise ValueError(f"timestamp: {exc}") from None
                 if t % 60:
@@ -196,7 +231,8 @@ def read_markers_csv(path: Path) -> list[Marker]:
                              "name,kind,start,end", path=str(path), line=1)
         for record in reader:
             try:
-                start, end = parse_time(record["start"] or ""), parse_time(record["end"] or "")
+                start = parse_timestamp(record["start"] or "")
+                end = parse_timestamp(record["end"] or "")
                 if end <= start:
                     raise ValueError("end must be after start")
             except ValueError as exc:

@@ -165,3 +165,18 @@ def test_bad_data_lines_are_named(spec, tmp_path, rows, expected):
 def test_usage_errors_exit_2(spec):
     assert apollo("slo", "report", "--spec", str(spec)).returncode == 2
     assert apollo("slo", "rules").returncode == 2
+
+
+def test_at_takes_the_time_grammar(spec, tmp_path):
+    data = week_csv(tmp_path / "data.csv", outage_at=5 * 1440)
+    at = START + 60 * (5 * 1440 + 30)
+    args = ("slo", "report", "--spec", str(spec), "--data", str(data), "--windows",
+            str(WINDOWS_7D), "--json", "--at")
+    by_seconds = apollo(*args, str(at))
+    by_iso = apollo(*args, "2026-11-07T00:30:00+00:00")  # START + 5 days 30 minutes
+    assert by_seconds.returncode == by_iso.returncode == 0, by_iso.stderr
+    assert json.loads(by_iso.stdout) == json.loads(by_seconds.stdout)
+    bad = apollo(*args, "yesterday")
+    assert bad.returncode == 1
+    assert bad.stderr == ("apollo: error: --at: expected now, now-1h, now+5m, -7d, an ISO 8601 "
+                          "date or datetime (naive = UTC) or Unix seconds, got 'yesterday'\n")

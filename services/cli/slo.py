@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -110,14 +111,14 @@ def slo_rules(
 
 
 def _at(series: Any, at: str | None) -> int:
-    from services.files import parse_time
+    """`--at` in the time grammar; a relative time (`now-1h`) is floored to its minute."""
+    from services.timerange import floor_minute, is_relative, parse_time
 
     if at is None:
         return int(series.end)
-    try:
-        t = parse_time(at)
-    except ValueError as exc:
-        raise ApolloError(f"--at: {exc}") from None
+    t = parse_time(at, time.time(), field="--at")
+    if is_relative(at):
+        t = floor_minute(t)
     if t % 60:
         raise ApolloError(f"--at: {at!r} is not on a minute")
     if not series.start < t <= series.end:
@@ -128,8 +129,9 @@ def _at(series: Any, at: str | None) -> int:
 @slo_app.command("report")
 def slo_report(
     spec: SpecOption, data: DataOption, slo: SloOption = None,
-    at: Annotated[str | None, typer.Option(help="When (ISO 8601 or Unix seconds); default: "
-                                           "the end of the last minute of the data.")] = None,
+    at: Annotated[str | None, typer.Option(help="When: ISO 8601 (naive = UTC), Unix seconds, "
+                                           "now-1h or -7d; default: the end of the last "
+                                           "minute of the data.")] = None,
     markers: Annotated[Path | None, typer.Option(help="CSV name,kind,start,end: budget spent "
                                                  "inside each.")] = None,
     windows: Annotated[list[Path] | None, typer.Option("--windows")] = None,
