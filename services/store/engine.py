@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from services.errors import StoreError
+from services.files import mask_url
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,15 +28,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    """BEGIN, or BEGIN IMMEDIATE (the write lock first, waiting busy_timeout for it) on a
+    connection with the `sqlite_begin_immediate` execution option, as migrations use."""
+    immediate = conn.get_execution_options().get("sqlite_begin_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; creates the SQLite file's directory. Raises StoreError."""
     try:
         parsed = make_url(url)
-    except Exception as exc:  # sqlalchemy raises ArgumentError with no location
-        raise StoreError(f"database URL {url!r} is not a valid SQLAlchemy URL") from exc
+    except Exception:  # ArgumentError or ValueError (a bad port); both may quote the password
+        raise StoreError(f"database URL {mask_url(url)!r} is not a valid SQLAlchemy URL "
+                         "(expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)"
+                         ) from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
@@ -48,6 +54,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_pre_ping", True)  # survive a server restart between uses
         return create_engine(parsed, **kwargs)
     raise StoreError(
-        f"database URL {parsed.render_as_string(hide_password=True)!r}: "
+        f"database URL {mask_url(str(parsed))!r}: "
         "expected sqlite:///… or postgresql+psycopg://…"
     )
