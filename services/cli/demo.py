@@ -14,9 +14,9 @@ from services.cli.fleet import print_fleet
 def demo() -> None:
     """The whole product on embedded defaults: store, demo fleet, events, every collector
     job and the dashboard; Ctrl-C, SIGINT or SIGTERM stops every part."""
+    from services.files import mask_url
     from services.runtime.demo import start_demo
     from services.runtime.signals import stop_on_signals, wait_for_stop
-    from services.store.engine import make_engine
 
     s = settings()
     stop = threading.Event()
@@ -26,8 +26,7 @@ def demo() -> None:
         typer.echo("Apollo Observatory demo is running (Ctrl-C stops everything):")
         for child in running.children:
             typer.echo(f"  dashboard          {child.url}")
-        store = make_engine(s.store_url).url.render_as_string(hide_password=True)
-        typer.echo(f"  store              {store}")
+        typer.echo(f"  store              {mask_url(s.store_url)}")
         jobs = ", ".join(job.name for job in running.scheduler.jobs)
         typer.echo(f"  collector jobs     {jobs}")
         print_fleet(running.fleet)
