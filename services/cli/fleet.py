@@ -10,6 +10,7 @@ import typer
 
 from services.cli.app import app, settings, wait_for_interrupt
 from services.errors import ApolloError
+from services.files import mask_url
 from slo.durations import parse_duration
 
 fleet_app = typer.Typer(help="The simulated demo platform.", invoke_without_command=True)
@@ -23,7 +24,7 @@ def print_fleet(running: Any) -> None:
     for slug, url in fleet.urls.items():
         typer.echo(f"  {slug:<{width}} {url}")
     if running.writer is not None:
-        typer.echo(f"  {'events':<{width}} {settings().events_dsn} "
+        typer.echo(f"  {'events':<{width}} {mask_url(settings().events_dsn)} "
                    f"({running.backfilled:,} events backfilled)")
 
 

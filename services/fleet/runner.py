@@ -14,6 +14,7 @@ from typing import Any
 
 from services.config import Settings
 from services.errors import ConfigError, SourceUnavailable
+from services.files import mask_url
 from services.fleet.events import EventModel, EventWriter
 from services.fleet.server import Fleet
 from services.fleet.simulator import ServiceProfile
@@ -56,7 +57,8 @@ def open_events(settings: Settings) -> Any:
     try:
         return clickhouse_connect.get_client(dsn=dsn)
     except Exception as exc:  # the driver raises many kinds; name the source once
-        raise SourceUnavailable(f"ClickHouse {dsn}", str(exc).splitlines()[0]) from exc
+        raise SourceUnavailable(f"ClickHouse {mask_url(dsn)}",
+                                mask_url(str(exc).splitlines()[0])) from exc
 
 
 def event_writer(settings: Settings, client: Any) -> EventWriter:
