@@ -25,7 +25,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 from clickhouse_connect.driver.client import Client
@@ -34,6 +33,7 @@ from sqlalchemy import Engine
 
 from collectors.runs import RunResult
 from services.errors import SourceUnavailable
+from services.files import mask_url
 from services.store import writes
 from services.store.catalog import ensure_slo, service_ids
 from services.store.models import EngagementDay, SliMinute
@@ -350,11 +350,7 @@ def event_ratio_minutes(client: Client, sli: EventRatio, *,
 def describe(source: Client | str) -> str:
     """The source's DSN or URL, password hidden: what a RunResult and its errors name."""
     text = source if isinstance(source, str) else str(getattr(source, "uri", "") or source)
-    parts = urlsplit(text)
-    if not parts.password:
-        return text  # urlunsplit would turn chdb:///path into chdb:/path
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    return mask_url(text)
 
 
 class _Source:

@@ -50,7 +50,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, TextIO
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -64,6 +63,7 @@ from urllib3.util.retry import Retry
 from collectors.runs import RunResult
 from collectors.scrape import MetricNames
 from services.errors import ApolloError, SourceUnavailable
+from services.files import mask_url
 from services.store import writes
 from services.store.catalog import ServiceInfo, ensure_services, ensure_slo, service_ids
 from services.store.models import LatencyBucketMinute, ServiceMinute, SliMinute
@@ -132,11 +132,7 @@ def connect(url: str, *, timeout_s: float = 10.0, retries: int = 1,
 
 def describe(url: str) -> str:
     """The URL with any password hidden: what runs and errors name."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    return mask_url(url)
 
 
 _STATUS = re.compile(r"HTTP Status Code (\d+) \((.*)\)\s*$", re.DOTALL)
