@@ -41,7 +41,7 @@ from services.documents.costs import (
     month_window,
 )
 from services.errors import SourceUnavailable
-from services.files import read_text
+from services.files import mask_url, read_text
 from services.store.models import CostLine as CostLineRow
 from slo.errors import InputError, InputErrors
 
@@ -433,7 +433,7 @@ def fetch_allocation(client: httpx.Client, *, month: date, aggregate: str = "nam
     window = f"{start:%Y-%m-%dT%H:%M:%SZ},{end:%Y-%m-%dT%H:%M:%SZ}"
     params = {"window": window, "aggregate": aggregate, "accumulate": "true"}
     request = client.build_request("GET", path, params=params)
-    url = str(request.url.copy_with(query=None))
+    url = mask_url(str(request.url.copy_with(query=None)))
     try:
         response = client.send(request)
     except httpx.HTTPError as exc:
@@ -565,7 +565,7 @@ def collect_opencost(engine: Engine, client: httpx.Client, *, month: date,
     The source is `opencost:<base URL>?aggregate=<aggregate>`; parts of the month the
     response does not cover are the run's gaps (a month still running has one).
     """
-    source = f"opencost:{str(client.base_url).rstrip('/')}?aggregate={aggregate}"
+    source = f"opencost:{mask_url(str(client.base_url)).rstrip('/')}?aggregate={aggregate}"
     run = RunResult("costs", source)
     try:
         payload = fetch_allocation(client, month=month, aggregate=aggregate)
