@@ -46,21 +46,25 @@ def mask_url(url: str) -> str:
     (`?password=`, `&token=`, `secret=`, `api_key=` …) too. A string that does not parse as
     a URL (a password holding `/`, say) is masked from `://user:` to its last `@`, so the
     password never shows, at the price of sometimes hiding more; so is `user:pw@host`
-    without a scheme. Pass a SQLAlchemy URL as `str(engine.url)` (it already shows `***`)."""
-    head, sep, rest = url.partition("://")
-    if not sep:
-        head, rest = "", url
-    head += sep
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    user = _USER.match(rest)
+    without a scheme. A message quoting several URLs has each masked. Pass a SQLAlchemy
+    URL as `str(engine.url)` (it already shows `***`)."""
+    head, *rests = url.split("://")  # without a scheme, the text may start with user:pw@
+    masked = "://".join([head, *map(_mask_userinfo, rests)]) if rests else _mask_userinfo(url)
+    return _PARAM.sub(_mask_param, masked)
+
+
+def _mask_userinfo(rest: str) -> str:
+    """`rest` (what follows a `://`) with the password before its host masked."""
+    authority = re.split(r"[/?#\s]", rest, maxsplit=1)[0]
     if "@" in authority:
         userinfo, _, host = authority.rpartition("@")
         name, colon, password = userinfo.partition(":")
         shown = f"{name}:{MASK}" if colon and password else userinfo
-        url = f"{head}{shown}@{host}{rest[len(authority):]}"
-    elif user is not None and "@" in rest[user.end():]:  # a password holding / ? or #
-        url = f"{head}{user.group()}{MASK}{rest[rest.rindex('@'):]}"
-    return _PARAM.sub(_mask_param, url)
+        return f"{shown}@{host}{rest[len(authority):]}"
+    user = _USER.match(rest)
+    if user is not None and "@" in rest[user.end():]:  # a password holding / ? # or space
+        return f"{user.group()}{MASK}{rest[rest.rindex('@'):]}"
+    return rest
 
 
 def _mask_param(match: re.Match[str]) -> str:

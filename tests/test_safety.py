@@ -73,6 +73,12 @@ def apollo(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
                  id="host:port then an @: read as a broken password, hidden"),
     pytest.param("http://h/api?to=ops@example.com", "http://h/api?to=ops@example.com",
                  id="an @ in the query without a colon: unchanged"),
+    pytest.param("postgresql://u:s3 cret@db/x", "postgresql://u:***@db/x",
+                 id="a space in the password"),
+    pytest.param("http://u:s3cret@h/metrics: HTTPStatusError: Client error '404 Not Found' "
+                 "for url 'http://u:s3cret@h/metrics'",
+                 "http://u:***@h/metrics: HTTPStatusError: Client error '404 Not Found' "
+                 "for url 'http://u:***@h/metrics'", id="a message quoting two URLs"),
 ])
 def test_mask_url(url, shown):
     assert mask_url(url) == shown
