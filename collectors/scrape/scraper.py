@@ -35,6 +35,7 @@ from collectors.scrape.increases import (
 from collectors.scrape.parse import Page, parse_page
 from collectors.scrape.sli import good_total, readings
 from services.errors import SourceUnavailable, StoreError
+from services.files import mask_url
 from services.store import writes
 from services.store.catalog import ensure_service_ids, ensure_slo
 from services.store.models import LatencyBucketMinute, ServiceMinute, SliMinute
@@ -169,7 +170,8 @@ class PageScraper:
             response = await client.get(target.url)
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            return Fetched(target, at, error=f"{target.url}: {type(exc).__name__}: {exc}")
+            return Fetched(target, at,
+                           error=mask_url(f"{target.url}: {type(exc).__name__}: {exc}"))
         page = parse_page(response.text, response.headers.get("content-type", ""))
         return Fetched(target, at, page=page)
 
@@ -189,13 +191,14 @@ class PageScraper:
     def _ingest(self, fetched: list[Fetched]) -> list[RunResult]:
         service_rows, buckets, sli_rows, runs = [], [], [], []
         for item in fetched:
-            run = RunResult("scrape", item.target.url)
+            shown = mask_url(item.target.url)
+            run = RunResult("scrape", shown)
             if item.page is None:
                 run.errors.append(item.error or "no page")
                 runs.append(run.finish())
                 continue
             run.samples = len(item.page)
-            run.errors += [f"{item.target.url}:{b.line}: {b.reason}" for b in item.page.bad_lines]
+            run.errors += [f"{shown}:{b.line}: {b.reason}" for b in item.page.bad_lines]
             state = self.state[item.target.url]
             gaps_before = len(state.gaps)
             for minute in state.observe(item.at, item.page):
