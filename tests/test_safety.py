@@ -299,3 +299,13 @@ def test_db_check_on_an_unmigrated_postgresql_store(pg_url, tmp_path):
     assert result.stderr.count("\n") == 1
     assert "is empty, this Apollo needs revision" in result.stderr
     assert "s3cret" not in result.stderr
+
+
+def test_collect_once_on_an_unmigrated_store_says_to_upgrade_and_migrates_nothing(tmp_path):
+    store = tmp_path / "var" / "apollo.db"
+    result = apollo("collect", "--once", env={"APOLLO_DATA_DIR": str(tmp_path / "var")},
+                    cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (f"apollo: error: store sqlite:///{store} is empty, this Apollo "
+                             f"needs revision {head_revision()}: run `apollo db upgrade`\n")
+    assert not store.exists()
