@@ -48,12 +48,9 @@ def settings() -> Settings:
 def open_store() -> Engine:
     """The configured store, checked to be at the schema this Apollo needs (commands other
     than `apollo db upgrade` and `apollo demo` never migrate: replicas would race)."""
-    from services.store.engine import make_engine
-    from services.store.migrate import require_current
+    from services.store.migrate import open_store as open_checked
 
-    engine = make_engine(settings().store_url)
-    require_current(engine)
-    return engine
+    return open_checked(settings().store_url)
 
 
 def wait_for_interrupt() -> None:
