@@ -182,3 +182,29 @@ def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path
     for url in (urls["api-gateway"], dashboard):
         with pytest.raises(httpx.ConnectError):
             httpx.get(url, timeout=2)
+
+
+def test_main_prints_our_errors_in_one_line_and_lets_a_bug_keep_its_traceback(monkeypatch,
+                                                                              capsys):
+    import sys
+
+    import services.cli.db as db_commands
+    from services.cli.main import main
+    from services.errors import ConfigError
+
+    def ours() -> None:
+        raise ConfigError("apollo.yaml:3: services.0.slug: must be lowercase")
+
+    def bug() -> None:
+        raise ValueError("an internal invariant broke")
+
+    monkeypatch.setattr(sys, "argv", ["apollo", "config", "check"])
+    monkeypatch.setattr(db_commands, "settings", ours)
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err == (
+        "apollo: error: apollo.yaml:3: services.0.slug: must be lowercase\n")
+    monkeypatch.setattr(db_commands, "settings", bug)
+    with pytest.raises(ValueError, match="an internal invariant broke"):
+        main()

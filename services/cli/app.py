@@ -5,6 +5,8 @@ Exit codes: 0 ok, 1 bad input or a failed part, 2 usage."""
 from __future__ import annotations
 
 import logging
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +14,8 @@ import typer
 from sqlalchemy import Engine
 
 from services.config import Settings, load_settings
+from services.errors import InputError
+from slo.durations import parse_duration
 
 app = typer.Typer(help="Apollo Observatory: SLOs and observability for a microservice platform.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -43,6 +47,24 @@ def settings() -> Settings:
     if _state.settings is None:
         _state.settings = load_settings(_state.config)
     return _state.settings
+
+
+def flag_duration(text: str, flag: str, *, positive: bool = True) -> timedelta:
+    """A duration flag (`--every 15s`), or one line naming the flag."""
+    try:
+        value = parse_duration(text)
+    except (ValueError, OverflowError) as exc:
+        raise InputError(str(exc), field=flag) from None
+    if positive and value <= timedelta(0):
+        raise InputError(f"{text!r} must be longer than 0s", field=flag)
+    return value
+
+
+def flag_time(text: str, flag: str) -> int:
+    """A time flag in the one time grammar (`now-1h`, `-7d`, ISO 8601, Unix seconds)."""
+    from services.timerange import parse_time
+
+    return parse_time(text, time.time(), field=flag)
 
 
 def open_store() -> Engine:

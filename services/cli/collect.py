@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from collectors.runs import RunResult
-from services.cli.app import app, open_store, settings
+from services.cli.app import app, flag_duration, flag_time, open_store, settings
 from services.errors import ApolloError
-from slo.durations import parse_duration
 
 collect_app = typer.Typer(help="Collect into the store: scrape pages, or backfill from "
                           "Prometheus.", invoke_without_command=True)
@@ -38,12 +37,7 @@ def collect(
     from services.runtime.signals import stop_on_signals
 
     s = settings()
-    try:
-        interval = parse_duration(every) if every else None
-    except ValueError as exc:
-        raise ApolloError(f"--every: {exc}") from None
-    if interval is not None and interval.total_seconds() <= 0:
-        raise ApolloError(f"--every: {every!r} must be longer than 0s")
+    interval = flag_duration(every, "--every") if every else None
     engine = open_store()
     stop = threading.Event()
     stop_on_signals(stop)
@@ -81,8 +75,8 @@ def serve_collector_metrics(port: int) -> None:
 
 @collect_app.command("backfill")
 def collect_backfill(
-    start: Annotated[str, typer.Option("--from", help="First minute: ISO 8601 (naive = UTC) "
-                                       "or Unix seconds.")],
+    start: Annotated[str, typer.Option("--from", help="First minute: now-7d, -7d, ISO 8601 "
+                                       "(naive = UTC) or Unix seconds.")],
     end: Annotated[str, typer.Option("--to", help="End of the range, excluded.")],
     chunk: Annotated[int, typer.Option(help="Minutes per range query (1-11000).")] = 10_000,
 ) -> None:
@@ -98,17 +92,13 @@ def collect_backfill(
         progress_reporter,
     )
     from collectors.runs import record_run
-    from services.files import parse_time
     from services.runtime.jobs import configured_slos
     from services.store.catalog import ServiceInfo
     s = settings()
     source_cfg = s.sources.prometheus
     if not source_cfg.url:
         raise ApolloError("sources.prometheus.url is not set; backfill reads from Prometheus")
-    try:
-        first, last = parse_time(start), parse_time(end)
-    except ValueError as exc:
-        raise ApolloError(f"--from/--to: {exc}") from None
+    first, last = flag_time(start, "--from"), flag_time(end, "--to")
     if last <= first:
         raise ApolloError(f"--to {end!r} is not after --from {start!r}")
     timeout = source_cfg.timeout.total_seconds()

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from services.cli.app import app, settings, wait_for_interrupt
+from services.cli.app import app, flag_duration, settings, wait_for_interrupt
 from services.errors import ApolloError
 from services.files import mask_url
-from slo.durations import parse_duration
 
 fleet_app = typer.Typer(help="The simulated demo platform.", invoke_without_command=True)
 app.add_typer(fleet_app, name="fleet")
@@ -78,7 +77,7 @@ def fleet_fault(
     control: ControlOption = None,
 ) -> None:
     """Inject a fault into one service of a running fleet."""
-    parse_duration(duration)
+    flag_duration(duration, "--for")
     body = {"kind": kind.replace("-", "_"), "duration": duration}
     if body["kind"] == "error_burst":
         body["rate"] = rate

@@ -12,15 +12,13 @@ from services.errors import ApolloError
 
 
 def main() -> None:
-    """Console entry point: one line per problem on stderr, exit 1, for our own errors."""
+    """Console entry point: one line per problem on stderr, exit 1, for our own errors; a
+    bug (any other exception) keeps its traceback."""
     try:
         app()
     except ApolloError as exc:
         for line in str(exc).splitlines():
             typer.echo(f"apollo: error: {line}", err=True)
-        sys.exit(1)
-    except ValueError as exc:  # e.g. a bad --for duration, named by parse_duration
-        typer.echo(f"apollo: error: {exc}", err=True)
         sys.exit(1)
 
 
