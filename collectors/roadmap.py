@@ -7,17 +7,20 @@ services/documents/roadmap.py.
 
 What is read (details and reasons in docs/roadmap-and-costs.md):
 
-- A phase is an ATX heading whose text starts with `Phase <id>` (`### Phase 2: Core
-  Services 🔄`). A status mark anywhere in it (✅ done, 🔄 in progress, 📋 planned, or a
-  trailing `(done)` / `(in progress)` / `(planned)`) is the phase's stated status; other
-  trailing symbols are kept as an unknown mark and flagged, never fatal. Marks mangled by a
-  Mac Roman or Windows-1252 round trip (`‚úÖ` for ✅) are read as the emoji they encode.
-- The roadmap runs from the heading that contains the first phase heading (or the start)
-  to the next heading above the phase level after the last phase. Checklists elsewhere in
-  the document belong to other sections and are not read; a checklist item inside the
-  roadmap but outside a phase is an error, since it could not be counted anywhere.
+- The roadmap part: the section of the first heading that says "roadmap" and holds a
+  checklist, else the whole document.
+- A phase is the nearest heading above checklist items, whatever it says (`### Phase 2:
+  Core Services`, `## Stage A`, `## Q1 2027`); items above every heading form a phase
+  `(no heading)`. A heading beside phases with nothing under it yet is an empty phase when
+  it looks like them (a status mark, or the same leading word). A heading with phases
+  below it is a group; headings every phase shares are left out of the paths.
+- A status mark anywhere in a heading (✅ done, 🔄 in progress, 📋 planned, or a trailing
+  `(done)` / `(in progress)` / `(planned)`) is its stated status; other trailing symbols
+  are kept as an unknown mark and flagged, never fatal. Marks mangled by a Mac Roman or
+  Windows-1252 round trip (`‚úÖ` for ✅) are read as the emoji they encode.
 - Items are `- [ ]` / `- [x]` (also `*`, `+`, `1.`), nested by indentation of any
   consistent step (2 or 4 spaces, tabs as 4 columns). `(target: …)` becomes `target`.
+  Lines inside code fences (services/documents/markdown.py) are never read.
 - Completion counts leaves: a leaf is done when its box is checked; a parent's completion
   is the share of its leaves done, reported beside its own box, which is not counted.
 """
@@ -26,8 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,9 +43,11 @@ from services.documents.roadmap import (
     IN_PROGRESS,
     PLANNED,
     Flag,
+    Group,
     Item,
     Phase,
     Roadmap,
+    consistency_flags,
 )
 from services.files import read_text
 from services.store import writes
@@ -58,8 +62,11 @@ _WORD_STATUS = {"done": DONE, "complete": DONE, "completed": DONE, "in progress"
 _MOJIBAKE_CODECS = ("mac_roman", "cp1252")
 
 _CHECKBOX = re.compile(r"^\[(?P<mark>[^\]]?)\](?=\s|$)\s*(?P<title>.*)$")
-_PHASE = re.compile(r"^phase\s+(?P<number>\d+(?:\.\d+)*[a-z]?|[^\s:.)\-–—]+)"
-                    r"\s*(?:[:.)\-–—]+\s*(?P<name>.*))?$", re.IGNORECASE)
+_ROADMAP_WORD = re.compile(r"\broadmaps?\b", re.IGNORECASE)
+_LEADING_WORD = re.compile(r"^[^\W\d_]+")
+_NUMBERED = re.compile(r"^[^\W\d_]+\s+(?P<number>\d+(?:\.\d+)*[a-z]?|[A-Za-z])"
+                       r"\s*(?:[:.)\-–—]+\s*(?P<name>.*))?$")
+_NAMED = re.compile(r"^[^:]+:\s*(?P<name>.+)$")
 _TEXT_STATUS = re.compile(r"\s*[(\[]\s*(?P<word>" + "|".join(map(re.escape, _WORD_STATUS))
                           + r")\s*[)\]]\s*$", re.IGNORECASE)
 _TARGET = re.compile(r"\s*\(\s*targets?\s*(?::|=|\s)\s*(?P<target>[^()]+?)\s*\)", re.IGNORECASE)
@@ -173,18 +180,20 @@ class _ListLine:
     title: str
 
 
-def _scan(text: str) -> Iterator[_Heading | _ListLine | int]:
-    """Headings and list items outside code; an int is a line repaired from mojibake."""
+def _scan(text: str) -> tuple[list[_Heading | _ListLine], list[int]]:
+    """Headings and list items outside code, and the lines repaired from mojibake."""
     raw = text.splitlines()
     lines = [repair_line(line) for line in raw]
-    yield from (n for n, (a, b) in enumerate(zip(raw, lines, strict=True), start=1) if a != b)
+    repaired = [n for n, (a, b) in enumerate(zip(raw, lines, strict=True), start=1) if a != b]
+    tokens: list[_Heading | _ListLine] = []
     for block in markdown.scan_lines(lines):
         if block.kind == markdown.HEADING:
-            yield _Heading(block.line, block.level, block.text)
+            tokens.append(_Heading(block.line, block.level, block.text))
         elif block.kind == markdown.ITEM:
             box = _CHECKBOX.match(block.text)
             mark, title = (box["mark"], box["title"]) if box else (None, block.text)
-            yield _ListLine(block.line, block.indent, mark, title.strip())
+            tokens.append(_ListLine(block.line, block.indent, mark, title.strip()))
+    return tokens, repaired
 
 
 def split_target(title: str) -> tuple[str, str | None]:
@@ -195,71 +204,162 @@ def split_target(title: str) -> tuple[str, str | None]:
     return " ".join(_TARGET.sub("", title).split()), "; ".join(targets)
 
 
-# --- parsing ----------------------------------------------------------------------------
+# --- the roadmap part and its headings ----------------------------------------------------
+
+NO_HEADING = "(no heading)"  # the phase of checklist items above every heading
+_NO_HEADING = HeadingParts(NO_HEADING, None, "", "", False)
+_AFTER_ALL = 7  # its level: deeper than any heading, so the first heading ends it
+_END = 10**9  # a line after the last
 
 
-def _phase_heading(h: _Heading) -> tuple[HeadingParts, re.Match[str]] | None:
-    parts = split_heading(h.text)
-    found = _PHASE.match(parts.title)
-    return (parts, found) if found else None
+def _region(tokens: list[_Heading | _ListLine]) -> tuple[int, int]:
+    """(first line, last line + 1) of the roadmap part of a document.
 
-
-def _region(tokens: list[Any]) -> tuple[int, int, int]:
-    """(first line, last line + 1, phase heading level) of the document's roadmap part."""
+    The section of the first heading that says "roadmap" and holds a checklist (so an
+    architecture overview can be given whole: its other sections are not read), else the
+    whole document.
+    """
     headings = [t for t in tokens if isinstance(t, _Heading)]
-    phases = [h for h in headings if _phase_heading(h)]
-    if not phases:
-        return 0, 0, 0
-    level = min(h.level for h in phases)
-    start = max((h.line for h in headings if h.line < phases[0].line and h.level < level),
-                default=1)
-    end = min((h.line for h in headings if h.line > phases[-1].line and h.level < level),
-              default=10**9)
-    return start, end, level
+    boxes = [t.line for t in tokens if isinstance(t, _ListLine) and t.mark is not None]
+    for h in headings:
+        if not _ROADMAP_WORD.search(h.text):
+            continue
+        end = next((o.line for o in headings if o.line > h.line and o.level <= h.level),
+                   _END)
+        if any(h.line < line < end for line in boxes):
+            return h.line, end
+    return 1, _END
 
 
-class _Parser:
-    """Walks the scanned lines once, building phases and items and collecting problems."""
+@dataclass(eq=False)
+class _Section:
+    """A heading of the roadmap part, the list lines directly under it, its sub-headings."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.phases: list[Phase] = []
-        self.flags: list[Flag] = []
-        self.errors: list[InputError] = []
-        self.phase: Phase | None = None
-        self.phase_level = 0
-        self.step = 0  # the current phase's indentation step, from its first indented item
+    line: int
+    level: int
+    parts: HeadingParts
+    parent: _Section | None
+    lists: list[_ListLine] = field(default_factory=list)
+    children: list[_Section] = field(default_factory=list)
+
+    @property
+    def checklist(self) -> bool:
+        """Checklist items directly under this heading."""
+        return any(li.mark is not None for li in self.lists)
+
+    def holds_checklist(self) -> bool:
+        return self.checklist or any(c.holds_checklist() for c in self.children)
+
+    def chain(self) -> list[_Section]:
+        """Its headings from the outermost down to itself (the document root left out)."""
+        return [*self.parent.chain(), self] if self.parent else []
+
+
+def _sections(tokens: list[_Heading | _ListLine]) -> tuple[_Section, list[_Section]]:
+    """The heading tree (its root stands for the document) and every heading in order.
+
+    Checklist items before any heading go under a heading of their own, `(no heading)`,
+    which the first real heading ends.
+    """
+    root = _Section(0, 0, HeadingParts("", None, "", "", False), None)
+    stack: list[_Section] = [root]
+    sections: list[_Section] = []
+    for token in tokens:
+        if isinstance(token, _ListLine):
+            if stack[-1] is root and token.mark is None:
+                continue  # a plain list before any heading: text, not roadmap
+            if stack[-1] is root:
+                stack.append(_Section(token.line, _AFTER_ALL, _NO_HEADING, root))
+                root.children.append(stack[-1])
+                sections.append(stack[-1])
+            stack[-1].lists.append(token)
+            continue
+        while stack[-1].level >= token.level:
+            stack.pop()
+        section = _Section(token.line, token.level, split_heading(token.text), stack[-1])
+        stack[-1].children.append(section)
+        stack.append(section)
+        sections.append(section)
+    return root, sections
+
+
+def _alike(a: HeadingParts, b: HeadingParts) -> bool:
+    """Same leading word, digits aside: `Q3 2027` and `Q1 2027`, `Phase 4` and `Phase 1`."""
+    x, y = _LEADING_WORD.match(a.title), _LEADING_WORD.match(b.title)
+    return bool(x and y and x[0].casefold() == y[0].casefold())
+
+
+def _is_phase(s: _Section) -> bool:
+    """A checklist directly under the heading; or, with no checklist anywhere below, a
+    heading beside a phase that looks like one (a status mark or the same leading word):
+    a phase with nothing listed yet. Other headings (`## Notes`) are text."""
+    if s.checklist:
+        return True
+    if s.holds_checklist() or s.parent is None:
+        return False
+    return any(o is not s and o.holds_checklist() and (s.parts.status or _alike(s.parts, o.parts))
+               for o in s.parent.children)
+
+
+def _shared(chains: list[list[_Section]]) -> int:
+    """How many outer headings every phase has above it: they hold the whole roadmap, so
+    paths leave them out. Never a phase's own heading."""
+    most = min(len(c) for c in chains) - 1
+    count = 0
+    while count < most and all(c[count] is chains[0][count] for c in chains):
+        count += 1
+    return count
+
+
+def _number_and_name(title: str) -> tuple[str, str]:
+    """`Phase 2: Core Services` -> ("2", "Core Services"); `Stage A: Storage` -> ("A",
+    "Storage"); `Milestone: Beta` -> ("", "Beta"); `Q1 2027` -> ("", "Q1 2027")."""
+    numbered = _NUMBERED.match(title)
+    if numbered:
+        return numbered["number"], (numbered["name"] or "").strip()
+    named = _NAMED.match(title)
+    return "", (named["name"].strip() if named else title)
+
+
+def _titles(sections: list[_Section]) -> tuple[str, ...]:
+    return tuple(s.parts.title for s in sections)
+
+
+def _phases(heads: list[_Section], shared: int) -> list[Phase]:
+    phases = []
+    for key, s in enumerate(heads, start=1):
+        number, name = _number_and_name(s.parts.title)
+        phases.append(Phase(str(key), s.parts.title, number, name, s.parts.status,
+                            s.parts.mark or s.parts.unknown_mark, s.line,
+                            path=_titles(s.chain()[shared:-1])))
+    return phases
+
+
+def _groups(heads: list[_Section], phases: list[Phase], shared: int) -> list[Group]:
+    """Every heading below the shared ones that holds a phase other than its own."""
+    held: dict[_Section, list[Phase]] = {}
+    for s, phase in zip(heads, phases, strict=True):
+        for h in s.chain()[shared:]:
+            held.setdefault(h, []).append(phase)
+    return [Group(h.parts.title, h.parts.status, h.parts.mark or h.parts.unknown_mark, h.line,
+                  _titles(h.chain()[shared:-1]), held[h])
+            for h in sorted(held, key=lambda h: h.line)
+            if any(p.line != h.line for p in held[h])]
+
+
+# --- items --------------------------------------------------------------------------------
+
+
+class _Items:
+    """Builds one phase's items from the list lines under its heading, noting problems."""
+
+    def __init__(self, phase: Phase, path: str, errors: list[InputError]) -> None:
+        self.phase, self.path, self.errors = phase, path, errors
+        self.step = 0  # the phase's indentation step, from its first indented item
         self.stack: list[tuple[int, Item | None, int]] = []  # (level, item or note, line)
-        self.titles: dict[str, int] = {}
 
     def error(self, msg: str, line: int, field: str) -> None:
         self.errors.append(InputError(msg, path=self.path, line=line, field=field))
-
-    def flag(self, line: int, key: str, kind: str, message: str) -> None:
-        self.flags.append(Flag(line, key, kind, message))
-
-    def heading(self, h: _Heading) -> None:
-        found = _phase_heading(h)
-        self.stack = []  # a heading ends any list
-        if found is None:
-            if self.phase is not None and h.level <= self.phase_level:
-                self.phase = None  # a sibling section ends the phase
-            return
-        parts, match = found
-        key = str(len(self.phases) + 1)
-        if parts.title in self.titles:
-            self.error(f"phase {parts.title!r} is already on line {self.titles[parts.title]}",
-                       h.line, "phase")
-        self.titles[parts.title] = h.line
-        self.phase = Phase(key, parts.title, match["number"], (match["name"] or "").strip(),
-                           parts.status, parts.mark or parts.unknown_mark, h.line)
-        self.phases.append(self.phase)
-        self.phase_level, self.step = h.level, 0
-        if parts.unknown_mark and not parts.status:
-            self.flag(h.line, key, "unknown-mark", f"unknown status mark {parts.unknown_mark!r};"
-                      " status taken from the items")
-        if parts.misencoded:
-            self.flag(h.line, key, "encoding", f"status mark is mis-encoded; read as {parts.mark}")
 
     def level(self, li: _ListLine) -> int:
         """Nesting level from indentation; the phase's first indent sets its step."""
@@ -272,13 +372,7 @@ class _Parser:
                        f"step of {self.step}", li.line, "indentation")
         return round(li.width / self.step)
 
-    def list_line(self, li: _ListLine) -> None:
-        phase = self.phase
-        if phase is None:
-            if li.mark is not None:
-                self.error("checklist item outside any phase; put it under a heading such as "
-                           "'### Phase 1: Title'", li.line, "phase")
-            return
+    def add(self, li: _ListLine) -> None:
         level = self.level(li)
         while self.stack and self.stack[-1][0] >= level:
             self.stack.pop()
@@ -296,11 +390,11 @@ class _Parser:
             self.error(f"checklist item under the list item without a checkbox on line {top[2]}",
                        li.line, "indentation")
             return
-        item = self.item(li, phase, top[1] if top else None)
+        item = self.item(li, top[1] if top else None)
         if item is not None:
             self.stack.append((level, item, li.line))
 
-    def item(self, li: _ListLine, phase: Phase, parent: Item | None) -> Item | None:
+    def item(self, li: _ListLine, parent: Item | None) -> Item | None:
         if li.mark not in (" ", "x", "X"):
             self.error(f"unknown checkbox mark '[{li.mark}]'; use '[ ]' (open) or '[x]' (done)",
                        li.line, "checkbox")
@@ -309,43 +403,46 @@ class _Parser:
         if not title:
             self.error("checklist item has no title", li.line, "title")
             return None
-        siblings = parent.children if parent else phase.items
-        prefix = parent.key if parent else phase.key
+        siblings = parent.children if parent else self.phase.items
+        prefix = parent.key if parent else self.phase.key
         item = Item(f"{prefix}.{len(siblings) + 1}", title, li.mark != " ", li.line, target)
         siblings.append(item)
         return item
 
 
-def _check(parser: _Parser) -> None:
-    """Flag boxes and marks that disagree with the items under them."""
-    for phase in parser.phases:
-        for item in phase.walk():
-            if not item.children:
-                continue
-            open_leaves = item.leaves - item.leaves_done
-            if item.checked and open_leaves:
-                parser.flag(item.line, item.key, "checked-parent-open",
-                            f"checked, but {open_leaves} of its {item.leaves} sub-items are open")
-            elif not item.checked and not open_leaves:
-                parser.flag(item.line, item.key, "parent-open-all-done",
-                            f"all {item.leaves} sub-items are done but its own box is open")
-        _check_phase(parser, phase)
+# --- parsing --------------------------------------------------------------------------------
 
 
-def _check_phase(parser: _Parser, phase: Phase) -> None:
-    done, total = phase.leaves_done, phase.leaves
-    if not total:
-        parser.flag(phase.line, phase.key, "empty-phase", "phase has no checklist items")
-        return
-    if phase.status == DONE and done < total:
-        parser.flag(phase.line, phase.key, "status-done-open",
-                    f"marked done, but {total - done} of {total} items are open")
-    elif phase.status == PLANNED and done:
-        parser.flag(phase.line, phase.key, "status-planned-started",
-                    f"marked planned, but {done} of {total} items are done")
-    elif phase.status == IN_PROGRESS and done == total:
-        parser.flag(phase.line, phase.key, "status-in-progress-done",
-                    f"marked in progress, but all {total} items are done")
+def _repeated(phases: list[Phase], path: str) -> list[InputError]:
+    """Phases are stored by full title, so two may not share one."""
+    seen: dict[str, int] = {}
+    errors = []
+    for p in phases:
+        if p.full_title in seen:
+            errors.append(InputError(f"phase {p.full_title!r} is already on line "
+                                     f"{seen[p.full_title]}", path=path, line=p.line,
+                                     field="phase"))
+        seen.setdefault(p.full_title, p.line)
+    return errors
+
+
+def _heading_flags(s: _Section, key: str) -> list[Flag]:
+    flags = []
+    if s.parts.unknown_mark and not s.parts.status:
+        flags.append(Flag(s.line, key, "unknown-mark", f"unknown status mark "
+                          f"{s.parts.unknown_mark!r}; status taken from the items"))
+    if s.parts.misencoded:
+        flags.append(Flag(s.line, key, "encoding",
+                          f"status mark is mis-encoded; read as {s.parts.mark}"))
+    return flags
+
+
+def _read_flags(heads: list[_Section], phases: list[Phase], sections: list[_Section],
+                groups: list[Group]) -> list[Flag]:
+    """Marks worth a look on the headings that count: phases, then groups."""
+    keys = {s.line: p.key for s, p in zip(heads, phases, strict=True)}
+    keys.update({g.line: g.full_title for g in groups if g.line not in keys})
+    return [f for s in sections if s.line in keys for f in _heading_flags(s, keys[s.line])]
 
 
 def parse_roadmap(text: str, *, path: str = "<roadmap>") -> Roadmap:
@@ -353,29 +450,28 @@ def parse_roadmap(text: str, *, path: str = "<roadmap>") -> Roadmap:
 
     `path` is used in messages only.
     """
-    tokens = list(_scan(text))
-    start, end, _ = _region(tokens)
-    parser = _Parser(path)
-    if not end:
-        first = next((t.line for t in tokens if isinstance(t, _ListLine) and t.mark is not None),
-                     None)
-        raise InputError("no phase heading such as '### Phase 1: Title' found", path=path,
-                         line=first)
-    for token in tokens:
-        if isinstance(token, int):
-            if start <= token < end:
-                parser.flag(token, "", "encoding", "line was mis-encoded (UTF-8 read as a "
-                            "legacy code page); read as repaired")
-        elif start <= token.line < end:
-            if isinstance(token, _Heading):
-                parser.heading(token)
-            else:
-                parser.list_line(token)
-    if parser.errors:
-        raise InputErrors(sorted(parser.errors, key=lambda e: e.line or 0))
-    _check(parser)
-    parser.flags.sort(key=lambda f: f.line)
-    return Roadmap(path, parser.phases, parser.flags)
+    tokens, repaired = _scan(text)
+    start, end = _region(tokens)
+    root, sections = _sections([t for t in tokens if start <= t.line < end])
+    if not root.holds_checklist():
+        raise InputError("no checklist items ('- [ ] …' or '- [x] …') found", path=path)
+    heads = [s for s in sections if _is_phase(s)]
+    shared = _shared([s.chain() for s in heads])
+    phases = _phases(heads, shared)
+    errors = _repeated(phases, path)
+    for s, phase in zip(heads, phases, strict=True):
+        builder = _Items(phase, path, errors)
+        for li in s.lists:
+            builder.add(li)
+    if errors:
+        raise InputErrors(errors)
+    groups = _groups(heads, phases, shared)
+    flags = [Flag(line, "", "encoding", "line was mis-encoded (UTF-8 read as a legacy code "
+                  "page); read as repaired")
+             for line in repaired if start <= line < end]
+    flags += _read_flags(heads, phases, sections, groups)
+    flags += consistency_flags(phases, groups)
+    return Roadmap(path, phases, sorted(flags, key=lambda f: f.line), groups)
 
 
 def read_roadmap(path: Path) -> Roadmap:
@@ -406,8 +502,13 @@ class RoadmapWrite:
 
 
 def item_rows(tree: Roadmap) -> dict[str, dict[str, Any]]:
-    """key -> the `roadmap_items` values of every item (without document and time)."""
-    return {item.key: {"parent_key": item.parent_key, "phase": phase.title, "title": item.title,
+    """key -> the `roadmap_items` values of every item (without document and time).
+
+    A row's phase is its phase's full title (`Web / Milestone: Beta`), so a group needs no
+    column of its own: it is the part before the last ` / `.
+    """
+    return {item.key: {"parent_key": item.parent_key, "phase": phase.full_title,
+                       "title": item.title,
                        "depth": item.depth, "done": item.checked, "target": item.target,
                        "line": item.line}
             for phase, item in tree.items()}
@@ -446,7 +547,7 @@ def _latest_snapshot(conn: Connection, document: str) -> dict[str, tuple[int, in
 
 def _write_snapshot(conn: Connection, tree: Roadmap, document: str, now: datetime) -> bool:
     """One row per phase, only when some phase's (done, total) differs from the last read."""
-    counts = {p.title: (p.leaves_done, p.leaves) for p in tree.phases}
+    counts = {p.full_title: (p.leaves_done, p.leaves) for p in tree.phases}
     if counts == _latest_snapshot(conn, document):
         return False
     writes.upsert(conn, SNAPSHOTS, [(document, now, phase, done, total)

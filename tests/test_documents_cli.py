@@ -24,6 +24,18 @@ def test_roadmap_json_counts_the_platform_plan():
     assert (tree["leaves_done"], tree["leaves"]) == (14, 22)
 
 
+def test_roadmap_json_reads_quarters_as_phases_and_milestones_under_groups():
+    quarters = apollo("roadmap", "tests/data/documents/roadmap-quarters.md", "--json")
+    assert quarters.returncode == 0, quarters.stderr
+    # by hand: Q1 2 of 2, Q2 1 of 3, Q3 and Q4 listed with nothing under them yet
+    assert [(p["title"], p["leaves_done"], p["leaves"]) for p in json.loads(
+        quarters.stdout)["phases"]] == [("Q1 2027", 2, 2), ("Q2 2027", 1, 3),
+                                        ("Q3 2027", 0, 0), ("Q4 2027", 0, 0)]
+    milestones = apollo("roadmap", "tests/data/documents/roadmap-milestones.md")
+    assert milestones.returncode == 0, milestones.stderr
+    assert "\nWeb  3/4 75%\n  Milestone: Alpha" in milestones.stdout  # 2 + 1 of 2 + 2
+
+
 def test_roadmap_store_records_items_once(tmp_path):
     env_dir = tmp_path / "var"
     for _ in range(2):
@@ -52,6 +64,14 @@ def test_costs_are_computed_and_the_stated_potential_flagged():
     weighted = (12450 * 15 + 8900 * 10 + 2340 * 5 + 3670 * 20 + 1200 * 0 + 4500 * 30) / monthly
     assert rounded(summary["total"]["potential_ratio"] * 100) == rounded(weighted)
     assert any("18%" in str(flag) for flag in summary["flags"])
+
+
+def test_costs_read_the_table_after_a_four_backtick_fence_not_the_one_inside():
+    result = apollo("costs", "tests/data/documents/costs-after-fence.md", "--json")
+    assert result.returncode == 0, result.stderr
+    lines = json.loads(result.stdout)["lines"]
+    assert [(x["component"], x["monthly_cost"]) for x in lines] == [
+        ("Object storage", 1250), ("Block storage", 730)]
 
 
 def rounded(value: float) -> float:

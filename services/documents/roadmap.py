@@ -1,9 +1,15 @@
-"""Roadmaps as read: phases of nested checklists with their completion, and renderers.
+"""Roadmaps as read: phases of nested checklists, the groups above them, and renderers.
 
 The collector (collectors/roadmap.py) parses a markdown document into a `Roadmap`; this
-module holds the tree, what it counts (leaves and leaves done, per item, phase and
-overall) and `roadmap_json` / `roadmap_text`, so the CLI, the API and the dashboard render
-the same figures. Pure: no file, network or store. Rules: docs/roadmap-and-costs.md.
+module holds the tree, what it counts (leaves and leaves done, per item, phase, group and
+overall), what is worth a look (`consistency_flags`) and `roadmap_json` / `roadmap_text`,
+so the CLI, the API and the dashboard show the same figures. Pure: no file, network or
+store. Rules: docs/roadmap-and-costs.md.
+
+A phase is a heading with the checklist directly under it, whatever its words; a group is
+a heading with phases below it, and sums them. Both keep the titles of the groups above
+them in `path`; `full_title` joins them (`Web / Milestone: Beta`) and names the phase in
+the store, since titles alone may repeat under different groups.
 """
 
 from __future__ import annotations
@@ -61,30 +67,15 @@ class Item:
             yield from child.walk()
 
 
-@dataclass
-class Phase:
-    """A phase heading and the checklist under it."""
+class _Progress:
+    """Completion and computed status from `leaves` and `leaves_done`."""
 
-    key: str  # position in the document: "1", "2", …
-    title: str  # the heading without its marks: "Phase 2: Core Services"
-    number: str  # as written after "Phase"
-    name: str  # the part after the number: "Core Services"
-    status: str | None  # stated by its mark: done, in_progress, planned, or None
-    mark: str  # the mark as understood ("✅", "(done)") or an unknown one as written
-    line: int
-    items: list[Item] = field(default_factory=list)
-
-    @property
-    def leaves(self) -> int:
-        return sum(i.leaves for i in self.items)
-
-    @property
-    def leaves_done(self) -> int:
-        return sum(i.leaves_done for i in self.items)
+    leaves: int
+    leaves_done: int
 
     @property
     def completion(self) -> float | None:
-        """Share of the phase's leaves done; None for a phase without items."""
+        """Share of the leaves done; None where there are no leaves (never NaN)."""
         return self.leaves_done / self.leaves if self.leaves else None
 
     @property
@@ -96,26 +87,53 @@ class Phase:
             return DONE
         return IN_PROGRESS if self.leaves_done else PLANNED
 
+
+@dataclass
+class Phase(_Progress):
+    """A heading and the checklist directly under it, whatever the heading says."""
+
+    key: str  # position among the document's phases: "1", "2", …
+    title: str  # the heading without its marks: "Phase 2: Core Services", "Q1 2027"
+    number: str  # an id after a leading word ("2" of "Phase 2", "A" of "Stage A"), or ""
+    name: str  # the part after the id or colon ("Core Services"), else the title
+    status: str | None  # stated by its mark: done, in_progress, planned, or None
+    mark: str  # the mark as understood ("✅", "(done)") or an unknown one as written
+    line: int
+    items: list[Item] = field(default_factory=list)
+    path: tuple[str, ...] = ()  # titles of the groups above it, outermost first
+
+    @property
+    def full_title(self) -> str:
+        """`Web / Milestone: Beta`: unique in its document; the store's phase name."""
+        return " / ".join((*self.path, self.title))
+
+    @property
+    def leaves(self) -> int:
+        return sum(i.leaves for i in self.items)
+
+    @property
+    def leaves_done(self) -> int:
+        return sum(i.leaves_done for i in self.items)
+
     def walk(self) -> Iterator[Item]:
         for item in self.items:
             yield from item.walk()
 
 
-@dataclass(frozen=True)
-class Flag:
-    """Something worth a look that does not stop the document being read."""
-
-    line: int
-    key: str  # the item's or phase's key; "" for a line outside both
-    kind: str  # checked-parent-open, parent-open-all-done, status-*, unknown-mark, …
-    message: str
-
-
 @dataclass
-class Roadmap:
-    path: str
-    phases: list[Phase]
-    flags: list[Flag] = field(default_factory=list)
+class Group(_Progress):
+    """A heading that holds phases below it (`## 2027` over `### Q1`); sums its phases."""
+
+    title: str
+    status: str | None
+    mark: str
+    line: int
+    path: tuple[str, ...]  # titles of the groups above it, outermost first
+    phases: list[Phase]  # every phase under it at any depth, its own heading's first
+
+    @property
+    def full_title(self) -> str:
+        return " / ".join((*self.path, self.title))
 
     @property
     def leaves(self) -> int:
@@ -125,14 +143,79 @@ class Roadmap:
     def leaves_done(self) -> int:
         return sum(p.leaves_done for p in self.phases)
 
+
+@dataclass(frozen=True)
+class Flag:
+    """Something worth a look that does not stop the document being read."""
+
+    line: int
+    key: str  # the item's or phase's key, a group's full title; "" for a plain line
+    kind: str  # checked-parent-open, parent-open-all-done, status-*, unknown-mark, …
+    message: str
+
+
+@dataclass
+class Roadmap(_Progress):
+    """A document's phases (flat, in document order), the groups above them, the flags."""
+
+    path: str
+    phases: list[Phase]
+    flags: list[Flag] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+
     @property
-    def completion(self) -> float | None:
-        return self.leaves_done / self.leaves if self.leaves else None
+    def leaves(self) -> int:
+        return sum(p.leaves for p in self.phases)
+
+    @property
+    def leaves_done(self) -> int:
+        return sum(p.leaves_done for p in self.phases)
 
     def items(self) -> Iterator[tuple[Phase, Item]]:
         for phase in self.phases:
             for item in phase.walk():
                 yield phase, item
+
+
+# --- what is worth a look ---------------------------------------------------------------
+
+
+def _item_flags(item: Item) -> list[Flag]:
+    """A parent's own box disagreeing with its leaves (its box is not counted)."""
+    if not item.children:
+        return []
+    open_leaves = item.leaves - item.leaves_done
+    if item.checked and open_leaves:
+        return [Flag(item.line, item.key, "checked-parent-open",
+                     f"checked, but {open_leaves} of its {item.leaves} sub-items are open")]
+    if not item.checked and not open_leaves:
+        return [Flag(item.line, item.key, "parent-open-all-done",
+                     f"all {item.leaves} sub-items are done but its own box is open")]
+    return []
+
+
+def _status_flags(head: Phase | Group, key: str) -> list[Flag]:
+    """A stated status the items contradict; in progress with nothing done yet is fine."""
+    done, total = head.leaves_done, head.leaves
+    if head.status == DONE and done < total:
+        message, kind = f"marked done, but {total - done} of {total} items are open", "done-open"
+    elif head.status == PLANNED and done:
+        message, kind = f"marked planned, but {done} of {total} items are done", "planned-started"
+    elif head.status == IN_PROGRESS and total and done == total:
+        message, kind = f"marked in progress, but all {total} items are done", "in-progress-done"
+    else:
+        return []
+    return [Flag(head.line, key, f"status-{kind}", message)]
+
+
+def consistency_flags(phases: list[Phase], groups: list[Group]) -> list[Flag]:
+    """Boxes and status marks that disagree with the items under them; empty phases."""
+    flags = [f for p in phases for i in p.walk() for f in _item_flags(i)]
+    flags += [Flag(p.line, p.key, "empty-phase", "phase has no checklist items")
+              for p in phases if not p.leaves]
+    flags += [f for p in phases if p.leaves for f in _status_flags(p, p.key)]
+    flags += [f for g in groups for f in _status_flags(g, g.full_title)]
+    return flags
 
 
 # --- rendering --------------------------------------------------------------------------
@@ -147,17 +230,22 @@ def _item_json(item: Item) -> dict[str, Any]:
     }
 
 
+def _heading_json(head: Phase | Group) -> dict[str, Any]:
+    return {"title": head.title, "full_title": head.full_title, "path": list(head.path),
+            "status": head.status, "mark": head.mark, "progress": head.progress,
+            "line": head.line, "leaves": head.leaves, "leaves_done": head.leaves_done,
+            "completion": head.completion}
+
+
 def roadmap_json(tree: Roadmap) -> dict[str, Any]:
     """The tree as plain JSON types; completions are None (null) where nothing is counted."""
     return {
         "document": tree.path,
         "leaves": tree.leaves, "leaves_done": tree.leaves_done, "completion": tree.completion,
-        "phases": [{
-            "key": p.key, "title": p.title, "number": p.number, "name": p.name,
-            "status": p.status, "mark": p.mark, "progress": p.progress, "line": p.line,
-            "leaves": p.leaves, "leaves_done": p.leaves_done, "completion": p.completion,
-            "items": [_item_json(i) for i in p.items],
-        } for p in tree.phases],
+        "phases": [{"key": p.key, "number": p.number, "name": p.name, **_heading_json(p),
+                    "items": [_item_json(i) for i in p.items]} for p in tree.phases],
+        "groups": [{**_heading_json(g), "phases": [p.key for p in g.phases]}
+                   for g in tree.groups],
         "flags": [{"line": f.line, "key": f.key, "kind": f.kind, "message": f.message}
                   for f in tree.flags],
     }
@@ -167,25 +255,47 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def _item_lines(item: Item) -> Iterator[str]:
+def _item_lines(item: Item, indent: int) -> Iterator[str]:
     box = "[x]" if item.checked else "[ ]"
     count = f"  {item.leaves_done}/{item.leaves} {_pct(item.completion)}" if item.children else ""
     target = f"  (target: {item.target})" if item.target else ""
-    yield f"{'  ' * item.depth}{box} {item.key} {item.title}{target}{count}"
+    yield f"{'  ' * (indent + item.depth)}{box} {item.key} {item.title}{target}{count}"
     for child in item.children:
-        yield from _item_lines(child)
+        yield from _item_lines(child, indent)
+
+
+def _heading_line(head: Phase | Group) -> str:
+    """`Phase 2: Core Services  🔄 in progress  5/9 56%`, indented under its groups."""
+    mark = head.mark
+    if head.status:
+        mark += f" {STATUS_WORDS[head.status]}"
+    elif head.mark:
+        mark += " (no status)"
+    depth = len(head.path)
+    gap = "" if depth else "\n"  # a blank line before each top-level heading
+    return (f"{gap}{'  ' * depth}{head.title}{'  ' + mark if mark else ''}"
+            f"  {head.leaves_done}/{head.leaves} {_pct(head.completion)}")
+
+
+def _outline(tree: Roadmap) -> list[tuple[Phase | Group, Phase | None]]:
+    """Headings in document order: each group or phase once, with the phase of its heading.
+
+    A heading that is both a group and a phase shows the group's sums over its own items.
+    """
+    heads: dict[int, tuple[Phase | Group, Phase | None]] = {p.line: (p, p) for p in tree.phases}
+    for g in tree.groups:
+        heads[g.line] = (g, heads.get(g.line, (g, None))[1])
+    return [heads[line] for line in sorted(heads)]
 
 
 def roadmap_text(tree: Roadmap) -> str:
-    """The tree for people: phases with counts, items indented, then the flags."""
+    """The tree for people: groups and phases with counts, items indented, then the flags."""
     lines = [f"{tree.path}: {tree.leaves_done} of {tree.leaves} items done "
              f"({_pct(tree.completion)})"]
-    for p in tree.phases:
-        stated = f" {STATUS_WORDS[p.status]}" if p.status else " (no status)" if p.mark else ""
-        mark = f"  {p.mark}{stated}" if p.mark else ""
-        lines.append(f"\n{p.title}{mark}  {p.leaves_done}/{p.leaves} {_pct(p.completion)}")
-        for item in p.items:
-            lines.extend(_item_lines(item))
+    for head, phase in _outline(tree):
+        lines.append(_heading_line(head))
+        for item in phase.items if phase else []:
+            lines.extend(_item_lines(item, len(head.path)))
     if tree.flags:
         lines.append("\nflags:")
         lines.extend(f"  {tree.path}:{f.line}: {f.key + ': ' if f.key else ''}{f.message}"
