@@ -34,14 +34,14 @@ def ids(engine):
         return ensure_services(conn, [ServiceInfo("api", "API"), ServiceInfo("db", "DB")])
 
 
-def service_rows(ids, minutes, *, scale=1.0):
+def service_rows(ids, minutes, *, scale=1.0, instance="10.0.0.1:8080"):
     """Deterministic rows: requests = 100 + minute index, errors = index % 7, per service."""
     rows = []
     for i in range(minutes):
         for n, slug in enumerate(sorted(ids)):
             req = (100 + i + 1000 * n) * scale
             rows.append((E0 + 60 * i, ids[slug], req, float(i % 7), req * 0.01, req,
-                         0.25 + 0.01 * (i % 4), 2.0e9 + i))
+                         0.25 + 0.01 * (i % 4), 2.0e9 + i, instance))
     return rows
 
 
@@ -135,6 +135,81 @@ def test_a_failed_write_keeps_none_of_its_rows(engine, ids):
     assert count(engine, SERVICE_MINUTES) == 0
 
 
+def test_rows_that_leave_off_the_instance_are_stored_with_an_empty_one(engine, ids):
+    rows = [row[:-1] for row in service_rows(ids, 3)]  # as written before instances existed
+    with engine.begin() as conn:
+        assert writes.upsert(conn, SERVICE_MINUTES, rows) == 6
+    with engine.connect() as conn:
+        instances = conn.execute(sa.select(SERVICE_MINUTES.c.instance).distinct()).scalars()
+        assert list(instances) == [""]
+
+
+def bad_row_cases(ids):
+    """(row, words its reason must hold): each row is refused; the first three by the
+    screen, the last by the database itself (a NULL time)."""
+    good = service_rows(ids, 1)[0]
+    return [
+        ((*good[:2], float("nan"), *good[3:]), "requests is NaN"),
+        ((*good[:3], None, *good[4:]), "errors is NULL"),
+        ((*good[:4], "fast", *good[5:]), "latency_sum is not a number"),
+        (good[:5], "5 values"),
+        ((None, *good[1:]), "minute"),
+    ]
+
+
+@pytest.mark.parametrize("rewrite", [False, True], ids=["new rows", "rows already stored"])
+def test_bad_rows_are_set_aside_with_their_reason_and_the_rest_is_written(engine, ids,
+                                                                          rewrite):
+    good = service_rows(ids, 200)  # 400 rows; the bad ones go in the middle of the batch
+    cases = bad_row_cases(ids)
+    batch = good[:150] + [row for row, _ in cases] + good[150:]
+    if rewrite:  # PostgreSQL then stages the batch instead of copying it in
+        with engine.begin() as conn:
+            writes.upsert(conn, SERVICE_MINUTES, good)
+    with engine.begin() as conn:
+        result = writes.upsert_checked(conn, SERVICE_MINUTES, batch, chunk=64)
+    assert result.written == len(good)
+    assert sorted(map(repr, (r.row for r in result.rejected))) == \
+        sorted(repr(row) for row, _ in cases)
+    reasons = {repr(r.row): r.reason for r in result.rejected}
+    for row, words in cases:
+        assert words in reasons[repr(row)], reasons[repr(row)]
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.sum(SERVICE_MINUTES.c.requests))).scalar()
+    assert count(engine, SERVICE_MINUTES) == len(good)
+    assert total == sum(row[2] for row in good)
+
+
+def test_a_key_given_twice_in_one_batch_keeps_the_later_row(engine, ids):
+    first, *rest = service_rows(ids, 3)
+    later = (*first[:2], 999.0, *first[3:])
+    with engine.begin() as conn:
+        writes.upsert(conn, SERVICE_MINUTES, service_rows(ids, 3))  # stored: the staged path
+        writes.upsert(conn, SERVICE_MINUTES, [first, *rest, later])
+        writes.upsert(conn, SERVICE_MINUTES,
+                      [(E0 - 60, *first[1:]), (E0 - 60, *later[1:])])  # new: the COPY path
+        stored = conn.execute(sa.select(SERVICE_MINUTES.c.minute, SERVICE_MINUTES.c.requests)
+                              .where(SERVICE_MINUTES.c.service_id == first[1])
+                              .order_by("minute")).all()
+    assert [tuple(r) for r in stored] == [(E0 - 60, 999.0), (E0, 999.0), (E0 + 60, 101.0),
+                                          (E0 + 120, 102.0)]
+
+
+@pytest.mark.servers
+def test_a_store_that_goes_away_is_an_error_to_retry_not_a_bad_row(pg_url):
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        ids = ensure_services(conn, [ServiceInfo("api", "API")])
+    with engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as other:  # as a server restart would, end our session
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        with pytest.raises(StoreError, match="service_minutes: bulk upsert failed"):
+            writes.upsert_checked(conn, SERVICE_MINUTES, service_rows(ids, 5))
+    engine.dispose()
+
+
 def test_histogram_buckets_keep_infinity(engine, ids):
     bounds = [0.005, 0.012, float("inf")]
     rows = [(E0 + 60 * i, ids["api"], le, 10.0 * (j + 1)) for i in range(3)
@@ -164,6 +239,7 @@ def test_minute_query_is_half_open_and_labelled(engine, ids):
 def expected_hours(rows, ids):
     """The hourly roll-up computed in pandas, independently of the store's SQL."""
     frame = pd.DataFrame(rows, columns=writes.table_columns(SERVICE_MINUTES))
+    assert frame["instance"].nunique() == 1  # one instance: means over minutes
     frame["hour"] = frame["minute"] // 3600 * 3600
     by_id = {v: k for k, v in ids.items()}
     out = frame.groupby(["hour", "service_id"]).agg(
@@ -197,13 +273,13 @@ def test_only_whole_hours_roll_up_and_a_late_minute_is_rolled_again(engine, ids)
         rollup.roll_up(conn, T0, T0 + timedelta(minutes=90))  # only 10:00-11:00 is whole
         hours = conn.execute(sa.text("SELECT hour, minutes FROM service_hours")).all()
         assert sorted({(h, m) for h, m in hours}) == [(E0, 60)]
-        late = (E0 + 59 * 60, ids["api"], 1_000_000.0, 0.0, 0.0, 0.0, 0.5, 1.0)
+        late = (E0 + 59 * 60, ids["api"], 1e6, 0.0, 0.0, 0.0, 0.5, 1.0, "10.0.0.1:8080")
         writes.upsert(conn, SERVICE_MINUTES, [late])
         rollup.roll_up(conn, T0, T0 + timedelta(hours=1))
         total = conn.execute(sa.text(
             f"SELECT requests FROM service_hours WHERE hour = {E0} "
             f"AND service_id = {ids['api']}")).scalar()
-    assert total == sum(100 + i for i in range(59)) + 1_000_000.0
+    assert total == sum(100 + i for i in range(59)) + 1e6
 
 
 def test_retention_rolls_up_before_it_deletes(engine, ids):

@@ -1,15 +1,24 @@
-"""Services and SLOs by slug: the small tables the series ids point into."""
+"""Services and SLOs by slug: the small tables the series ids point into, and their labels.
+
+Labels say who a series belongs to, so reads can pick series by them (`matching_series`).
+A service's labels are its `labels` plus `team`, `environment` and `tier` (when set) and
+`service` (its slug). An SLO's are its service's team, environment and tier, then the
+spec's own labels over them, plus `service` and `slo` (the slugs); they are kept in the
+SLO's `labels`, worked out when it is registered.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
 from services.store.models import Service, Slo
+
+OWNER_LABELS = ("team", "environment", "tier")
 
 
 @dataclass(frozen=True)
@@ -18,6 +27,16 @@ class ServiceInfo:
     name: str
     team: str = ""
     unit: str = "req/s"
+    environment: str = ""
+    tier: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        return dict(name=self.name, team=self.team, unit=self.unit,
+                    environment=self.environment, tier=self.tier, labels=dict(self.labels))
+
+
+_SERVICE_FIELDS = ("name", "team", "unit", "environment", "tier", "labels")
 
 
 def ensure_services(conn: Connection, services: Iterable[ServiceInfo]) -> dict[str, int]:
@@ -26,18 +45,17 @@ def ensure_services(conn: Connection, services: Iterable[ServiceInfo]) -> dict[s
     wanted = {s.slug: s for s in services}
     existing = {
         row.slug: row
-        for row in conn.execute(select(table.c.id, table.c.slug, table.c.name, table.c.team,
-                                       table.c.unit).where(table.c.slug.in_(list(wanted))))
+        for row in conn.execute(select(table.c.id, table.c.slug,
+                                       *(table.c[f] for f in _SERVICE_FIELDS))
+                                .where(table.c.slug.in_(list(wanted))))
     }
     now = datetime.now(UTC)
     for slug, info in wanted.items():
-        row = existing.get(slug)
+        row, values = existing.get(slug), info.row()
         if row is None:
-            conn.execute(table.insert().values(slug=slug, name=info.name, team=info.team,
-                                               unit=info.unit, created_at=now))
-        elif (row.name, row.team, row.unit) != (info.name, info.team, info.unit):
-            conn.execute(update(table).where(table.c.id == row.id)
-                         .values(name=info.name, team=info.team, unit=info.unit))
+            conn.execute(table.insert().values(slug=slug, created_at=now, **values))
+        elif any(getattr(row, f) != v for f, v in values.items()):
+            conn.execute(update(table).where(table.c.id == row.id).values(**values))
     return service_ids(conn, wanted)
 
 
@@ -61,15 +79,27 @@ def service_ids(conn: Connection, slugs: Iterable[str] | None = None) -> dict[st
     return _ids(conn, Service.__table__, slugs)
 
 
+def _owner_labels(conn: Connection, service_id: int | None) -> dict[str, str]:
+    if service_id is None:
+        return {}
+    table = Service.__table__
+    row = conn.execute(select(*(table.c[k] for k in OWNER_LABELS))
+                       .where(table.c.id == service_id)).first()
+    return {} if row is None else {k: v for k, v in zip(OWNER_LABELS, row, strict=True) if v}
+
+
 def ensure_slo(
     conn: Connection, *, slug: str, name: str, objective: float, period_s: int,
     service_id: int | None = None, spec_path: str = "",
+    labels: Mapping[str, str] | None = None,
 ) -> int:
-    """Create or update one SLO by slug; returns its id."""
+    """Create or update one SLO by slug; returns its id. Its labels are its service's team,
+    environment and tier with the spec's `labels` over them."""
     table = Slo.__table__
     now = datetime.now(UTC)
+    merged = {**_owner_labels(conn, service_id), **dict(labels or {})}
     values = dict(name=name, objective=objective, period_s=period_s, service_id=service_id,
-                  spec_path=spec_path, updated_at=now)
+                  spec_path=spec_path, updated_at=now, labels=merged)
     found = conn.execute(select(table.c.id).where(table.c.slug == slug)).scalar()
     if found is None:
         return int(conn.execute(table.insert().values(slug=slug, **values)).inserted_primary_key[0])
@@ -79,3 +109,40 @@ def ensure_slo(
 
 def slo_ids(conn: Connection, slugs: Iterable[str] | None = None) -> dict[str, int]:
     return _ids(conn, Slo.__table__, slugs)
+
+
+# --- picking series by slug and labels ----------------------------------------------------
+
+
+def _service_labels(row: Any) -> dict[str, str]:
+    owner = {k: getattr(row, k) for k in OWNER_LABELS if getattr(row, k)}
+    return {**dict(row.labels or {}), **owner, "service": row.slug}
+
+
+def _services(conn: Connection) -> dict[int, tuple[str, dict[str, str]]]:
+    table = Service.__table__
+    rows = conn.execute(select(table.c.id, table.c.slug, table.c.labels,
+                               *(table.c[k] for k in OWNER_LABELS)))
+    return {row.id: (row.slug, _service_labels(row)) for row in rows}
+
+
+def _slos(conn: Connection) -> dict[int, tuple[str, dict[str, str]]]:
+    table = Slo.__table__
+    owners = {id_: slug for id_, (slug, _) in _services(conn).items()}
+    rows = conn.execute(select(table.c.id, table.c.slug, table.c.service_id, table.c.labels))
+    return {row.id: (row.slug, {**dict(row.labels or {}), "slo": row.slug,
+                                **({"service": owners[row.service_id]}
+                                   if row.service_id in owners else {})})
+            for row in rows}
+
+
+def matching_series(conn: Connection, kind: str, *, slugs: Iterable[str] | None = None,
+                    labels: Mapping[str, str] | None = None) -> dict[int, str]:
+    """id -> slug of the services (`kind` "service") or SLOs ("slo") whose slug is among
+    `slugs` (None: any) and whose labels hold every pair of `labels`."""
+    every = _services(conn) if kind == "service" else _slos(conn)
+    wanted = None if slugs is None else set(slugs)
+    pairs = dict(labels or {})
+    return {id_: slug for id_, (slug, have) in every.items()
+            if (wanted is None or slug in wanted)
+            and all(have.get(k) == v for k, v in pairs.items())}

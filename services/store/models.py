@@ -1,10 +1,15 @@
 """What the store keeps (SQLAlchemy 2 models; the schema itself is made by Alembic).
 
-Minute and hour tables hold one row per (time, series), keyed time first: scrapes arrive
-time-ordered, so new rows land at the end of the primary key instead of all over it.
-Times in those tables are Unix seconds (a multiple of 60 or 3600), which is compact, fast
-to compare and the same on SQLite and PostgreSQL. The series ids refer to `services` and
-`slos` without foreign keys, to keep the bulk upserts free of per-row checks.
+Minute, 5-minute and hour tables hold one row per (time, series, instance), keyed time
+first: scrapes arrive time-ordered, so new rows land at the end of the primary key instead
+of all over it (SQLite stores them WITHOUT ROWID, i.e. clustered on that key). `instance`
+is where a row came from: a scrape target (`10.0.0.5:8080`), or a source that aggregates
+already (`prometheus`, `clickhouse`); two pods of one service, or two collector replicas,
+write different rows and reads sum them. It is the last column, so a row written by a
+single-source caller may leave it off (`''`, as rows from before instances existed).
+Times in those tables are Unix seconds (a multiple of 60, 300 or 3600), which is compact,
+fast to compare and the same on SQLite and PostgreSQL. The series ids refer to `services`
+and `slos` without foreign keys, to keep the bulk upserts free of per-row checks.
 """
 
 from __future__ import annotations
@@ -60,6 +65,9 @@ class Service(Base):
     team: Mapped[str] = mapped_column(String(100), default="")
     unit: Mapped[str] = mapped_column(String(30), default="req/s")
     created_at: Mapped[datetime]
+    environment: Mapped[str] = mapped_column(String(63), default="", server_default="")
+    tier: Mapped[str] = mapped_column(String(63), default="", server_default="")
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class Slo(Base):
@@ -73,13 +81,25 @@ class Slo(Base):
     period_s: Mapped[int] = mapped_column(Integer)
     spec_path: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime]
+    # team, environment and tier (from its service) and the spec's own labels
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
-# --- per-minute series and their hourly roll-ups --------------------------------------
+# --- per-minute series and their 5-minute and hourly roll-ups ---------------------------
+
+
+def _instance() -> Mapped[str]:
+    """The instance column every series table ends with (see the module docstring)."""
+    return mapped_column(Text, default="", server_default="", sort_order=20)
+
+
+def _rolled_minutes() -> Mapped[int]:
+    """How many minute rows a roll-up row was made from (60 make a whole hour)."""
+    return mapped_column(Integer, sort_order=10)
 
 
 class _ServiceSeries:
-    """Request, error and resource figures of one service in one interval."""
+    """Request, error and resource figures of one service and instance in one interval."""
 
     service_id: Mapped[int] = mapped_column(Integer)
     requests: Mapped[float] = mapped_column(Float)
@@ -88,21 +108,31 @@ class _ServiceSeries:
     latency_count: Mapped[float] = mapped_column(Float)
     cpu_ratio: Mapped[float | None] = mapped_column(Float)  # 0..1 of the allotted CPU
     memory_bytes: Mapped[float | None] = mapped_column(Float)
+    instance: Mapped[str] = _instance()
+
+
+class _ServiceRollup(_ServiceSeries):
+    cpu_max: Mapped[float | None] = mapped_column(Float, sort_order=10)
+    memory_max: Mapped[float | None] = mapped_column(Float, sort_order=10)
+    minutes: Mapped[int] = _rolled_minutes()
 
 
 class ServiceMinute(_ServiceSeries, Base):
     __tablename__ = "service_minutes"
-    __table_args__ = (PrimaryKeyConstraint("minute", "service_id"), _NO_ROWID)
+    __table_args__ = (PrimaryKeyConstraint("minute", "service_id", "instance"), _NO_ROWID)
     minute: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
 
 
-class ServiceHour(_ServiceSeries, Base):
+class Service5m(_ServiceRollup, Base):
+    __tablename__ = "service_5m"
+    __table_args__ = (PrimaryKeyConstraint("minute", "service_id", "instance"), _NO_ROWID)
+    minute: Mapped[int] = mapped_column(BigInteger, sort_order=-1)  # the block's first minute
+
+
+class ServiceHour(_ServiceRollup, Base):
     __tablename__ = "service_hours"
-    __table_args__ = (PrimaryKeyConstraint("hour", "service_id"), _NO_ROWID)
+    __table_args__ = (PrimaryKeyConstraint("hour", "service_id", "instance"), _NO_ROWID)
     hour: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
-    cpu_max: Mapped[float | None] = mapped_column(Float, sort_order=10)
-    memory_max: Mapped[float | None] = mapped_column(Float, sort_order=10)
-    minutes: Mapped[int] = mapped_column(Integer, sort_order=10)  # minute rows behind this hour
 
 
 class _LatencyBuckets:
@@ -111,38 +141,56 @@ class _LatencyBuckets:
     service_id: Mapped[int] = mapped_column(Integer)
     le: Mapped[float] = mapped_column(Float)  # +Inf included
     count: Mapped[float] = mapped_column(Float)
+    instance: Mapped[str] = _instance()
 
 
 class LatencyBucketMinute(_LatencyBuckets, Base):
     __tablename__ = "latency_bucket_minutes"
-    __table_args__ = (PrimaryKeyConstraint("minute", "service_id", "le"), _NO_ROWID)
+    __table_args__ = (PrimaryKeyConstraint("minute", "service_id", "instance", "le"), _NO_ROWID)
     minute: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+
+
+class LatencyBucket5m(_LatencyBuckets, Base):
+    __tablename__ = "latency_bucket_5m"
+    __table_args__ = (PrimaryKeyConstraint("minute", "service_id", "instance", "le"), _NO_ROWID)
+    minute: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+    minutes: Mapped[int] = _rolled_minutes()
 
 
 class LatencyBucketHour(_LatencyBuckets, Base):
     __tablename__ = "latency_bucket_hours"
-    __table_args__ = (PrimaryKeyConstraint("hour", "service_id", "le"), _NO_ROWID)
+    __table_args__ = (PrimaryKeyConstraint("hour", "service_id", "instance", "le"), _NO_ROWID)
     hour: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+    minutes: Mapped[int] = _rolled_minutes()
 
 
 class _SliSeries:
-    """Good and total events of one SLO in one interval."""
+    """Good and total events of one SLO from one instance in one interval."""
 
     slo_id: Mapped[int] = mapped_column(Integer)
     good: Mapped[float] = mapped_column(Float)
     total: Mapped[float] = mapped_column(Float)
+    instance: Mapped[str] = _instance()
 
 
 class SliMinute(_SliSeries, Base):
     __tablename__ = "sli_minutes"
-    __table_args__ = (PrimaryKeyConstraint("minute", "slo_id"), _NO_ROWID)
+    __table_args__ = (PrimaryKeyConstraint("minute", "slo_id", "instance"), _NO_ROWID)
     minute: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+
+
+class Sli5m(_SliSeries, Base):
+    __tablename__ = "sli_5m"
+    __table_args__ = (PrimaryKeyConstraint("minute", "slo_id", "instance"), _NO_ROWID)
+    minute: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+    minutes: Mapped[int] = _rolled_minutes()
 
 
 class SliHour(_SliSeries, Base):
     __tablename__ = "sli_hours"
-    __table_args__ = (PrimaryKeyConstraint("hour", "slo_id"), _NO_ROWID)
+    __table_args__ = (PrimaryKeyConstraint("hour", "slo_id", "instance"), _NO_ROWID)
     hour: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+    minutes: Mapped[int] = _rolled_minutes()
 
 
 # --- documents and events rolled up elsewhere ------------------------------------------

@@ -1,8 +1,16 @@
-"""Minute rows roll up into hour rows; each resolution is kept as long as configured.
+"""Minute rows roll up into 5-minute and hour rows; each resolution is kept as configured.
 
-Only whole hours are rolled up, and rolling an hour again replaces its row, so a late
-scrape or a backfill followed by another roll-up leaves the hour right. Minute rows are
-rolled up before they expire, so expiry never loses what the hour rows should hold.
+Roll-up rows stay per instance (one row per interval, series and instance: the instance's
+minutes summed, its gauges averaged, their maxima and the count of minute rows kept), so
+rolling is the same SELECT for every kind and reads aggregate across instances at every
+resolution alike. Rolling an interval again replaces its rows, so a late scrape or a
+backfill followed by another roll-up leaves the interval right.
+
+Reads trust the roll-up rows up to the newest rolled interval and aggregate the minute
+rows after it on the fly (see `queries`). So whoever writes minutes older than that rolls
+them up too: the roll-up job re-rolls a recent window each run (late scrapes, a store
+outage's retried rows), and a backfill rolls the range it wrote. Minute rows are rolled up
+before they expire, so expiry never loses what the roll-up rows should hold.
 """
 
 from __future__ import annotations
@@ -10,11 +18,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, func, literal_column, select
+from sqlalchemy import Connection, Select, delete, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.store.series import KINDS, SeriesKind
-from services.store.timeutil import HOUR, floor_to, to_epoch
+from services.store.series import KINDS, MINUTES, ROLLED, Level, Resolution, SeriesKind
+from services.store.timeutil import HOUR, ceil_to, floor_to, to_epoch
+
+
+def rolled_select(kind: SeriesKind, level: Level, start: int, end: int) -> Select:
+    """Roll-up rows (one per interval, series, instance) of the minute rows in [start, end).
+
+    Columns are named as in `level.table`; one home for what a roll-up row holds, used by
+    the roll-up and by reads of intervals not rolled up yet.
+    """
+    minute = kind.minute.c
+    bucket = ((minute.minute // level.step) * level.step).label(level.time)
+    columns = [bucket, *(minute[k] for k in kind.keys)]
+    columns += [func.sum(minute[c]).label(c) for c in kind.sums]
+    columns += [func.avg(minute[c]).label(c) for c in kind.means]
+    columns += [func.max(minute[src]).label(dst) for dst, src in kind.maxes.items()]
+    columns.append(func.count().label(MINUTES))
+    return (
+        select(*columns)
+        .where(minute.minute >= start, minute.minute < end)
+        .group_by(literal_column("1"), *(minute[k] for k in kind.keys))
+    )
 
 
 def _insert(conn: Connection, table: object) -> object:
@@ -22,58 +50,64 @@ def _insert(conn: Connection, table: object) -> object:
     return module.insert(table)
 
 
-def _roll_kind(conn: Connection, kind: SeriesKind, start: int, end: int) -> int:
-    minute = kind.minute.c
-    hour_expr = (minute.minute // HOUR) * HOUR
-    columns = [hour_expr.label("hour"), *(minute[k] for k in kind.keys)]
-    columns += [func.sum(minute[c]).label(c) for c in kind.sums]
-    columns += [func.avg(minute[c]).label(c) for c in kind.means]
-    columns += [func.max(minute[src]).label(dst) for dst, src in kind.maxes.items()]
-    if kind.count_col:
-        columns.append(func.count().label(kind.count_col))
-    query = (
-        select(*columns)
-        .where(minute.minute >= start, minute.minute < end)
-        .group_by(literal_column("1"), *(minute[k] for k in kind.keys))
-    )
-    names = [c.name for c in columns]
-    stmt = _insert(conn, kind.hour).from_select(names, query)
-    updated = {n: getattr(stmt.excluded, n) for n in names if n not in ("hour", *kind.keys)}
-    stmt = stmt.on_conflict_do_update(index_elements=["hour", *kind.keys], set_=updated)
+def _roll(conn: Connection, kind: SeriesKind, resolution: Resolution, start: int,
+          end: int) -> int:
+    level = kind.level(resolution)
+    query = rolled_select(kind, level, floor_to(start, level.step), floor_to(end, level.step))
+    names = [c.name for c in query.selected_columns]
+    stmt = _insert(conn, level.table).from_select(names, query)
+    keys = [level.time, *kind.keys]
+    updated = {n: getattr(stmt.excluded, n) for n in names if n not in keys}
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updated)
     return conn.execute(stmt).rowcount or 0
 
 
-def roll_up(conn: Connection, start: datetime, end: datetime) -> int:
-    """Roll the whole hours in [start, end) up from minute rows; returns hour rows written."""
-    first = floor_to(to_epoch(start), HOUR)
-    last = floor_to(to_epoch(end), HOUR)
-    if last <= first:
-        return 0
-    return sum(_roll_kind(conn, kind, first, last) for kind in KINDS)
+def roll_up(conn: Connection, start: datetime | int, end: datetime | int, *,
+            partial_end: bool = False) -> int:
+    """Roll the 5-minute blocks and hours in [start, end) up from minute rows.
+
+    Intervals are whole ones: `start` is floored to each step, and `end` too, so the
+    interval holding `end` is left for later, unless `partial_end` (a backfill that wrote
+    up to `end`: that interval gets the minutes it has now). Returns roll-up rows written.
+    """
+    first, last = to_epoch(start), to_epoch(end)
+    if partial_end:
+        last = ceil_to(last, HOUR)
+    return sum(_roll(conn, kind, resolution, first, last)
+               for kind in KINDS for resolution in ROLLED)
 
 
 @dataclass(frozen=True)
 class RetentionResult:
-    rolled_hours: int
+    rolled_hours: int  # roll-up rows written (5-minute and hour) before minutes expired
     minute_rows_deleted: int
     hour_rows_deleted: int
+    five_minute_rows_deleted: int = 0
 
 
 def apply_retention(
-    conn: Connection, *, now: datetime, minute_keep: timedelta, hour_keep: timedelta
+    conn: Connection, *, now: datetime, minute_keep: timedelta, hour_keep: timedelta,
+    five_minute_keep: timedelta | None = None,
 ) -> RetentionResult:
-    """Roll up, then delete minute rows older than `minute_keep` and hours past `hour_keep`."""
+    """Roll up, then delete minute rows older than `minute_keep`, 5-minute rows older than
+    `five_minute_keep` (default: as long as hours) and hours past `hour_keep`."""
     minute_cutoff = floor_to(to_epoch(now - minute_keep), HOUR)
+    five_cutoff = floor_to(to_epoch(now - (five_minute_keep or hour_keep)), HOUR)
     hour_cutoff = floor_to(to_epoch(now - hour_keep), HOUR)
-    rolled = minute_deleted = hour_deleted = 0
+    rolled = minutes = fives = hours = 0
     for kind in KINDS:
         oldest = conn.execute(select(func.min(kind.minute.c.minute))).scalar()
         if oldest is not None and oldest < minute_cutoff:
-            rolled += _roll_kind(conn, kind, floor_to(oldest, HOUR), minute_cutoff)
-        minute_deleted += conn.execute(
-            delete(kind.minute).where(kind.minute.c.minute < minute_cutoff)
-        ).rowcount or 0
-        hour_deleted += conn.execute(
-            delete(kind.hour).where(kind.hour.c.hour < hour_cutoff)
-        ).rowcount or 0
-    return RetentionResult(rolled, minute_deleted, hour_deleted)
+            rolled += sum(_roll(conn, kind, r, oldest, minute_cutoff) for r in ROLLED)
+        minutes += _delete_before(conn, kind, "minute", minute_cutoff)
+        fives += _delete_before(conn, kind, "5m", five_cutoff)
+        hours += _delete_before(conn, kind, "hour", hour_cutoff)
+    return RetentionResult(rolled, minutes, hours, fives)
+
+
+def _delete_before(conn: Connection, kind: SeriesKind, resolution: Resolution,
+                   cutoff: int) -> int:
+    level = kind.level(resolution)
+    return conn.execute(
+        delete(level.table).where(level.table.c[level.time] < cutoff)
+    ).rowcount or 0

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 MINUTE = 60
+FIVE_MINUTES = 300
 HOUR = 3600
 
 
@@ -25,6 +26,10 @@ def from_epoch(seconds: int | float) -> datetime:
 
 def floor_to(seconds: int, step: int) -> int:
     return seconds - seconds % step
+
+
+def ceil_to(seconds: int, step: int) -> int:
+    return -floor_to(-seconds, step)
 
 
 def epoch_index(seconds: pd.Series) -> pd.Series:

@@ -1,6 +1,6 @@
 """Idempotent bulk writes: a row written twice changes nothing.
 
-Every minute and hour table is unique on (time, series), so a write is an upsert on that
+Every series table is unique on (time, series, instance), so a write is an upsert on that
 key, done in bulk the fastest way each database offers:
 
 - SQLite: one `executemany` of `INSERT … ON CONFLICT DO UPDATE` inside one transaction;
@@ -18,16 +18,40 @@ same scrape or backfill costs a key lookup and no new row version. On PostgreSQL
 set-wise filter also spares the row lock (and its WAL record) that `ON CONFLICT DO UPDATE`
 takes on every conflicting row before its WHERE clause can skip it, and the direct COPY
 spares the staging and the speculative insertion `ON CONFLICT` does for every new row.
+Two rows of one batch with the same key: the later one wins on both databases, as two
+upserts in a row would (PostgreSQL would refuse the batch: "ON CONFLICT DO UPDATE command
+cannot affect row a second time").
+
+Two ways to call, for two kinds of rows:
+
+- `upsert`: all or nothing. A row the database refuses fails the call (StoreError naming
+  the table and the reason) and the caller's transaction rolls back: rows that belong
+  together, such as one document's.
+- `upsert_checked`: series rows, each standing alone. A row that can never be written (a
+  NULL or NaN where a number is required, a value of the wrong type, a constraint) is set
+  aside with its reason and the rest of its batch is written; the caller gets the rows
+  set aside back (`UpsertResult.rejected`), to record them, and must not retry them. A
+  failure that may pass (the store down, a lock timeout) is raised as StoreError, writing
+  nothing, for the caller to retry. Each chunk is tried in a savepoint; a refused chunk is
+  halved until the refused rows are alone, so k bad rows cost about 2 k log2(chunk)
+  attempts and good rows are written in bulk.
+
+Before any of that, a cheap screen (a few C-speed passes per chunk) fills in trailing
+columns the rows leave off that have a default (`instance`: '' for single-source writers)
+and finds NaN in required float columns: PostgreSQL would store NaN there without a word.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
+import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy import BigInteger, Boolean, Connection, Date, DateTime, Float, Integer, Table
 from sqlalchemy.sql.sqltypes import Numeric, String
@@ -36,6 +60,7 @@ from services.errors import StoreError
 
 Row = tuple[Any, ...]
 CHUNK_ROWS = 100_000
+_SAVEPOINT = "_apollo_rows"
 # Stored rows read per staged row, at most, to find the unchanged ones (bounds the cost of
 # a chunk that is sparse within its key range, e.g. one series over a long time).
 _PG_FILTER_READ = 2
@@ -83,6 +108,96 @@ def _chunks(rows: Iterable[Row], size: int) -> Iterable[list[Row]]:
         yield chunk
 
 
+class Rejected(NamedTuple):
+    """A row set aside, and why the store cannot take it."""
+
+    row: Row
+    reason: str
+
+
+@dataclass
+class UpsertResult:
+    written: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+class _Shape:
+    """What the screen knows of one table's rows, worked out once per call."""
+
+    def __init__(self, table: Table) -> None:
+        self.name = table.name
+        self.columns = table_columns(table)
+        tail: list[Any] = []
+        for column in reversed(table.columns):
+            if column.default is None or not column.default.is_scalar:
+                break
+            tail.append(column.default.arg)  # type: ignore[attr-defined]
+        self.defaults = tuple(reversed(tail))  # the trailing columns rows may leave off
+        self.numbers = [(i, c.name) for i, c in enumerate(table.columns)
+                        if isinstance(c.type, Float) and not c.nullable]
+
+    def frame_columns(self, frame: pd.DataFrame) -> list[str]:
+        """The columns to take from `frame`: all, less a trailing run it lacks that has
+        defaults."""
+        width = len(self.columns)
+        keep = width
+        while keep > width - len(self.defaults) and self.columns[keep - 1] not in frame:
+            keep -= 1
+        return self.columns[:keep]
+
+    def screen(self, rows: list[Row]) -> tuple[list[Row], list[Rejected]]:
+        """(rows to write, completed with defaults; rows no database would take)."""
+        rows, rejected = self._complete(rows)
+        for at, name in self.numbers:
+            try:
+                total = sum(map(itemgetter(at), rows))
+            except TypeError:  # a None or a non-number: look row by row
+                total = float("nan")
+            if total == total:  # no NaN in the column (the common case: one C pass)
+                continue
+            kept = []
+            for row in rows:
+                problem = _not_a_number(row[at])
+                if problem:
+                    rejected.append(Rejected(row, f"{self.name}.{name} {problem}"))
+                else:
+                    kept.append(row)
+            rows = kept
+        return rows, rejected
+
+    def _complete(self, rows: list[Row]) -> tuple[list[Row], list[Rejected]]:
+        width = len(self.columns)
+        if set(map(len, rows)) <= {width}:
+            return rows, []
+        shortest = width - len(self.defaults)
+        kept, rejected = [], []
+        for row in rows:
+            if shortest <= len(row) <= width:
+                kept.append((*row, *self.defaults[len(row) - shortest:]))
+            else:
+                rejected.append(Rejected(row, f"{len(row)} values for the {width} columns "
+                                              f"of {self.name} ({', '.join(self.columns)})"))
+        return kept, rejected
+
+
+def _not_a_number(value: Any) -> str:
+    if value is None:
+        return "is NULL"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"is not a number: {value!r:.40}"
+    return "is NaN" if value != value else ""
+
+
+def _last_of_each_key(rows: list[Row], keys: Sequence[int]) -> list[Row]:
+    """The rows with duplicate keys dropped but the last: what successive upserts leave."""
+    last = {tuple(row[k] for k in keys): row for row in rows}
+    return list(last.values())
+
+
 def _sqlite_upsert_sql(table: Table, keys: Sequence[str], values: Sequence[str]) -> str:
     columns = table_columns(table)  # rows arrive in this order, whatever the key's position
     placeholders = ", ".join("?" for _ in columns)
@@ -128,18 +243,26 @@ def _split(table: Table) -> tuple[list[str], list[str]]:
     return keys, values
 
 
-def _upsert_sqlite(conn: Connection, table: Table, rows: Iterable[Row], chunk: int) -> int:
-    keys, values = _split(table)
-    sql = _sqlite_upsert_sql(table, keys, values)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    written = 0
-    try:
-        for part in _chunks(rows, chunk):
-            cursor.executemany(sql, part)
-            written += len(part)
-    finally:
-        cursor.close()
-    return written
+class _SqliteWriter:
+    """`executemany` of one upsert statement (SQLite applies duplicate keys in order)."""
+
+    # what a refused row raises: constraints, values the driver cannot bind
+    faults = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError,
+              sqlite3.InterfaceError, TypeError, ValueError, OverflowError)
+
+    def __init__(self, conn: Connection, table: Table) -> None:
+        keys, values = _split(table)
+        self.sql = _sqlite_upsert_sql(table, keys, values)
+        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+    def execute(self, sql: str) -> None:
+        self.cursor.execute(sql)
+
+    def write(self, rows: list[Row]) -> None:
+        self.cursor.executemany(self.sql, rows)
+
+    def close(self) -> None:
+        self.cursor.close()
 
 
 class _PgTarget:
@@ -152,6 +275,7 @@ class _PgTarget:
         self.types = [_copy_type(table.c[name].type) for name in self.columns]
         self.lead = next(iter(table.primary_key.columns)).name  # first column of the key index
         self.lead_at = self.columns.index(self.lead)
+        self.key_at = [self.columns.index(k) for k in keys]
         self.stage = f"_stage_{table.name}"
         self.upsert = _pg_upsert_sql(table, self.stage, keys, values, self.lead)
 
@@ -208,52 +332,137 @@ def _pg_copy_new(cursor: Any, target: _PgTarget, rows: list[Row]) -> bool:
 
 
 def _pg_upsert_staged(cursor: Any, target: _PgTarget, rows: list[Row]) -> None:
-    """Stage the rows, upsert those that differ from what is stored, empty the stage."""
+    """Stage the rows, upsert those that differ from what is stored, empty the stage.
+
+    A key given twice makes the upsert fail as a whole: then the later row is kept and
+    the rows staged again (the check costs nothing while keys are unique)."""
     _pg_copy(cursor, target, target.stage, rows)
     low, high = cursor.execute(
         f"SELECT min({target.lead}), max({target.lead}) FROM {target.stage}"
     ).fetchone()
-    cursor.execute(target.upsert, (low, high, _PG_FILTER_READ * len(rows)))
+    cursor.execute("SAVEPOINT _apollo_stage")
+    try:
+        cursor.execute(target.upsert, (low, high, _PG_FILTER_READ * len(rows)))
+    except pg_errors.CardinalityViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT _apollo_stage")
+        cursor.execute(f"TRUNCATE {target.stage}")
+        _pg_copy(cursor, target, target.stage, _last_of_each_key(rows, target.key_at))
+        cursor.execute(target.upsert, (low, high, _PG_FILTER_READ * len(rows)))
+    cursor.execute("RELEASE SAVEPOINT _apollo_stage")
     cursor.execute(f"TRUNCATE {target.stage}")
 
 
-def _upsert_postgres(conn: Connection, table: Table, rows: Iterable[Row], chunk: int) -> int:
-    target = _PgTarget(table)
-    raw = conn.connection.driver_connection
-    written = 0
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {target.stage} "
+class _PgWriter:
+    """Binary COPY of new rows, staged set-wise upsert of the others (module docstring)."""
+
+    faults = (psycopg.IntegrityError, psycopg.DataError, TypeError, ValueError,
+              OverflowError)
+
+    def __init__(self, conn: Connection, table: Table) -> None:
+        self.target = _PgTarget(table)
+        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self.cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {self.target.stage} "
             f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
-        for part in _chunks(rows, chunk):
-            new, stored = _pg_split_new(cursor, target, part)
-            if new and not _pg_copy_new(cursor, target, new):
-                stored = part
-            if stored:
-                _pg_upsert_staged(cursor, target, stored)
-            written += len(part)
-    return written
+
+    def execute(self, sql: str) -> None:
+        self.cursor.execute(sql)
+
+    def write(self, rows: list[Row]) -> None:
+        new, stored = _pg_split_new(self.cursor, self.target, rows)
+        if new and not _pg_copy_new(self.cursor, self.target, new):
+            stored = rows
+        if stored:
+            _pg_upsert_staged(self.cursor, self.target, stored)
+
+    def close(self) -> None:
+        self.cursor.close()
+
+
+_Writer = _SqliteWriter | _PgWriter
+_WRITERS: dict[str, type[_SqliteWriter] | type[_PgWriter]] = {
+    "sqlite": _SqliteWriter, "postgresql": _PgWriter}
+
+
+def _attempt(writer: _Writer, rows: list[Row]) -> BaseException | None:
+    """Write `rows` in a savepoint; the row fault that undid them all, or None."""
+    writer.execute(f"SAVEPOINT {_SAVEPOINT}")
+    try:
+        writer.write(rows)
+    except writer.faults as exc:
+        writer.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        writer.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        return exc
+    writer.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+    return None
+
+
+def _write_setting_aside(writer: _Writer, rows: list[Row]) -> list[Rejected]:
+    """Write `rows`; halve a refused batch until each refused row is alone, set aside."""
+    fault = _attempt(writer, rows)
+    if fault is None:
+        return []
+    if len(rows) == 1:
+        return [Rejected(rows[0], _one_line(fault))]
+    mid = len(rows) // 2
+    return _write_setting_aside(writer, rows[:mid]) + _write_setting_aside(writer, rows[mid:])
+
+
+def _run(conn: Connection, table: Table, rows: Iterable[Row] | pd.DataFrame, chunk: int,
+         *, strict: bool) -> UpsertResult:
+    shape = _Shape(table)
+    if isinstance(rows, pd.DataFrame):
+        rows = rows_from_frame(rows, shape.frame_columns(rows))
+    writer_type = _WRITERS.get(conn.dialect.name)
+    if writer_type is None:
+        raise NotImplementedError(f"no bulk upsert for {conn.dialect.name}")
+    result = UpsertResult()
+    try:
+        writer = writer_type(conn, table)
+        try:
+            for part in _chunks(rows, chunk):
+                good, bad = shape.screen(part)
+                if bad and strict:
+                    raise StoreError(f"{table.name}: bulk upsert failed: {bad[0].reason} "
+                                     f"in row {bad[0].row!r:.200}")
+                if strict:
+                    writer.write(good)
+                else:
+                    bad += _write_setting_aside(writer, good)
+                result.written += len(part) - len(bad)
+                result.rejected += bad
+        finally:
+            writer.close()
+    except (conn.dialect.dbapi.Error, *writer_type.faults) as exc:  # type: ignore[union-attr]
+        # The raw driver bypasses SQLAlchemy's wrapping: say which table, keep the cause,
+        # and tell SQLAlchemy when the connection died, so it does not try to roll back on it.
+        if getattr(conn.connection.driver_connection, "broken", False):
+            conn.invalidate(exc)
+        raise StoreError(f"{table.name}: bulk upsert failed: {_one_line(exc)}") from exc
+    return result
 
 
 def upsert(
     conn: Connection, table: Table, rows: Iterable[Row] | pd.DataFrame, *, chunk: int = CHUNK_ROWS
 ) -> int:
-    """Insert or update `rows` (tuples in `table_columns(table)` order, or a DataFrame).
+    """Insert or update `rows` (tuples in `table_columns(table)` order, or a DataFrame),
+    all or nothing.
 
-    Runs inside the caller's transaction; returns the number of rows given. A database
-    error is raised as StoreError naming the table; the caller's transaction rolls back.
+    Runs inside the caller's transaction; returns the number of rows given. Any row the
+    store refuses, and any database error, is raised as StoreError naming the table; the
+    caller's transaction rolls back.
     """
-    if isinstance(rows, pd.DataFrame):
-        rows = rows_from_frame(rows, table_columns(table))
-    dialect = conn.dialect.name
-    if dialect not in _WRITERS:
-        raise NotImplementedError(f"no bulk upsert for {dialect}")
-    try:
-        return _WRITERS[dialect](conn, table, rows, chunk)
-    except conn.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
-        # The raw driver bypasses SQLAlchemy's wrapping; say which table, keep the cause.
-        raise StoreError(f"{table.name}: bulk upsert failed: {exc}".strip()) from exc
+    return _run(conn, table, rows, chunk, strict=True).written
 
 
-_WRITERS = {"sqlite": _upsert_sqlite, "postgresql": _upsert_postgres}
+def upsert_checked(
+    conn: Connection, table: Table, rows: Iterable[Row] | pd.DataFrame, *, chunk: int = CHUNK_ROWS
+) -> UpsertResult:
+    """Insert or update `rows` as `upsert` does, but set aside each row the store can never
+    take (with its reason) and write the rest; returns what was written and set aside.
+
+    A failure that is not one row's (the store down or refusing connections, a lock
+    timeout) is raised as StoreError, for the caller to retry; its transaction rolls back.
+    """
+    return _run(conn, table, rows, chunk, strict=False)
