@@ -38,11 +38,18 @@ def test_roadmap_json_reads_quarters_as_phases_and_milestones_under_groups():
 
 def test_roadmap_store_records_items_once(tmp_path):
     env_dir = tmp_path / "var"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([APOLLO, *args], capture_output=True, text=True, timeout=60,
+                              cwd=tmp_path, env={"PATH": "/usr/bin:/bin",
+                                                 "APOLLO_DATA_DIR": str(env_dir)})
+
+    roadmap = str(ROOT / "docs/platform/roadmap.md")
+    unmigrated = run("roadmap", roadmap, "--store")
+    assert unmigrated.returncode == 1 and "apollo db upgrade" in unmigrated.stderr
+    assert run("db", "upgrade").returncode == 0
     for _ in range(2):
-        result = subprocess.run([APOLLO, "roadmap", str(ROOT / "docs/platform/roadmap.md"),
-                                 "--store"], capture_output=True, text=True, timeout=60,
-                                cwd=tmp_path, env={"PATH": "/usr/bin:/bin",
-                                                   "APOLLO_DATA_DIR": str(env_dir)})
+        result = run("roadmap", roadmap, "--store")
         assert result.returncode == 0, result.stderr
     import sqlalchemy as sa
 
@@ -72,6 +79,12 @@ def test_costs_read_the_table_after_a_four_backtick_fence_not_the_one_inside():
     lines = json.loads(result.stdout)["lines"]
     assert [(x["component"], x["monthly_cost"]) for x in lines] == [
         ("Object storage", 1250), ("Block storage", 730)]
+
+
+def test_a_bad_month_names_its_flag_without_a_traceback():
+    result = apollo("costs", "docs/platform/costs.md", "--month", "2024-13", "--store")
+    assert result.returncode == 2
+    assert "--month" in result.stderr and "Traceback" not in result.stderr
 
 
 def rounded(value: float) -> float:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from services.cli.app import JsonOption, app, settings
+from services.cli.app import JsonOption, app, open_store
 from services.errors import ApolloError
 
 
@@ -29,14 +29,25 @@ def roadmap(
     tree = read_roadmap(document)
     typer.echo(json.dumps(roadmap_json(tree), indent=2) if json_out else roadmap_text(tree))
     if store:
-        from services.store.engine import make_engine
-        from services.store.migrate import upgrade
-
-        engine = make_engine(settings().store_url)
-        upgrade(engine)
-        run = collect_roadmap(engine, document, document=str(document))
+        engine = open_store()  # never migrates: `apollo db upgrade` does
+        try:
+            run = collect_roadmap(engine, document, document=str(document))
+        finally:
+            engine.dispose()
         if run.errors:
             raise ApolloError("; ".join(run.errors))
+
+
+def _month_flag(text: str | None) -> date:
+    """--month as the first day of its month (this month without one); a bad value names
+    the flag instead of leaving a traceback."""
+    from services.documents.costs import parse_month
+
+    try:
+        return parse_month(text or datetime.now(UTC).strftime("%Y-%m"))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc).removeprefix("--month: "), param_hint="--month"
+                                 ) from None
 
 
 @app.command()
@@ -54,20 +65,21 @@ def costs(
     figures a document states that do not add up are flagged."""
 
     from collectors.cost import collect_cost_file, read_costs
-    from services.documents.costs import costs_json, costs_text, parse_month, summarize_costs
+    from services.documents.costs import costs_json, costs_text, summarize_costs
 
-    for path in files:
-        summary = summarize_costs(read_costs(path), mau=mau)
-        typer.echo(json.dumps(costs_json(summary), indent=2) if json_out else costs_text(summary))
-        if store:
-            from services.store.engine import make_engine
-            from services.store.migrate import upgrade
-
-            engine = make_engine(settings().store_url)
-            upgrade(engine)
-            first = parse_month(month or datetime.now(UTC).strftime("%Y-%m"))
-            run = collect_cost_file(engine, path, month=first, source=str(path))
-            if run.errors:
-                raise ApolloError("; ".join(run.errors))
+    first = _month_flag(month)
+    engine = open_store() if store else None
+    try:
+        for path in files:
+            summary = summarize_costs(read_costs(path), mau=mau)
+            typer.echo(json.dumps(costs_json(summary), indent=2) if json_out
+                       else costs_text(summary))
+            if engine is not None:
+                run = collect_cost_file(engine, path, month=first, source=str(path))
+                if run.errors:
+                    raise ApolloError("; ".join(run.errors))
+    finally:
+        if engine is not None:
+            engine.dispose()
 
 
