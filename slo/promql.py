@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import Literal
 
 from slo.durations import format_duration
 from slo.errors import SpecError
@@ -201,46 +203,271 @@ def sli_error_query(sli: SLI, window: timedelta, *, slo_id: str = "") -> str:
     return render_window(text, window, where=where)
 
 
-# --- histogram selectors ---------------------------------------------------------------------
+# --- selectors -------------------------------------------------------------------------------
+#
+# The one reader of PromQL vector selectors in Apollo: spec parsing, rule export and the
+# page SLIs all use it, so a matcher means the same everywhere, and the same as in Prometheus.
 
-_METRIC_NAME = re.compile(r"\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*")
-_MATCHER = re.compile(
-    r"""\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"""
-    r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*""",
-    re.DOTALL,
-)
+MatchOp = Literal["=", "!=", "=~", "!~"]
+MATCH_OPS: tuple[MatchOp, ...] = ("=~", "!~", "!=", "=")  # longest first, as they are read
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_BLANKS = re.compile(r"[ \t\r\n]*")
+_PLAIN = {'"': re.compile(r'[^"\\\n]+'), "'": re.compile(r"[^'\\\n]+")}
+_CHAR_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+                 "\\": "\\"}
+_OCTAL = re.compile(r"[0-7]{3}")
+_HEX_DIGITS = {"x": 2, "u": 4, "U": 8}  # \xHH is one byte; \u and \U a code point
+_HEX = {esc: re.compile(f"[0-9a-fA-F]{{{n}}}") for esc, n in _HEX_DIGITS.items()}
 
 
-def split_selector(selector: str, *, where: str = "") -> tuple[str, list[str]]:
-    """`name{a="x", b=~'y'}` -> ("name", ['a="x"', "b=~'y'"]); raises SpecError if not one."""
+@dataclass(frozen=True)
+class Matcher:
+    """`label op value`, one label matcher of a selector.
+
+    `value` is the text with its escapes undone. A regex matches the whole label value, as
+    PromQL anchors it (`=~"a|b"` matches "a" and "b", not "ab"); it is run by Python's `re`,
+    which reads RE2's syntax except a few rarities (`\\pL`, `[[:alpha:]]`) and whose `\\d`,
+    `\\w` and `\\s` also accept non-ASCII digits, letters and spaces. `written` is the value
+    as the selector spelled it, quotes included, so a parsed selector prints back unchanged;
+    a matcher made in code prints its value with Go's quoting.
+    """
+
+    label: str
+    op: MatchOp
+    value: str
+    written: str = field(default="", compare=False, repr=False)
+    _regex: re.Pattern[str] | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not LABEL_NAME.fullmatch(self.label):
+            raise SpecError(f"{self.label!r} is not a label name", field="selector")
+        if self.op not in MATCH_OPS:
+            raise SpecError(f"{self.op!r} is not a matcher operator (=, !=, =~ or !~)",
+                            field="selector")
+        if self.op in ("=~", "!~"):
+            try:
+                regex = re.compile(self.value)
+            except re.error as exc:
+                raise SpecError(f"label {self.label!r}: {self.value!r} is not a regular "
+                                f"expression ({exc})", field="selector") from None
+            object.__setattr__(self, "_regex", regex)
+
+    def matches(self, value: str) -> bool:
+        """Whether a label with `value` is selected ("" stands for a missing label)."""
+        if self._regex is None:
+            return (value == self.value) == (self.op == "=")
+        return (self._regex.fullmatch(value) is not None) == (self.op == "=~")
+
+    def __str__(self) -> str:
+        return f"{self.label}{self.op}{self.written or go_quote(self.value)}"
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A PromQL vector selector, `name{label op "value", …}`.
+
+    `name` is "" when the selector names its metrics by `__name__` matchers only. `str()`
+    prints it back: matchers as written, joined by "," (`name` alone without matchers).
+    """
+
+    name: str = ""
+    matchers: tuple[Matcher, ...] = ()
+
+    def matches(self, name: str, labels: Mapping[str, str]) -> bool:
+        """Whether the series `name{labels}` is selected; a missing label counts as ""."""
+        if self.name and name != self.name:
+            return False
+        return all(m.matches(name if m.label == "__name__" else labels.get(m.label, ""))
+                   for m in self.matchers)
+
+    def value_of(self, label: str) -> str | None:
+        """The value an equality matcher requires of `label`, or None."""
+        return next((m.value for m in self.matchers if m.label == label and m.op == "="), None)
+
+    def renamed(self, name: str, *extra: Matcher) -> Selector:
+        """The same matchers (and `extra` after them) on the metric `name`."""
+        return Selector(name, (*self.matchers, *extra))
+
+    def __str__(self) -> str:
+        body = ",".join(map(str, self.matchers))
+        return f"{self.name}{{{body}}}" if body or not self.name else self.name
+
+
+class _Unreadable(ValueError):
+    """What is wrong with a selector text, and where (0-based column)."""
+
+    def __init__(self, why: str, at: int) -> None:
+        super().__init__(f"{why} (column {at + 1})")
+
+
+def parse_selector(text: str, *, field: str = "selector", where: str = "") -> Selector:
+    """Read a PromQL vector selector as Prometheus reads it.
+
+    `name{label op "value", …}`: ops `=`, `!=`, `=~`, `!~`; values in double or single quotes
+    with Go's escapes (`\\\\ \\" \\' \\n \\t \\a \\b \\f \\r \\v \\xHH \\uHHHH \\UHHHHHHHH`
+    and three-digit octal `\\NNN`; a quote is escaped only inside its own kind of quotes),
+    or in backticks, raw; blanks anywhere between tokens, a trailing comma allowed, any other
+    Unicode kept as it is. The name may be left out when a matcher (such as `__name__`) does
+    not match the empty string, as PromQL requires. Raises SpecError naming `field`, what was
+    expected and the column.
+    """
+    try:
+        return _SelectorReader(text).read()
+    except _Unreadable as exc:
+        raise SpecError(f"{where}cannot read {text!r}: {exc}", field=field) from None
+
+
+class _SelectorReader:
+    def __init__(self, text: str) -> None:
+        self.text, self.pos = text, 0
+
+    def read(self) -> Selector:
+        self._skip()
+        name = self._take(METRIC_NAME)
+        self._skip()
+        if self._at("") and name:
+            return Selector(name)
+        if not self._at("{"):
+            raise self._fail("expected '{' after the metric name" if name
+                             else "expected a metric name or '{'")
+        self.pos += 1
+        matchers: list[Matcher] = []
+        self._skip()
+        while not self._at("}"):
+            matchers.append(self._matcher())
+            self._skip()
+            if self._at(","):
+                self.pos += 1
+                self._skip()
+            elif not self._at("}"):
+                raise self._fail("expected ',' or '}' after a matcher")
+        self.pos += 1
+        self._skip()
+        if not self._at(""):
+            raise self._fail(f"unexpected {self.text[self.pos:]!r} after the selector")
+        if name and any(m.label == "__name__" for m in matchers):
+            raise _Unreadable("the metric name is given twice, before the braces and by "
+                              "__name__", 0)
+        if not name and all(m.matches("") for m in matchers):
+            raise _Unreadable("without a metric name, a selector needs a matcher that does "
+                              "not match the empty string", 0)
+        return Selector(name, tuple(matchers))
+
+    def _matcher(self) -> Matcher:
+        label = self._take(LABEL_NAME)
+        if not label:
+            raise self._fail("expected a label name")
+        self._skip()
+        op = next((o for o in MATCH_OPS if self.text.startswith(o, self.pos)), None)
+        if op is None:
+            raise self._fail(f"expected =, !=, =~ or !~ after label {label!r}")
+        self.pos += len(op)
+        self._skip()
+        start = self.pos
+        value = self._string()
+        try:
+            return Matcher(label, op, value, self.text[start:self.pos])
+        except SpecError as exc:
+            raise _Unreadable(exc.reason, start) from None
+
+    def _string(self) -> str:
+        """A quoted value with its escapes undone; `pos` moves past the closing quote."""
+        text, start = self.text, self.pos
+        quote = text[start:start + 1]
+        if quote == "`":
+            end = text.find("`", start + 1)
+            if end < 0:
+                raise _Unreadable("unterminated raw string", start)
+            self.pos = end + 1
+            return text[start + 1:end]
+        if quote not in _PLAIN:
+            raise self._fail("expected a quoted value (\"…\", '…' or `…`)")
+        out, i = bytearray(), start + 1
+        while True:
+            plain = _PLAIN[quote].match(text, i)
+            if plain:
+                out += plain.group().encode("utf-8", "surrogatepass")
+                i = plain.end()
+            if i >= len(text):
+                raise _Unreadable("unterminated quoted string", start)
+            if text[i] == quote:
+                break
+            if text[i] == "\n":
+                raise _Unreadable("a line break inside a quoted string (write \\n)", i)
+            i = self._escape(out, i, quote)
+        self.pos = i + 1
+        try:
+            return out.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Unreadable("its escapes spell bytes that are not UTF-8", start) from None
+
+    def _escape(self, out: bytearray, i: int, quote: str) -> int:
+        """Append the escape at `text[i]` (a backslash) to `out`; returns where it ends."""
+        esc = self.text[i + 1:i + 2]
+        if not esc:
+            raise _Unreadable("unterminated escape sequence", i)
+        if esc in _CHAR_ESCAPES or esc == quote:
+            out += _CHAR_ESCAPES.get(esc, esc).encode()
+            return i + 2
+        if esc in "01234567":
+            digits = _OCTAL.match(self.text, i + 1)
+            if not digits or int(digits.group(), 8) > 255:
+                raise _Unreadable("an octal escape is three digits 0-7, at most \\377", i)
+            out.append(int(digits.group(), 8))
+            return digits.end()
+        if esc in _HEX:
+            digits = _HEX[esc].match(self.text, i + 2)
+            if not digits:
+                raise _Unreadable(f"\\{esc} needs {_HEX_DIGITS[esc]} hex digits", i)
+            code = int(digits.group(), 16)
+            if esc == "x":
+                out.append(code)
+            elif code > 0x10FFFF or 0xD800 <= code < 0xE000:
+                raise _Unreadable(f"\\{esc}{digits.group()} is not a Unicode code point", i)
+            else:
+                out += chr(code).encode()
+            return digits.end()
+        raise _Unreadable(f"unknown escape sequence \\{esc}", i)
+
+    def _skip(self) -> None:
+        self.pos = _BLANKS.match(self.text, self.pos).end()  # type: ignore[union-attr]
+
+    def _take(self, pattern: re.Pattern[str]) -> str:
+        found = pattern.match(self.text, self.pos)
+        if not found:
+            return ""
+        self.pos = found.end()
+        return found.group()
+
+    def _at(self, token: str) -> bool:
+        """At `token`, or at the end for ""."""
+        return self.text.startswith(token, self.pos) if token else self.pos >= len(self.text)
+
+    def _fail(self, why: str) -> _Unreadable:
+        return _Unreadable(why, self.pos)
+
+
+# --- histogram and counter selectors ---------------------------------------------------------
+
+
+def split_selector(selector: str, *, where: str = "") -> Selector:
+    """A histogram's selector: a metric name, matchers, and no `le` (the threshold picks it).
+
+    `name{a="x", b=~'y'}` -> Selector("name", (a="x", b=~'y')); raises SpecError otherwise.
+    """
     def fail(why: str) -> SpecError:
         return SpecError(f"{where}expected a metric name with an optional {{label matchers}} "
                          f"selector, got {selector!r} ({why})", field="sli.metric")
 
-    head = _METRIC_NAME.match(selector)
-    if not head:
+    try:
+        parsed = _SelectorReader(selector).read()
+    except _Unreadable as exc:
+        raise fail(str(exc)) from None
+    if not parsed.name:
         raise fail("no metric name")
-    name, pos, matchers = head.group(1), head.end(), []
-    if pos == len(selector):
-        return name, matchers
-    if selector[pos] != "{":
-        raise fail(f"unexpected {selector[pos:]!r}")
-    pos += 1
-    while True:
-        close = re.compile(r"\s*\}\s*$").match(selector, pos)
-        if close:
-            return name, matchers
-        m = _MATCHER.match(selector, pos)
-        if not m:
-            raise fail(f"cannot read a matcher at {selector[pos:]!r}")
-        matchers.append(f"{m.group(1)}{m.group(2)}{m.group(3)}")
-        if m.group(1) == "le":
-            raise fail("the `le` matcher is chosen from the threshold")
-        pos = m.end()
-        if selector.startswith(",", pos):
-            pos += 1
-        elif not re.compile(r"\s*\}").match(selector, pos):
-            raise fail(f"expected ',' or '}}' at {selector[pos:]!r}")
+    if any(m.label == "le" for m in parsed.matchers):
+        raise fail("the `le` matcher is chosen from the threshold")
+    return parsed
 
 
 def counter_increase(selector: str, *, where: str = "") -> str:
@@ -250,15 +477,11 @@ def counter_increase(selector: str, *, where: str = "") -> str:
     would need a subquery, which mishandles counter resets), so anything else is refused.
     """
     try:
-        name, matchers = split_selector(selector.strip(), where=where)
+        parsed = parse_selector(selector.strip(), field="sli", where=where)
     except SpecError as exc:
         raise SpecError(f"{exc.reason}; a counter query must be one series selector",
                         field="sli") from None
-    return f"sum(increase({_series(name, matchers)}[{{{{.window}}}}]))"
-
-
-def _series(name: str, matchers: list[str]) -> str:
-    return f"{name}{{{','.join(matchers)}}}" if matchers else name
+    return f"sum(increase({parsed}[{{{{.window}}}}]))"
 
 
 def latency_queries(sli: LatencyThreshold, *, where: str = "") -> tuple[str, str]:
@@ -269,9 +492,9 @@ def latency_queries(sli: LatencyThreshold, *, where: str = "") -> tuple[str, str
     if not (math.isfinite(sli.threshold_s) and sli.threshold_s > 0):
         raise SpecError(f"{where}the latency threshold must be a positive number of seconds, "
                         f"got {sli.threshold_s!r}", field="sli.threshold")
-    name, matchers = split_selector(sli.metric, where=where)
-    count = _series(f"{name}_count", matchers)
-    bucket = _series(f"{name}_bucket", [*matchers, f'le="{bucket_bound(sli.threshold_s)}"'])
+    base = split_selector(sli.metric, where=where)
+    count = base.renamed(f"{base.name}_count")
+    bucket = base.renamed(f"{base.name}_bucket", Matcher("le", "=", bucket_bound(sli.threshold_s)))
     total = f"sum(rate({count}[{{{{.window}}}}]))"
     errors = f"{total} - sum(rate({bucket}[{{{{.window}}}}]))"
     return errors, total

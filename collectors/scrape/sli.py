@@ -21,7 +21,7 @@ from collectors.scrape.increases import Key
 from slo.errors import SpecError
 from slo.histogram import histogram_quantile
 from slo.model import SLO, LatencyThreshold, RequestRatio, Threshold
-from slo.promql import bucket_bound, split_selector
+from slo.promql import Matcher, Selector, bucket_bound, parse_selector, split_selector
 
 _SUM_RATE = re.compile(
     r"^\s*sum\s*\(\s*(?:rate|increase)\s*\(\s*(?P<sel>.+?)\s*\[\s*\{\{\s*\.window\s*\}\}\s*\]"
@@ -30,42 +30,8 @@ _QUANTILE = re.compile(
     r"^\s*histogram_quantile\s*\(\s*(?P<q>[0-9.]+)\s*,\s*sum\s+by\s*\(\s*le\s*\)\s*\(\s*"
     r"(?:rate|increase)\s*\(\s*(?P<sel>.+?)\s*\[\s*\{\{\s*\.window\s*\}\}\s*\]\s*\)\s*\)\s*\)"
     r"\s*$", re.DOTALL)
-_MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
 _COMPARE = {"lt": lambda a, b: a < b, "lte": lambda a, b: a <= b,
             "gt": lambda a, b: a > b, "gte": lambda a, b: a >= b}
-
-
-@dataclass(frozen=True)
-class Selector:
-    name: str
-    matchers: tuple[tuple[str, str, str], ...]  # (label, op, value)
-
-    def matches(self, name: str, labels: Mapping[str, str]) -> bool:
-        if name != self.name:
-            return False
-        for label, op, value in self.matchers:
-            actual = labels.get(label, "")
-            if (op == "=" and actual != value) or (op == "!=" and actual == value):
-                return False
-            if op in ("=~", "!~") and bool(re.fullmatch(value, actual)) != (op == "=~"):
-                return False
-        return True
-
-    @property
-    def job(self) -> str | None:
-        return next((v for label, op, v in self.matchers if label == "job" and op == "="), None)
-
-
-def parse_selector(text: str) -> Selector:
-    name, raw = split_selector(text.strip())
-    matchers = []
-    for item in raw:
-        found = _MATCHER.match(item.replace("'", '"'))
-        if not found:
-            raise SpecError(f"cannot read label matcher {item!r}", field="sli")
-        label, op, value = found.groups()
-        matchers.append((label, op, bytes(value, "utf-8").decode("unicode_escape")))
-    return Selector(name, tuple(matchers))
 
 
 def _sum_of(query: str) -> Selector:
@@ -73,7 +39,7 @@ def _sum_of(query: str) -> Selector:
     if not found:
         raise SpecError(f"only sum(rate(SELECTOR[{{{{.window}}}}])) can be read from pages, got "
                         f"{query.strip()!r}", field="sli")
-    return parse_selector(found.group("sel"))
+    return parse_selector(found.group("sel"), field="sli")
 
 
 @dataclass(frozen=True)
@@ -89,7 +55,7 @@ class PageSli:
 
     @property
     def job(self) -> str | None:
-        return self.total.job
+        return self.total.value_of("job")
 
 
 def page_sli(slo: SLO) -> PageSli:
@@ -101,14 +67,14 @@ def page_sli(slo: SLO) -> PageSli:
             return PageSli(slo, total, errors=_sum_of(sli.error_query))
         return PageSli(slo, total, good=_sum_of(sli.good_query or ""))
     if isinstance(sli, LatencyThreshold):
-        base = parse_selector(sli.metric)
-        le = ("le", "=", bucket_bound(sli.threshold_s))
-        return PageSli(slo, Selector(f"{base.name}_count", base.matchers),
-                       good=Selector(f"{base.name}_bucket", (*base.matchers, le)))
+        base = split_selector(sli.metric, where=f"SLO {slo.id!r}: ")
+        le = Matcher("le", "=", bucket_bound(sli.threshold_s))
+        return PageSli(slo, base.renamed(f"{base.name}_count"),
+                       good=base.renamed(f"{base.name}_bucket", le))
     if isinstance(sli, Threshold):
         found = _QUANTILE.match(sli.query)
         if found:
-            sel = parse_selector(found.group("sel"))
+            sel = parse_selector(found.group("sel"), field="sli")
             return PageSli(slo, sel, quantile=float(found.group("q")),
                            compare=(sli.op, sli.value))
     raise SpecError(f"{type(sli).__name__} SLIs of this shape need Prometheus", field="sli")

@@ -16,6 +16,7 @@ from typing import Any, cast
 from slo.durations import parse_duration
 from slo.errors import SpecError
 from slo.model import Comparison
+from slo.promql import Selector, parse_selector
 from slo.yamlpos import Path, YamlDocument
 
 COMPARISONS: tuple[Comparison, ...] = ("lt", "lte", "gt", "gte")
@@ -286,41 +287,15 @@ def percent(value: float) -> str:
 
 # --- Prometheus selectors -------------------------------------------------------------------
 
-_SELECTOR = re.compile(r"^\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?:\{(?P<body>.*)\})?\s*$",
-                       re.S)
-_MATCHER = re.compile(
-    r"""\s*(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)\s*(?P<op>=~|!~|!=|=)\s*"""
-    r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*(?:,|$)""",
-    re.S,
-)
 
-
-def parse_selector(text: str) -> tuple[str, list[tuple[str, str, str]]] | None:
-    """`name{a="b",c=~"d"}` -> (`name`, [(a, =, b), (c, =~, d)]); None if it is not one."""
-    match = _SELECTOR.match(text)
-    if not match or not (match.group("name") or match.group("body")):
+def selector(field: Field, text: str, *, example: str) -> Selector | None:
+    """`text` read as a PromQL vector selector (`slo.promql`, the one reader); on a problem
+    the error is recorded on `field` with an `example` of what is expected, and None returned."""
+    try:
+        return parse_selector(text)
+    except SpecError as exc:
+        field.fail(f"{exc.reason}; expected a selector such as {example}")
         return None
-    matchers: list[tuple[str, str, str]] = []
-    body = (match.group("body") or "").strip()
-    pos = 0
-    while pos < len(body):
-        m = _MATCHER.match(body, pos)
-        if not m:
-            return None
-        raw = m.group("value")
-        value = raw[1:-1] if raw[0] == "`" else re.sub(r"\\(.)", r"\1", raw[1:-1])
-        matchers.append((m.group("label"), m.group("op"), value))
-        pos = m.end()
-    return match.group("name") or "", matchers
-
-
-def selector_text(name: str, matchers: Iterable[tuple[str, str, str]]) -> str:
-    body = ",".join(f'{label}{op}"{_quote(value)}"' for label, op, value in matchers)
-    return f"{name}{{{body}}}" if body else name
-
-
-def _quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def needs_window(field: Field, query: str | None) -> str | None:

@@ -33,10 +33,10 @@ from slo.specs._common import (
     exactly_one,
     expect_kind,
     needs_window,
-    parse_selector,
     percent,
     prometheus_duration,
     prometheus_labels,
+    selector,
 )
 
 API_VERSION: Final = "apollo/v1"
@@ -154,17 +154,19 @@ def _latency_threshold(spec: Field) -> SLI | None:
     metric = spec["histogram"].text(required=True, nonempty=True)
     threshold = _threshold_seconds(spec["threshold"])
     if metric is not None:
-        parsed = parse_selector(metric)
-        if parsed is None or not parsed[0]:
+        example = 'http_request_duration_seconds{job="api"}'
+        parsed = selector(spec["histogram"], metric, example=example)
+        if parsed is None:
+            metric = None
+        elif not parsed.name:
             spec["histogram"].fail(f"expected a histogram name with an optional selector, "
-                                   f"e.g. http_request_duration_seconds{{job=\"api\"}}, "
-                                   f"got {metric!r}")
+                                   f"e.g. {example}, got {metric!r}")
             metric = None
-        elif parsed[0].endswith(("_bucket", "_count", "_sum")):
+        elif parsed.name.endswith(("_bucket", "_count", "_sum")):
             spec["histogram"].fail(f"give the histogram's base name, without the "
-                                   f"{parsed[0].rsplit('_', 1)[1]!r} suffix")
+                                   f"{parsed.name.rsplit('_', 1)[1]!r} suffix")
             metric = None
-        elif any(label == "le" for label, _, _ in parsed[1]):
+        elif any(m.label == "le" for m in parsed.matchers):
             spec["histogram"].fail("must not select `le`: the threshold picks the bucket")
             metric = None
     if metric is None or threshold is None:

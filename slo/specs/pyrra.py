@@ -17,15 +17,15 @@ from collections.abc import Callable
 from typing import Final
 
 from slo.model import SLI, SLO, Alerting, AlertRule, LatencyThreshold, Period, RequestRatio, Source
+from slo.promql import Selector
 from slo.specs._common import (
     Field,
     exactly_one,
     expect_kind,
-    parse_selector,
     percent,
     prometheus_duration,
     sanitize_label_name,
-    selector_text,
+    selector,
 )
 
 API_VERSION: Final = "pyrra.dev/v1alpha1"
@@ -88,16 +88,12 @@ def _indicator(field: Field) -> SLI | None:
     return _READERS[kind](field[kind])
 
 
-def _selector(field: Field) -> tuple[str, list[tuple[str, str, str]]] | None:
+def _selector(field: Field) -> Selector | None:
     """Pyrra metrics are plain vector selectors (it parses them as such)."""
     text = field["metric"].text(required=True, nonempty=True)
     if text is None:
         return None
-    parsed = parse_selector(text)
-    if parsed is None:
-        field["metric"].fail(f"must be a vector selector such as "
-                             f"http_requests_total{{job=\"api\"}}, got {text!r}")
-    return parsed
+    return selector(field["metric"], text, example='http_requests_total{job="api"}')
 
 
 def _sum(field: Field, inner: str) -> str:
@@ -105,8 +101,8 @@ def _sum(field: Field, inner: str) -> str:
     return f"sum by ({', '.join(groups)}) ({inner})" if groups else f"sum({inner})"
 
 
-def _rate(selector: tuple[str, list[tuple[str, str, str]]]) -> str:
-    return f"rate({selector_text(*selector)}[{{{{.window}}}}])"
+def _rate(metric: Selector) -> str:
+    return f"rate({metric}[{{{{.window}}}}])"
 
 
 def _ratio(field: Field) -> SLI | None:
@@ -121,20 +117,21 @@ def _latency(field: Field) -> SLI | None:
     success, total = _selector(field["success"]), _selector(field["total"])
     if success is None or total is None:
         return None
-    le = [m for m in success[1] if m[0] == "le"]
-    if len(le) != 1 or le[0][1] != "=":
+    le = [m for m in success.matchers if m.label == "le"]
+    if len(le) != 1 or le[0].op != "=":
         field["success"]["metric"].fail('must select one bucket with le="<seconds>"')
         return None
     try:
-        threshold = float(le[0][2])
+        threshold = float(le[0].value)
     except ValueError:
-        field["success"]["metric"].fail(f"le must be a number of seconds, got {le[0][2]!r}")
+        field["success"]["metric"].fail(f"le must be a number of seconds, got {le[0].value!r}")
         return None
-    base = success[0].removesuffix("_bucket")
-    others = sorted(m for m in success[1] if m[0] != "le")
-    if (success[0].endswith("_bucket") and total[0] == f"{base}_count"
-            and others == sorted(total[1]) and not field.has("grouping") and threshold > 0):
-        return LatencyThreshold(metric=selector_text(base, others), threshold_s=threshold)
+    base = Selector(success.name.removesuffix("_bucket"),
+                    tuple(m for m in success.matchers if m.label != "le"))
+    if (success.name.endswith("_bucket") and total.name == f"{base.name}_count"
+            and set(base.matchers) == set(total.matchers) and not field.has("grouping")
+            and threshold > 0):
+        return LatencyThreshold(metric=str(base), threshold_s=threshold)
     return RequestRatio(total_query=_sum(field, _rate(total)),
                         good_query=_sum(field, _rate(success)))
 
@@ -153,10 +150,10 @@ def _latency_native(field: Field) -> SLI | None:
 
 
 def _bool_gauge(field: Field) -> SLI | None:
-    selector = _selector(field)
-    if selector is None:
+    metric = _selector(field)
+    if metric is None:
         return None
-    over = f"{selector_text(*selector)}[{{{{.window}}}}]"
+    over = f"{metric}[{{{{.window}}}}]"
     return RequestRatio(total_query=_sum(field, f"count_over_time({over})"),
                         good_query=_sum(field, f"sum_over_time({over})"))
 
