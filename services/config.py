@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -60,6 +61,31 @@ LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length
 Labels = dict[LabelName, Annotated[str, Field(max_length=200)]]
 
 
+_METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+
+
+class ServiceMetrics(_Model):
+    """The metric names a service's /metrics page uses (see collectors/scrape/names.py).
+
+    Each one left out is recognised from the page: prometheus_client, Go client and
+    Micrometer names are known.
+    """
+
+    requests: str | None = Field(default=None, pattern=_METRIC_NAME)  # a counter of requests
+    status_label: LabelName | None = None  # the requests' HTTP status label: code, status…
+    latency: str | None = Field(default=None, pattern=_METRIC_NAME)  # a histogram's base name
+    cpu: str | None = Field(default=None, pattern=_METRIC_NAME)  # …_seconds_total or 0..1 gauge
+    memory: str | None = Field(default=None, pattern=_METRIC_NAME)  # bytes; series are summed
+
+    @field_validator("latency")
+    @classmethod
+    def _base_name(cls, latency: str | None) -> str | None:
+        if latency and latency.endswith(("_bucket", "_count", "_sum")):
+            raise ValueError(f"give the histogram's base name, without the "
+                             f"{latency.rsplit('_', 1)[1]!r} suffix")
+        return latency
+
+
 class ServiceConfig(_Model):
     slug: Slug
     name: str = Field(min_length=1)
@@ -69,6 +95,8 @@ class ServiceConfig(_Model):
     unit: str = "req/s"
     routes: list[str] = Field(default_factory=lambda: ["/"])
     baseline: Baseline | None = None
+    metrics: ServiceMetrics | None = None  # page metric names; None: all recognised
+    cpu_limit_cores: float | None = Field(default=None, gt=0)  # CPU allotted to one instance
 
 
 class ScrapeTarget(_Model):
