@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from services.cli.app import JsonOption, app
-from services.errors import ApolloError
+from services.cli.app import JsonOption, app, flag_time, open_store, settings
+from services.errors import ApolloError, InputError
 from slo.durations import parse_duration
 
 slo_app = typer.Typer(help="SLO specs: validate, export rules, report, backtest.",
@@ -20,8 +20,17 @@ app.add_typer(slo_app, name="slo")
 
 SpecFiles = Annotated[list[Path], typer.Argument(help="SLO spec files (any supported format).",
                                                  exists=False)]
-SpecOption = Annotated[Path, typer.Option("--spec", help="The SLO spec file.")]
-DataOption = Annotated[Path, typer.Option("--data", help="CSV: timestamp,good,total per minute.")]
+NameArgument = Annotated[str | None, typer.Argument(
+    help="An SLO of the configured slo_files (id or name): its minutes are read from the "
+         "store. Or give --spec and --data.", show_default=False)]
+SpecOption = Annotated[Path | None, typer.Option("--spec", help="The SLO spec file (with "
+                                                 "--data, instead of NAME).")]
+DataOption = Annotated[Path | None, typer.Option("--data", help="CSV: timestamp,good,total "
+                                                 "per minute.")]
+FromOption = Annotated[str | None, typer.Option("--from", help="First minute (now-7d, -7d, "
+                                                "ISO 8601, Unix seconds); default: one SLO "
+                                                "period before --to.")]
+ToOption = Annotated[str | None, typer.Option("--to", help="End, excluded; default: now.")]
 SloOption = Annotated[str | None, typer.Option("--slo", help="Which SLO of the file "
                                                "(name or id), when it holds several.")]
 
@@ -42,13 +51,66 @@ def _pick_slo(path: Path, name: str | None) -> Any:
     return slos[0]
 
 
-def _slo_and_series(spec: Path, data: Path, name: str | None) -> tuple[Any, Any]:
-    """The chosen SLO and its data, turned into slices when it budgets by timeslices."""
+def configured_slo(name: str) -> Any:
+    """The SLO of the configured slo_files whose id (or name) is `name`."""
+    from services.runtime.jobs import configured_slos
+
+    slos = configured_slos(settings())
+    found = [s for s in slos if s.id == name] or [s for s in slos if s.name == name]
+    if not found:
+        known = ", ".join(s.id for s in slos) or "none (slo_files matches no spec)"
+        raise InputError(f"no SLO {name!r} in the configured slo_files; known: {known}",
+                         field="NAME")
+    return found[0]
+
+
+def _minute_range(slo: Any, start: str | None, end: str | None) -> tuple[int, int]:
+    """[--from, --to) in whole minutes; by default the SLO's period ending this minute."""
+    last = flag_time(end, "--to") if end else int(time.time())
+    last -= last % 60
+    first = flag_time(start, "--from") if start else last - int(
+        slo.period.length.total_seconds())
+    first -= first % 60
+    if first >= last:
+        raise InputError(f"{start!r} is not before {end or 'now'!r}", field="--from")
+    return first, last
+
+
+def stored_slo_series(slo: Any, first: int, last: int) -> Any:
+    from services.store.slo_data import stored_series
+
+    engine = open_store()
+    try:
+        with engine.connect() as conn:
+            return stored_series(conn, slo.id, first, last)
+    finally:
+        engine.dispose()
+
+
+def _slo_and_series(name: str | None, spec: Path | None, data: Path | None,
+                    which: str | None, start: str | None = None, end: str | None = None
+                    ) -> tuple[Any, Any]:
+    """The chosen SLO and its minutes (from the store by NAME, or a spec and a CSV), turned
+    into slices when it budgets by timeslices."""
     from services.files import read_minutes_csv
     from slo.timeslices import to_timeslices
 
-    chosen = _pick_slo(spec, name)
-    return chosen, to_timeslices(read_minutes_csv(data), chosen)
+    if (name is None) == (spec is None and data is None):
+        raise InputError("give an SLO NAME (its minutes are read from the store), or "
+                         "--spec and --data, not both", field="NAME")
+    if name is not None:
+        chosen = configured_slo(name)
+        series = stored_slo_series(chosen, *_minute_range(chosen, start, end))
+    else:
+        if spec is None or data is None:
+            raise InputError("--spec and --data go together", field="--spec" if spec is None
+                             else "--data")
+        chosen = _pick_slo(spec, which)
+        series = read_minutes_csv(data)
+    if not series.has_data.any():
+        raise InputError(f"no minutes of {chosen.id} stored in the range (has it been "
+                         "collected?)", field="NAME")
+    return chosen, to_timeslices(series, chosen)
 
 
 def _windows_for(slo: Any, windows_files: list[Path] | None) -> Any:
@@ -128,7 +190,8 @@ def _at(series: Any, at: str | None) -> int:
 
 @slo_app.command("report")
 def slo_report(
-    spec: SpecOption, data: DataOption, slo: SloOption = None,
+    name: NameArgument = None, spec: SpecOption = None, data: DataOption = None,
+    slo: SloOption = None,
     at: Annotated[str | None, typer.Option(help="When: ISO 8601 (naive = UTC), Unix seconds, "
                                            "now-1h or -7d; default: the end of the last "
                                            "minute of the data.")] = None,
@@ -137,7 +200,8 @@ def slo_report(
     windows: Annotated[list[Path] | None, typer.Option("--windows")] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Budget, burn rates, alert state and time to exhaustion of one SLO on CSV data."""
+    """Budget, burn rates, alert state and time to exhaustion of one SLO, on its stored
+    minutes (NAME) or on CSV data."""
 
     from services.documents.slo_text import report_text
     from services.files import read_markers_csv
@@ -145,7 +209,10 @@ def slo_report(
     from slo.forecast import forecast
     from slo.report import report
 
-    chosen, series = _slo_and_series(spec, data, slo)
+    end = None
+    if name is not None and at is not None:  # read the period up to --at, not up to now
+        end = str(_whole_minute(flag_time(at, "--at")))
+    chosen, series = _slo_and_series(name, spec, data, slo, end=end)
     t = _at(series, at)
     result = report(chosen, series, t, _windows_for(chosen, windows))
     exhaustion = forecast(chosen, series, t)
@@ -160,7 +227,8 @@ def slo_report(
 
 @slo_app.command("backtest")
 def slo_backtest(
-    spec: SpecOption, data: DataOption, slo: SloOption = None,
+    name: NameArgument = None, spec: SpecOption = None, data: DataOption = None,
+    slo: SloOption = None, start: FromOption = None, end: ToOption = None,
     incidents: Annotated[Path | None, typer.Option(help="CSV name,kind,start,end of known "
                                                    "incidents (default: inferred).")] = None,
     windows: Annotated[list[Path] | None, typer.Option("--windows")] = None,
@@ -172,9 +240,56 @@ def slo_backtest(
     from services.files import read_markers_csv
     from slo.backtest import backtest
 
-    chosen, series = _slo_and_series(spec, data, slo)
+    chosen, series = _slo_and_series(name, spec, data, slo, start, end)
     spans = [(m.start, m.end) for m in read_markers_csv(incidents)] if incidents else None
     result = backtest(chosen, series, _windows_for(chosen, windows), incidents=spans)
     typer.echo(json.dumps(result.to_dict(), indent=2) if json_out else backtest_text(result))
 
 
+
+
+def _count(value: float) -> str:
+    """Exactly the stored count: whole numbers without `.0`, others in full precision."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _whole_minute(t: int) -> int:
+    return t - t % 60
+
+
+@slo_app.command("export")
+def slo_export(
+    name: Annotated[str, typer.Argument(help="An SLO of the configured slo_files.")],
+    start: FromOption = None, end: ToOption = None,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="CSV file to write (must not "
+                                             "exist yet; default: stdout).")] = None,
+) -> None:
+    """The SLO's stored minutes as CSV (timestamp,good,total), ready for `slo report --data`;
+    minutes nothing reported are left out (gaps)."""
+    import csv
+    import io
+    import math
+
+    chosen = configured_slo(name)
+    series = stored_slo_series(chosen, *_minute_range(chosen, start, end))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["timestamp", "good", "total"])
+    rows = 0
+    for i, (good, total) in enumerate(zip(series.good, series.total, strict=True)):
+        if math.isnan(total):
+            continue
+        writer.writerow([series.start + 60 * i, _count(good), _count(total)])
+        rows += 1
+    if out is None:
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    try:
+        with out.open("x", encoding="utf-8", newline="") as handle:
+            handle.write(buffer.getvalue())
+    except FileExistsError:
+        raise InputError("exists already; choose another file or remove it",
+                         path=str(out)) from None
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror}", path=str(out)) from None
+    typer.echo(f"wrote {out} ({rows} minutes of {chosen.id})", err=True)
