@@ -119,5 +119,5 @@ def test_export_refuses_to_overwrite_and_unknown_names_are_named(collected, tmp_
     assert unknown.returncode == 1
     assert "no SLO 'no-such-slo'" in unknown.stderr and SLO in unknown.stderr
     both = apollo(collected, "slo", "report", SLO, "--spec", "x.yaml", "--data", "y.csv")
-    assert both.returncode == 1 and "not both" in both.stderr
+    assert both.returncode == 2 and "not both" in both.stderr  # a usage error
     assert "Traceback" not in unknown.stderr + both.stderr + result.stderr

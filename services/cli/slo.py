@@ -96,15 +96,15 @@ def _slo_and_series(name: str | None, spec: Path | None, data: Path | None,
     from slo.timeslices import to_timeslices
 
     if (name is None) == (spec is None and data is None):
-        raise InputError("give an SLO NAME (its minutes are read from the store), or "
-                         "--spec and --data, not both", field="NAME")
+        raise typer.BadParameter("give an SLO NAME (its minutes are read from the store), "
+                                 "or --spec and --data, not both", param_hint="NAME")
     if name is not None:
         chosen = configured_slo(name)
         series = stored_slo_series(chosen, *_minute_range(chosen, start, end))
     else:
         if spec is None or data is None:
-            raise InputError("--spec and --data go together", field="--spec" if spec is None
-                             else "--data")
+            raise typer.BadParameter("--spec and --data go together",
+                                     param_hint="--spec" if spec is None else "--data")
         chosen = _pick_slo(spec, which)
         series = read_minutes_csv(data)
     if not series.has_data.any():
