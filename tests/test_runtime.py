@@ -295,3 +295,22 @@ def test_the_demo_scheduler_survives_a_store_error_inside_a_job(tmp_path):
     thread.join(5)
     statuses = runs_in(engine)
     assert ("broken", "job", "failed") in statuses and len(calls) >= 3
+
+
+def test_configured_services_are_registered_with_their_labels_and_environment(tmp_path):
+    with Fleet(list(PROFILES.values())[:1], clock=Clock(T0)) as fleet:
+        url = fleet.urls["api-gateway"]
+        config = write_config(
+            tmp_path, [{"service": "api-gateway", "url": url, "environment": "production"}],
+            environments={"production": {"database": "PostgreSQL 15 (HA)"}},
+            services=[{"slug": "api-gateway", "name": "API Gateway", "team": "platform",
+                       "tier": "critical", "labels": {"owner": "sre"}}])
+        settings = load_settings(config)
+        engine = make_engine(settings.store_url)
+        upgrade(engine)
+        Scheduler(engine, build_jobs(settings, engine)[:1]).run_once()
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT name, team, environment, tier, labels FROM services "
+                                   "WHERE slug = 'api-gateway'")).one()
+    assert tuple(row[:4]) == ("API Gateway", "platform", "production", "critical")
+    assert "sre" in str(row[4])

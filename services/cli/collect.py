@@ -92,8 +92,7 @@ def collect_backfill(
         progress_reporter,
     )
     from collectors.runs import record_run
-    from services.runtime.jobs import configured_slos
-    from services.store.catalog import ServiceInfo
+    from services.runtime.jobs import configured_slos, service_infos
     s = settings()
     source_cfg = s.sources.prometheus
     if not source_cfg.url:
@@ -105,7 +104,7 @@ def collect_backfill(
     engine = open_store()
     collector = PrometheusCollector(
         engine, PrometheusSource(connect(source_cfg.url, timeout_s=timeout), timeout_s=timeout),
-        [ServiceInfo(c.slug, c.name, c.team, c.unit) for c in s.services],
+        service_infos(s),
         slos=configured_slos(s), chunk_minutes=chunk)
     for _slo, reason in collector.skipped:
         typer.echo(f"skipped  {reason}", err=True)

@@ -17,10 +17,9 @@ from collectors.runs import RunResult
 from collectors.scrape import Target
 from services.config import Settings, child_environment
 from services.fleet.runner import RunningFleet, start_fleet
-from services.runtime.jobs import build_jobs
+from services.runtime.jobs import build_jobs, register_services
 from services.runtime.processes import Child, start_dashboard
 from services.runtime.scheduler import Scheduler
-from services.store.catalog import ServiceInfo, ensure_services
 from services.store.engine import make_engine
 from services.store.migrate import upgrade
 
@@ -58,9 +57,7 @@ def start_demo(settings: Settings, stop: threading.Event, say: Say,
     """Migrate the store (the demo owns its file), start the fleet, the jobs, the dashboard."""
     engine = make_engine(settings.store_url)
     upgrade(engine)
-    with engine.begin() as conn:
-        ensure_services(conn, [ServiceInfo(x.slug, x.name, x.team, x.unit)
-                               for x in settings.services])
+    register_services(settings, engine)
     fleet = start_fleet(settings)
     try:
         targets = [Target(slug, url) for slug, url in fleet.fleet.urls.items()]

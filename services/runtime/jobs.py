@@ -33,6 +33,7 @@ from services.files import expand, load_slo_files
 from services.fleet.runner import read_state
 from services.runtime.leases import RedisLeases
 from services.runtime.scheduler import Job
+from services.store.catalog import ServiceInfo, ensure_services
 from services.store.rollup import apply_retention, roll_up
 from slo.model import SLO, EventRatio
 
@@ -55,6 +56,27 @@ class Lazy(Generic[T]):
         if self._value is None:
             self._value = self._make()
         return self._value
+
+
+def service_infos(settings: Settings) -> list[ServiceInfo]:
+    """The configured services as the store registers them, with their labels; a service's
+    environment is its targets' one when they all name the same."""
+    environments: dict[str, set[str]] = {}
+    for target in settings.sources.scrape.targets:
+        environments.setdefault(target.service, set()).add(target.environment or "")
+    infos = []
+    for c in settings.services:
+        named = environments.get(c.slug, set())
+        environment = next(iter(named)) if len(named) == 1 else ""
+        infos.append(ServiceInfo(c.slug, c.name, c.team, c.unit, environment=environment,
+                                 tier=c.tier, labels=dict(c.labels)))
+    return infos
+
+
+def register_services(settings: Settings, engine: Engine) -> None:
+    """Create or update the configured services (names, teams, labels) in the store."""
+    with engine.begin() as conn:
+        ensure_services(conn, service_infos(settings))
 
 
 def scrape_targets(settings: Settings) -> list[Target]:
@@ -93,8 +115,11 @@ def build_scraper(settings: Settings, engine: Engine, targets: list[Target] | No
 
 def _scrape_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
                 targets: list[Target] | None, keep_state: bool, interval_s: float) -> Job:
-    scraper = Lazy(lambda: build_scraper(settings, engine, targets, keep_state=keep_state,
-                                         slos=slos))
+    def make() -> PageScraper:
+        register_services(settings, engine)
+        return build_scraper(settings, engine, targets, keep_state=keep_state, slos=slos)
+
+    scraper = Lazy(make)
     return Job("scrape", interval_s, lambda: scraper.get().scrape_once())
 
 
@@ -102,7 +127,6 @@ def _prometheus_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
                     interval_s: float) -> Job:
     """Per-minute rows from Prometheus (Thanos, Mimir)."""
     from collectors.prometheus import PrometheusCollector, PrometheusSource, connect
-    from services.store.catalog import ServiceInfo
 
     cfg = settings.sources.prometheus
     assert cfg.url is not None
@@ -110,7 +134,7 @@ def _prometheus_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
     url = cfg.url
     collector = Lazy(lambda: PrometheusCollector(
         engine, PrometheusSource(connect(url, timeout_s=timeout), timeout_s=timeout),
-        [ServiceInfo(c.slug, c.name, c.team, c.unit) for c in settings.services], slos=slos))
+        service_infos(settings), slos=slos))
     return Job("prometheus", interval_s, lambda: [collector.get().collect()])
 
 
