@@ -147,13 +147,6 @@ def load_windows(paths: Iterable[Path]) -> dict[timedelta, AlertWindows]:
 
 # --- per-minute SLI data ------------------------------------------------------------------
 
-
-def parse_time(text: str) -> int:
-    """ISO 8601 (naive means UTC) or Unix seconds -> Unix seconds: the absolute times a data
-    file holds. Flags and parameters take `services.timerange.parse_time` (also `now-1h`)."""
-    return parse_timestamp(text)
-
-
 def _number(text: str | None, name: str) -> float:
     if text is None or not text.strip():
         return math.nan

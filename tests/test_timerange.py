@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.errors import InputError
-from services.files import parse_time as parse_data_time
 from services.timerange import (
     LATEST,
     TimeRange,
@@ -78,7 +77,7 @@ def test_bad_times_name_the_text_and_the_forms(text, message):
 
 def test_data_files_take_absolute_times_only():
     assert parse_timestamp("2026-11-02T00:00:00Z") == MIDNIGHT
-    assert parse_data_time("1793577600") == MIDNIGHT
+    assert parse_timestamp("1793577600.5") == MIDNIGHT
     with pytest.raises(InputError, match="expected ISO 8601 or Unix seconds, got 'now-1h'"):
         parse_timestamp("now-1h")
 
