@@ -147,6 +147,7 @@ def load_windows(paths: Iterable[Path]) -> dict[timedelta, AlertWindows]:
 
 # --- per-minute SLI data ------------------------------------------------------------------
 
+
 def _number(text: str | None, name: str) -> float:
     if text is None or not text.strip():
         return math.nan
