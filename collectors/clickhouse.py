@@ -42,6 +42,7 @@ from slo.errors import InputError
 from slo.model import SLO, Comparison, EventRatio
 
 COLLECTOR = "clickhouse"
+INSTANCE = COLLECTOR  # the instance of every SLI row: ClickHouse has counted every event
 ENGAGEMENT_TYPES = ("page_view", "click", "purchase")
 ALL_TYPES = "all"  # event_type of the row over every engagement type
 
@@ -427,13 +428,17 @@ def collect_engagement(client: Client | str, engine: Engine, *, table: str, days
 
 def collect_event_slis(client: Client | str, engine: Engine, *, slos: Iterable[SLO],
                        now: datetime | float,
-                       lookback: timedelta = timedelta(hours=1)) -> RunResult:
+                       lookback: timedelta = timedelta(hours=1),
+                       instance: str = INSTANCE) -> RunResult:
     """Rewrite `sli_minutes` for every EventRatio SLO over the whole minutes before `now`.
 
     Covers [floor(now) - lookback, floor(now)), the current partial minute excluded. SLOs
     of other SLI kinds are skipped. Each SLO is registered by slug (`SLO.id`) with its
-    objective in percent, as the spec states it. One SLO's failure (say its field is not a
-    column) is recorded and the others are still written: the run is then `partial`.
+    objective in percent, as the spec states it, and its labels. One SLO's failure (say its
+    field is not a column) is recorded and the others are still written: the run is then
+    `partial`. Rows carry `instance`: ClickHouse counts every event of the table, so one
+    name serves every collector replica (their rows rewrite each other). A row the store
+    cannot take is set aside and named in the run.
     """
     chosen = [slo for slo in slos if isinstance(slo.sli, EventRatio)]
     end = floor_to(to_epoch(_utc(now)), MINUTE)
@@ -460,10 +465,14 @@ def collect_event_slis(client: Client | str, engine: Engine, *, slos: Iterable[S
                     conn, slug=slo.id, name=slo.name, objective=slo.objective,
                     period_s=int(slo.period.length.total_seconds()),
                     service_id=services.get(slo.service), spec_path=slo.source.path,
+                    labels=slo.labels,
                 )
-                rows = [(int(m), slo_id, float(g), float(t))
+                rows = [(int(m), slo_id, float(g), float(t), instance)
                         for m, g, t in frame[["minute", "good", "total"]].itertuples(index=False)]
-                run.samples += writes.upsert(conn, SliMinute.__table__, rows)
+                result = writes.upsert_checked(conn, SliMinute.__table__, rows)
+                run.samples += result.written
+                run.errors += [f"SLO {slo.id}: the store set aside a row: {reason}; "
+                               f"row: {row!r:.160}" for row, reason in result.rejected]
     return run.finish()
 
 

@@ -29,12 +29,18 @@ taken as counts). Raw error ratios cannot give events back, so each minute is wr
 good = 1 - ratio, total = 1: the SLO then averages the ratio over minutes, which is how
 Sloth's own period SLI treats a raw SLI. Threshold SLIs are judged per minute (1 or 0 of 1).
 
+Instances. Prometheus has summed the targets already, so every row carries one instance
+name, `prometheus` (the collector's `instance`): replicas of the collector, or an HA pair of
+Prometheus servers answering alike, then rewrite the same rows instead of adding up.
+A backfill rolls up the range it wrote (reads trust roll-ups up to the newest one).
+
 Failure. A source that refuses, times out or answers 5xx ends the run: the collect call
 returns a failed (or partial) `RunResult` naming the URL, with the minutes not read as one
 gap `{"start": s, "end": s}`; a later `backfill` over that gap fills it. Every write is an
 idempotent upsert, one transaction per chunk, so running anything twice changes nothing.
 A query Prometheus rejects (4xx: bad PromQL, too many samples) is an error of that query
-only: the others are still written.
+only: the others are still written. A row the store cannot take (bad data) is set aside and
+named in the run; the rest is written.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ from services.files import mask_url
 from services.store import writes
 from services.store.catalog import ServiceInfo, ensure_services, ensure_slo, service_ids
 from services.store.models import LatencyBucketMinute, ServiceMinute, SliMinute
+from services.store.rollup import roll_up
 from services.store.timeutil import MINUTE, floor_to, from_epoch, to_epoch
 from slo.errors import SpecError
 from slo.model import (
@@ -88,6 +95,7 @@ from slo.promql import (
 )
 
 COLLECTOR = "prometheus"
+INSTANCE = COLLECTOR  # the instance every row carries: Prometheus has summed the targets
 WINDOW = timedelta(minutes=1)
 _WINDOW_TEXT = "1m"  # WINDOW as PromQL writes it
 MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series
@@ -325,8 +333,8 @@ def per_minute(frame: pd.DataFrame, by: Sequence[str] = ()) -> pd.Series:
 ServiceFrames = Mapping[str, pd.DataFrame]
 
 
-def service_rows(frames: ServiceFrames, ids: Mapping[str, int], *, label: str = "job"
-                 ) -> list[tuple]:
+def service_rows(frames: ServiceFrames, ids: Mapping[str, int], *, label: str = "job",
+                 instance: str = INSTANCE) -> list[tuple]:
     """`service_minutes` rows from the frames of `service_queries` (keyed the same).
 
     A (service, minute) gets a row when any of its figures has a value; counters without
@@ -350,18 +358,18 @@ def service_rows(frames: ServiceFrames, ids: Mapping[str, int], *, label: str = 
 
         rows.append((int(minute), ids[slug], get("requests") or 0.0, get("errors") or 0.0,
                      get("latency_sum") or 0.0, get("latency_count") or 0.0,
-                     get("cpu"), get("memory")))
+                     get("cpu"), get("memory"), instance))
     rows.sort(key=lambda r: (r[0], r[1]))
     return rows
 
 
-def bucket_rows(frame: pd.DataFrame, ids: Mapping[str, int], *, label: str = "job"
-                ) -> list[tuple]:
+def bucket_rows(frame: pd.DataFrame, ids: Mapping[str, int], *, label: str = "job",
+                instance: str = INSTANCE) -> list[tuple]:
     """`latency_bucket_minutes` rows: each bucket's increase per service, minute and `le`."""
     rows = []
     for (slug, le, minute), count in per_minute(frame, (label, "le")).items():
         if slug in ids and le != "" and not math.isnan(count):
-            rows.append((int(minute), ids[slug], float(le), float(count)))
+            rows.append((int(minute), ids[slug], float(le), float(count), instance))
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     return rows
 
@@ -512,7 +520,8 @@ class PrometheusCollector:
     `delay_s` in the past (let the last scrapes, remote writes or sidecar uploads land);
     `collect` rewrites the last `lookback` of such minutes each time, so a minute read
     early, or a short outage, is put right by the next runs. Longer outages: `backfill`.
-    SLOs whose SLI Prometheus cannot give (ClickHouse events) are in `skipped`.
+    SLOs whose SLI Prometheus cannot give (ClickHouse events) are in `skipped`. Rows carry
+    `instance` (see the module docstring).
     """
 
     engine: Engine
@@ -525,6 +534,7 @@ class PrometheusCollector:
     lookback: timedelta = timedelta(minutes=5)
     chunk_minutes: int = CHUNK_MINUTES
     clock: Callable[[], float] = time.time
+    instance: str = INSTANCE
 
     def __post_init__(self) -> None:
         slugs = [s.slug if isinstance(s, ServiceInfo) else s for s in self.services]
@@ -544,7 +554,7 @@ class PrometheusCollector:
                                      objective=p.slo.objective,
                                      period_s=int(p.slo.period.length.total_seconds()),
                                      service_id=owners.get(p.slo.service),
-                                     spec_path=p.slo.source.path)
+                                     spec_path=p.slo.source.path, labels=p.slo.labels)
                 for p in self.plans
             }
 
@@ -557,15 +567,17 @@ class PrometheusCollector:
     def collect(self, *, now: When | None = None) -> RunResult:
         """Read and write the last complete minutes; never raises for a source problem."""
         start, end = self.complete_minutes(now)
-        return self._run(start, end, None)
+        return self._run(start, end, None, roll=False)
 
     def backfill(self, start: When, end: When, progress: Progress | None = None
                  ) -> RunResult:
-        """Read and write the minutes [start, end) in chunks; `progress(done, total)`
-        (in minutes) is called at the start and after each chunk written."""
-        return self._run(to_epoch(start), to_epoch(end), progress)
+        """Read and write the minutes [start, end) in chunks, rolling each up as it is
+        written; `progress(done, total)` (in minutes) is called at the start and after each
+        chunk written."""
+        return self._run(to_epoch(start), to_epoch(end), progress, roll=True)
 
-    def _run(self, start: int, end: int, progress: Progress | None) -> RunResult:
+    def _run(self, start: int, end: int, progress: Progress | None, *, roll: bool
+             ) -> RunResult:
         run = RunResult(COLLECTOR, self.source.url)
         chunks = plan_chunks(start, end, max_minutes=self.chunk_minutes)
         total = sum(b - a for a, b in chunks) // MINUTE
@@ -580,9 +592,14 @@ class PrometheusCollector:
                 run.gaps.append({"start": a, "end": chunks[-1][1]})
                 break
             with self.engine.begin() as conn:
-                writes.upsert(conn, ServiceMinute.__table__, chunk.services)
-                writes.upsert(conn, LatencyBucketMinute.__table__, chunk.buckets)
-                writes.upsert(conn, SliMinute.__table__, chunk.slis)
+                for table, rows in ((ServiceMinute.__table__, chunk.services),
+                                    (LatencyBucketMinute.__table__, chunk.buckets),
+                                    (SliMinute.__table__, chunk.slis)):
+                    for row, reason in writes.upsert_checked(conn, table, rows).rejected:
+                        _note(run, f"store set aside a {table.name} row: {reason}; "
+                                   f"row: {row!r:.160}")
+                if roll:
+                    roll_up(conn, a, b, partial_end=True)
             done += (b - a) // MINUTE
             if progress is not None:
                 progress(done, total)
@@ -604,9 +621,10 @@ class PrometheusCollector:
                 _note(run, f"service {name}: {exc}")
         if "buckets" in frames:
             chunk.buckets = bucket_rows(frames.pop("buckets"), self.service_ids,
-                                        label=self.label)
+                                        label=self.label, instance=self.instance)
         if "requests" in frames:
-            chunk.services = service_rows(frames, self.service_ids, label=self.label)
+            chunk.services = service_rows(frames, self.service_ids, label=self.label,
+                                          instance=self.instance)
         for plan in self.plans:
             try:
                 answers = {k: self._query(q, a, b, run) for k, q in plan.queries.items()}
@@ -615,7 +633,7 @@ class PrometheusCollector:
                 _note(run, f"SLO {plan.slo.id}: {exc}")
                 continue
             slo_id = self.slo_ids[plan.slo.id]
-            chunk.slis += [(int(m), slo_id, float(g), float(t))
+            chunk.slis += [(int(m), slo_id, float(g), float(t), self.instance)
                            for m, g, t in rows.itertuples(index=False)]
         return chunk
 
@@ -666,7 +684,7 @@ def progress_reporter(stream: TextIO | None = None, *, description: str = "backf
 
 
 __all__ = [
-    "CHUNK_MINUTES", "COLLECTOR", "MAX_POINTS", "MetricNames", "Progress",
+    "CHUNK_MINUTES", "COLLECTOR", "INSTANCE", "MAX_POINTS", "MetricNames", "Progress",
     "PrometheusCollector", "PrometheusSource", "QueryRejected", "SliQueries",
     "bucket_rows", "connect", "describe", "matrix_frame", "per_minute", "plan_chunks",
     "progress_reporter", "service_queries", "service_rows", "sli_plans", "sli_queries",

@@ -384,7 +384,8 @@ def test_collect_event_slis_writes_minutes_and_a_rerun_changes_nothing(events, e
         [("analytics-engine-purchase-latency", 99.0)]  # the RequestRatio SLO is not ours
     want = reference_minutes(raw_events(client, table), slo.sli, int(T0) - 7200, int(T0))
     rows = stored(engine, SLI_MINUTES)
-    assert rows == [(m, slos[0][0], float(g), float(t)) for m, g, t in want.itertuples(index=False)]
+    assert rows == [(m, slos[0][0], float(g), float(t), "clickhouse")
+                    for m, g, t in want.itertuples(index=False)]
     assert run.samples == len(rows)
     collect_event_slis(client, engine, slos=[slo], now=T0 + 20, lookback=timedelta(hours=2))
     assert stored(engine, SLI_MINUTES) == rows

@@ -39,3 +39,7 @@ def observe(run: RunResult) -> None:
 RUN_BACKLOG = Gauge("apollo_collector_unrecorded_runs",
                     "Runs kept in memory because the store did not answer; written when it "
                     "does.", registry=REGISTRY)
+PENDING_ROWS = Gauge("apollo_collector_pending_rows",
+                     "Scraped rows kept in memory because the store did not answer; retried "
+                     "each round, the oldest dropped (and counted in the runs) past the bound.",
+                     registry=REGISTRY)
