@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from services.errors import ConfigError, InputError
+from services.files import mask_url
 from slo.durations import parse_duration
 from slo.yamlpos import YamlDocument, load_document
 
@@ -334,10 +335,10 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 
 def _describe(error: dict[str, Any]) -> str:
-    msg = str(error["msg"]).removeprefix("Value error, ")
+    msg = mask_url(str(error["msg"]).removeprefix("Value error, "))
     if error["type"] == "extra_forbidden":
         return "unknown field"
-    shown = repr(error.get("input"))
+    shown = mask_url(repr(error.get("input")))  # a refused URL may carry a password
     if (
         error["type"] != "missing"
         and not isinstance(error.get("input"), dict | list)

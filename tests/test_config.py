@@ -188,3 +188,10 @@ def test_autoscaling_bounds_must_be_ordered(tmp_path):
                  "{min_nodes: 5, max_nodes: 2}\n")
     with pytest.raises(ConfigError, match="max_nodes 2 is below min_nodes 5"):
         load_settings(path)
+
+
+def test_a_refused_url_is_shown_without_its_password(tmp_path, monkeypatch):
+    monkeypatch.setenv("APOLLO_REDIS_URL", "http://:s3cret@127.0.0.1:6379")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, "data_dir: var\n"))
+    assert "APOLLO_REDIS_URL" in str(caught.value) and "s3cret" not in str(caught.value)
