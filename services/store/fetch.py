@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from itertools import chain
 
 import numpy as np
-from sqlalchemy import Connection, Select, literal_column
+from sqlalchemy import Connection, Select, func, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
 _PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
@@ -30,8 +30,6 @@ def nan_for_null(conn: Connection, expr: ColumnElement) -> ColumnElement:
     """`expr`, with NULL read as NaN on PostgreSQL (SQLite's NULLs become NaN in numpy)."""
     if conn.dialect.name != "postgresql":
         return expr
-    from sqlalchemy import func
-
     return func.coalesce(expr, literal_column("'NaN'::float8"))
 
 

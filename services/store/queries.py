@@ -94,13 +94,13 @@ def _columns(conn: Connection, kind: SeriesKind, resolution: Resolution, lo: int
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
-def _partial(series: np.ndarray, coverage: np.ndarray, whole: bool) -> np.ndarray:
-    """True where an interval's coverage (instance-minutes per minute) is below the most
-    its series shows in the range (rounded down to whole instances when not `whole`)."""
+def _partial(series: np.ndarray, coverage: np.ndarray) -> np.ndarray:
+    """True where an interval's coverage (instance-minutes per minute: the instances that
+    reported a minute) is below the most its series shows in the range, rounded to whole
+    instances (a pod replaced mid-interval covers it as one)."""
     most = np.zeros(int(series.max(initial=0)) + 1)
     np.maximum.at(most, series, coverage)
-    expected = most[series] if whole else np.floor(most[series] + 1e-9)
-    return coverage < expected
+    return coverage < np.round(most[series])
 
 
 def _order(columns: dict[str, np.ndarray], rank: np.ndarray, extra: Sequence[str]
@@ -133,7 +133,7 @@ def _frame(kind: SeriesKind, resolution: Resolution, columns: dict[str, np.ndarr
         out.update({m: columns[m] for m in kind.maxes})
         out[MINUTES] = columns[MINUTES]
     out["instances"] = columns["instances"]
-    out["partial"] = _partial(columns["series"], coverage, whole=not rolled)
+    out["partial"] = _partial(columns["series"], coverage)
     return pd.DataFrame(out)
 
 
@@ -143,8 +143,8 @@ def _read(conn: Connection, kind: SeriesKind, start: datetime, end: datetime,
     step = kind.level(resolution).step  # refuses an unknown resolution
     names = matching_series(conn, kind.label, slugs=slugs, labels=labels)
     if not names:
-        empty = {n: np.zeros(0, dtype=np.int64) for n in (*_COUNTS, *kind.extra_keys,
-                                                            *kind.values, *kind.maxes)}
+        empty = {n: np.zeros(0, dtype=np.int64 if n in _COUNTS else np.float64)
+                 for n in (*_COUNTS, *kind.extra_keys, *kind.values, *kind.maxes)}
         return _frame(kind, resolution, empty, {0: ""})
     ids = None if slugs is None and not labels else sorted(names)
     lo, hi = floor_to(to_epoch(start), step), to_epoch(end)
