@@ -31,6 +31,7 @@ from services.config import Settings
 from services.errors import ConfigError
 from services.files import expand, load_slo_files
 from services.fleet.runner import read_state
+from services.runtime import metrics
 from services.runtime.leases import RedisLeases
 from services.runtime.scheduler import Job
 from services.store.catalog import ServiceInfo, ensure_services
@@ -120,7 +121,13 @@ def _scrape_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
         return build_scraper(settings, engine, targets, keep_state=keep_state, slos=slos)
 
     scraper = Lazy(make)
-    return Job("scrape", interval_s, lambda: scraper.get().scrape_once())
+
+    def scrape() -> list[RunResult]:
+        runs = scraper.get().scrape_once()
+        metrics.PENDING_ROWS.set(scraper.get().pending_rows)  # rows waiting for the store
+        return runs
+
+    return Job("scrape", interval_s, scrape)
 
 
 def _prometheus_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
