@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from services.cli.app import app, flag_duration, settings, wait_for_interrupt
+from services.cli.app import app, flag_duration, flag_time, open_store, settings, wait_for_interrupt
 from services.errors import ApolloError
 from services.files import mask_url
 
@@ -111,3 +111,28 @@ def fleet_status(control: ControlOption = None) -> None:
                    f"faults: {faults}")
 
 
+
+
+@fleet_app.command("history")
+def fleet_history(
+    days: Annotated[float, typer.Option(help="How many days, ending this minute.", min=0.001,
+                                        max=400)] = 30.0,
+    end: Annotated[str | None, typer.Option("--to", help="End of the history (now-1d, "
+                                            "ISO 8601, Unix seconds); default: now.")] = None,
+) -> None:
+    """Write the demo fleet's past into the store (service, latency and SLO minutes), from
+    its own load model through the collector's own row builders; safe to run again."""
+    from collectors.prometheus import progress_reporter
+    from services.runtime.history import write_history
+
+    engine = open_store()
+    until = flag_time(end, "--to") if end else None
+    with progress_reporter(description="history") as progress:
+        result = write_history(settings(), engine, days=days, end=until, progress=progress)
+    typer.echo(f"wrote {result.minutes:,} service-minutes of {result.services} services, "
+               f"{days:g} days up to {datetime.fromtimestamp(result.end, UTC):%Y-%m-%d %H:%M} "
+               "UTC")
+    for problem in result.problems[:20]:
+        typer.echo(f"  {problem}", err=True)
+    if result.problems:
+        raise typer.Exit(1)

@@ -1,0 +1,137 @@
+"""`apollo fleet history`: the fleet's past written through the collector's own path, equal
+to the load model minute by minute, idempotent, and continuous with live scrapes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from support import PROFILES, T0, Clock
+
+from collectors.scrape import PageScraper, Target
+from services.config import EXAMPLE_CONFIG, load_settings
+from services.fleet.model import LoadModel
+from services.fleet.server import Fleet
+from services.runtime.history import write_history
+from services.store import queries
+from services.store.engine import make_engine
+from services.store.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+MINUTES = 90
+
+
+def model_of(settings, slug: str) -> LoadModel:
+    fleet = settings.fleet
+    return LoadModel(PROFILES[slug].throughput_rps, fleet.seed, slug, fleet.daily_amplitude,
+                     fleet.noise)
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("history")
+    settings = load_settings(EXAMPLE_CONFIG)
+    engine = make_engine(f"sqlite:///{tmp / 'apollo.db'}")
+    upgrade(engine)
+    result = write_history(settings, engine, days=MINUTES / 1440, end=T0)
+    return settings, engine, result
+
+
+def test_every_service_minute_is_written_and_equals_the_load_model(history):
+    settings, engine, result = history
+    assert result.problems == []
+    assert (result.start, result.end) == (T0 - 60 * MINUTES, T0)
+    with engine.connect() as conn:
+        frame = queries.service_metrics(conn, T0 - 60 * MINUTES, T0)
+    assert len(frame) == len(PROFILES) * MINUTES
+    for slug in PROFILES:
+        rows = frame[frame["service"] == slug]
+        model = model_of(settings, slug)
+        starts = [int(ts.timestamp()) for ts in rows["ts"]]
+        assert starts == list(range(int(T0) - 60 * MINUTES, int(T0), 60))
+        expected = [model.expected_requests(t, t + 60) for t in starts]
+        # Counters are shown as whole numbers: each of the few series may lose under one.
+        assert rows["requests"].tolist() == pytest.approx(expected, abs=20, rel=1e-6)
+
+
+def test_slo_minutes_agree_with_the_service_minutes(history):
+    """The availability SLO's good and total, read from the page by the SLO's own query,
+    equal the service rows' requests without and with the server errors."""
+    _, engine, _ = history
+    with engine.connect() as conn:
+        sli = queries.sli(conn, T0 - 60 * MINUTES, T0, slos=["payment-service-availability"])
+        service = queries.service_metrics(conn, T0 - 60 * MINUTES, T0,
+                                          services=["payment-service"])
+    assert len(sli) == MINUTES
+    assert sli["total"].tolist() == pytest.approx(service["requests"].tolist())
+    assert sli["good"].tolist() == pytest.approx(
+        (service["requests"] - service["errors"]).tolist())
+
+
+def test_writing_the_same_history_again_changes_nothing(history):
+    settings, engine, _ = history
+
+    def snapshot():
+        with engine.connect() as conn:
+            return conn.execute(sa.text(
+                "SELECT minute, service_id, instance, requests, errors FROM service_minutes "
+                "ORDER BY minute, service_id, instance")).all()
+
+    before = snapshot()
+    write_history(settings, engine, days=MINUTES / 1440, end=T0)
+    assert snapshot() == before
+
+
+def test_history_and_live_scrapes_meet_at_the_seam(tmp_path):
+    """History up to T0 under the fleet's own URL, then the live fleet scraped from T0: the
+    rows share their instance and both sides equal the load model."""
+    settings = load_settings(EXAMPLE_CONFIG)
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    clock = Clock(T0)
+    profile = PROFILES["auth-service"]
+    with Fleet([profile], clock=clock, seed=settings.fleet.seed,
+               amplitude=settings.fleet.daily_amplitude, noise=settings.fleet.noise) as fleet:
+        write_history(settings, engine, days=30 / 1440, end=T0, urls=fleet.urls)
+        scraper = PageScraper(engine, [Target(s, u) for s, u in fleet.urls.items()],
+                              clock=clock)
+        for i in range(4 * 5 + 1):
+            clock.now = T0 + 15 * i
+            scraper.scrape_once()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT m.minute, m.instance, m.requests FROM service_minutes m JOIN services s "
+            "ON s.id = m.service_id WHERE s.slug = 'auth-service' ORDER BY m.minute")).all()
+    model = model_of(settings, "auth-service")
+    instance = fleet.urls["auth-service"].split("//")[1].split("/")[0]
+    assert {r[1] for r in rows} == {instance}
+    minutes = [r[0] for r in rows]
+    assert minutes[0] == T0 - 30 * 60 and T0 - 60 in minutes  # history up to the seam
+    assert max(minutes) >= T0 + 3 * 60  # live minutes after it (the first one is partial)
+    for minute, _, requests in rows:
+        assert requests == pytest.approx(model.expected_requests(minute, minute + 60),
+                                         rel=1e-3)
+
+
+def test_the_command_writes_history_into_a_migrated_store(tmp_path):
+    config = tmp_path / "apollo.yaml"
+    example = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    example.update(data_dir=str(tmp_path / "var"), slo_files=[str(ROOT / "slos/*.yaml")])
+    config.write_text(yaml.safe_dump(example))
+    apollo = [sys.executable, "-c", "from services.cli import main; main()", "--config",
+              str(config)]
+    refused = subprocess.run([*apollo, "fleet", "history", "--days", "0.01"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "apollo db upgrade" in refused.stderr
+    assert subprocess.run([*apollo, "db", "upgrade"], cwd=ROOT, capture_output=True,
+                          timeout=120).returncode == 0
+    done = subprocess.run([*apollo, "fleet", "history", "--days", "0.01", "--to",
+                           str(int(T0))], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    minutes = int(0.01 * 1440)
+    assert f"wrote {minutes * len(PROFILES):,} service-minutes of {len(PROFILES)}" in done.stdout
