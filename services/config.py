@@ -213,6 +213,7 @@ class FleetConfig(_Model):
     daily_amplitude: float = Field(default=0.2, ge=0, lt=1)
     noise: float = Field(default=0.02, ge=0, lt=0.5)
     events: FleetEvents = Field(default_factory=FleetEvents)
+    history_days: int = Field(default=30, ge=0, le=400)  # written by `apollo demo` on first start
 
 
 class Listen(_Model):

@@ -93,7 +93,8 @@ class Demo:
     def __init__(self, tmp_path: Path) -> None:
         self.env = {**os.environ, "APOLLO_DATA_DIR": str(tmp_path / "var"),
                     "APOLLO_CONFIG": str(ROOT / "apollo.example.yaml"),
-                    "APOLLO_FLEET__EVENTS__BACKFILL_DAYS": "1", "APOLLO_DASHBOARD__PORT": "0"}
+                    "APOLLO_FLEET__EVENTS__BACKFILL_DAYS": "1", "APOLLO_DASHBOARD__PORT": "0",
+                    "APOLLO_FLEET__HISTORY_DAYS": "1"}
         self.process = subprocess.Popen([APOLLO, "demo"], stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True, env=self.env,
                                         cwd=ROOT)
@@ -140,6 +141,7 @@ def demo(tmp_path):
 
 def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path):
     lines = demo.read_until(lambda line: "events backfilled" in line)
+    assert any(line.startswith("wrote 1 days of history") for line in lines)
     urls = {line.split()[0]: line.split()[1] for line in lines if "/metrics" in line}
     assert set(urls) == {"api-gateway", "auth-service", "user-service", "payment-service",
                          "analytics-engine", "notification-hub", "database-cluster"}
@@ -182,6 +184,14 @@ def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path
     for url in (urls["api-gateway"], dashboard):
         with pytest.raises(httpx.ConnectError):
             httpx.get(url, timeout=2)
+
+    again = Demo(tmp_path)  # a restart keeps the data and says so
+    try:
+        lines = again.read_until(lambda line: "events backfilled" in line)
+        assert "resumed, 1 days of history" in lines
+        assert not any("wrote" in line and "history" in line for line in lines)
+    finally:
+        assert again.stop() == 0
 
 
 def test_main_prints_our_errors_in_one_line_and_lets_a_bug_keep_its_traceback(monkeypatch,

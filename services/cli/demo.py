@@ -14,6 +14,7 @@ from services.cli.fleet import print_fleet
 def demo() -> None:
     """The whole product on embedded defaults: store, demo fleet, events, every collector
     job and the dashboard; Ctrl-C, SIGINT or SIGTERM stops every part."""
+    from collectors.prometheus import progress_reporter
     from services.files import mask_url
     from services.runtime.demo import start_demo
     from services.runtime.signals import stop_on_signals, wait_for_stop
@@ -21,7 +22,9 @@ def demo() -> None:
     s = settings()
     stop = threading.Event()
     stop_on_signals(stop)  # before anything starts: a stop during start-up is kept
-    running = start_demo(s, stop, say=lambda line: typer.echo(line, err=True))
+    with progress_reporter(description="history") as progress:
+        running = start_demo(s, stop, say=lambda line: typer.echo(line, err=True),
+                             progress=progress)
     try:
         typer.echo("Apollo Observatory demo is running (Ctrl-C stops everything):")
         for child in running.children:

@@ -9,21 +9,48 @@ unless something happens: a failed run gets one line.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import Engine, func, select
 
 from collectors.runs import RunResult
 from collectors.scrape import Target
 from services.config import Settings, child_environment
 from services.fleet.runner import RunningFleet, start_fleet
+from services.runtime.history import Progress, write_history
 from services.runtime.jobs import build_jobs, register_services
 from services.runtime.processes import Child, start_dashboard
 from services.runtime.scheduler import Scheduler
 from services.store.engine import make_engine
 from services.store.migrate import upgrade
+from services.store.models import ServiceMinute
 
 Say = Callable[[str], None]
+
+
+def held_days(engine: Engine, now: float) -> float | None:
+    """Days of service minutes the store holds (None: none at all)."""
+    with engine.connect() as conn:
+        first = conn.execute(select(func.min(ServiceMinute.__table__.c.minute))).scalar()
+    return None if first is None else (now - first) / 86_400
+
+
+def ensure_history(settings: Settings, engine: Engine, urls: dict[str, str], say: Say,
+                   progress: Progress | None = None) -> None:
+    """On first start, the fleet's past `fleet.history_days` days, so every view is full at
+    once; on a restart the data is kept, and the demo says how much it holds."""
+    days = held_days(engine, time.time())
+    if days is not None:
+        say(f"resumed, {days:.0f} days of history")
+        return
+    if settings.fleet.history_days:
+        result = write_history(settings, engine, days=settings.fleet.history_days, urls=urls,
+                               progress=progress)
+        say(f"wrote {settings.fleet.history_days} days of history "
+            f"({result.minutes:,} service-minutes)")
 
 
 def problem_lines(runs: list[RunResult]) -> list[str]:
@@ -53,13 +80,14 @@ class Demo:
 
 
 def start_demo(settings: Settings, stop: threading.Event, say: Say,
-               *, dashboard: bool = True) -> Demo:
+               *, dashboard: bool = True, progress: Progress | None = None) -> Demo:
     """Migrate the store (the demo owns its file), start the fleet, the jobs, the dashboard."""
     engine = make_engine(settings.store_url)
     upgrade(engine)
     register_services(settings, engine)
     fleet = start_fleet(settings)
     try:
+        ensure_history(settings, engine, fleet.fleet.urls, say, progress)
         targets = [Target(slug, url) for slug, url in fleet.fleet.urls.items()]
         client: Any = fleet.writer.client if fleet.writer is not None else None
         jobs = build_jobs(settings, engine, targets=targets, events_client=client)
