@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0002"
 down_revision = "0001"
@@ -38,7 +39,9 @@ FIVE_TABLES = {"service": "service_5m", "latency_bucket": "latency_bucket_5m", "
 
 
 def _instance() -> sa.Column:
-    return sa.Column("instance", sa.Text(), server_default="", nullable=False)
+    """Compared bytewise on PostgreSQL: a machine name, and a cheaper key index."""
+    kind = sa.Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
+    return sa.Column("instance", kind, server_default="", nullable=False)
 
 
 def _rekey(table: str, time: str, series: str, extra: tuple[str, ...],
