@@ -1,7 +1,8 @@
 """SLO engine benchmark: `slo.batch` against pandas and against a real Prometheus 2.42.
 
 Run: .venv/bin/python bench/slo_engine.py [--slos-a 1000] [--slos-b 100] [--days 30]
-     [--repeat 3] [--skip-prometheus] [--skip-per-slo] [--workers N] [--chunk-rows R]
+     [--repeat 3] [--skip-prometheus] [--skip-per-slo] [--skip-pg] [--pg-url URL]
+     [--workers N] [--chunk-rows R]
 
 The data: per SLO and minute, good and total events (synthetic: a daily traffic curve with a
 weekend dip, per-minute noise, a background error ratio below the budget, a few incidents
@@ -11,8 +12,10 @@ minutes, a few collector gaps). Figures, each beside its peer measured in the sa
       30-day alert set (5m 30m 1h 2h 6h 1d 3d) and of the 30d period, the rolling budget
       remaining and the page/ticket verdicts; peer: pandas rolling().sum() on 50 SLOs.
   (b) the eight windows' burn rates of `--slos-b` SLOs at 5-minute steps over the days, by
-      the engine (in memory, and with the store read from SQLite through `queries.sli`) and
-      by Prometheus range queries on the same data backfilled with promtool.
+      the engine (in memory, and with the store read through `queries.sli` from SQLite and
+      PostgreSQL: the old read path of minute rows into a DataFrame as the baseline, beside
+      the minute read summed across instances into numpy and the 5-minute roll-up read)
+      and by Prometheus range queries on the same data backfilled with promtool.
   (c) the current page/ticket verdicts of `--slos-a` SLOs: engine vs Prometheus instant
       queries of the four window-pair rules.
 Every figure is checked: (a) against `slo.report.report` and the pandas peer, (b) and (c)
@@ -46,17 +49,21 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine_line  # noqa: E402
+from bench.store_write import admin, postgres_server, postgres_settings  # noqa: E402
+from bench.store_write import with_database as pg_database  # noqa: E402
 from services.store import queries  # noqa: E402
 from services.store.catalog import ensure_slo  # noqa: E402
 from services.store.engine import make_engine  # noqa: E402
 from services.store.migrate import upgrade  # noqa: E402
-from services.store.models import SliMinute  # noqa: E402
-from services.store.timeutil import from_epoch  # noqa: E402
+from services.store.models import SliMinute, Slo  # noqa: E402
+from services.store.rollup import roll_up  # noqa: E402
+from services.store.timeutil import epoch_index, from_epoch  # noqa: E402
 from services.store.writes import table_columns, upsert  # noqa: E402
 from slo.batch import (  # noqa: E402
     SEVERITIES,
@@ -86,7 +93,7 @@ PROBE_MINUTES = 60
 RATIO_TOL = 1e-9
 PROM_TOL = 1e-6
 TARGET_A_S, TARGET_A_BYTES = 3.0, 1.5e9
-TARGET_B_MEMORY, TARGET_B_STORE = 100.0, 5.0
+TARGET_B_MEMORY, TARGET_B_STORE, TARGET_B_READ = 100.0, 5.0, 4.0
 TARGET_C_S, TARGET_C_RATIO = 0.050, 50.0
 TAIL_MINUTES = 3 * 1440 + 10  # (c): the decision needs the 3d window; a few minutes more
 
@@ -606,8 +613,16 @@ def engine_burn_gather(good: np.ndarray, total: np.ndarray, budget: np.ndarray,
     return np.stack([ratios_at(pb, pt, w, at) for w in PLAN.widths]) / budget[None, :, None]
 
 
-def write_store(url: str, data: Data, rows: range) -> int:
-    """The rows' minute rows into a fresh SQLite store (untimed); returns rows written."""
+def engine_burn_blocks(good: np.ndarray, total: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """`engine_burn` from 5-minute sums (rows × blocks): the windows in blocks, one a step."""
+    step = STEP_S // 60
+    ratios = ratios_every(good, total, [w // step for w in PLAN.widths], 1)
+    return np.divide(ratios, budget[None, :, None], out=ratios)
+
+
+def write_store(url: str, data: Data, rows: range) -> tuple[int, float]:
+    """The rows' minute rows into a fresh store (untimed), each SLO from one instance, then
+    the roll-up job's 5-minute and hour rows; returns (minute rows, roll-up seconds)."""
     engine = make_engine(url)
     upgrade(engine)
     columns = table_columns(SliMinute.__table__)  # type: ignore[arg-type]
@@ -626,31 +641,162 @@ def write_store(url: str, data: Data, rows: range) -> int:
         keep = ~np.isnan(total)
         values = {"minute": minute[keep], "slo_id": slo_id[keep], "good": good[keep],
                   "total": total[keep]}
+        values["instance"] = np.array([f"10.0.0.{i % 250}:8080" for i in ids])[
+            np.searchsorted(ids, slo_id[keep])]
         records = list(zip(*(values[c].tolist() for c in columns), strict=True))
         with engine.begin() as conn:
             written += upsert(conn, SliMinute.__table__, records)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        roll_up(conn, data.start, data.end)
+    rolled_s = time.perf_counter() - started
     engine.dispose()
-    return written
+    return written, rolled_s
 
 
-def store_burn(engine: Any, data: Data, slugs: list[str]) -> tuple[np.ndarray, int, float]:
-    """Read the SLOs' minutes with `queries.sli`, then the engine: what a service would do.
+def old_sli_read(conn: Any, start: int, end: int) -> pd.DataFrame:
+    """The read path before instances and numpy columns (the baseline, kept here as it was):
+    minute rows joined to their SLO's slug, one SQLAlchemy Row each, made plain tuples,
+    then a DataFrame."""
+    t, s = SliMinute.__table__, Slo.__table__
+    query = (select(t.c.minute, s.c.slug, t.c.good, t.c.total)
+             .join(s, s.c.id == t.c.slo_id)
+             .where(t.c.minute >= start, t.c.minute < end)
+             .order_by(t.c.minute, s.c.slug))
+    rows = [tuple(row) for row in conn.execute(query)]
+    frame = pd.DataFrame.from_records(rows, columns=["ts", "slo", "good", "total"])
+    frame["ts"] = epoch_index(frame["ts"])
+    return frame
 
-    Returns the burn rates, the rows read and the seconds spent in `queries.sli` alone."""
-    start = time.perf_counter()
-    with engine.connect() as conn:
-        frame = queries.sli(conn, from_epoch(data.start), from_epoch(data.end))
-    read_s = time.perf_counter() - start
+
+@dataclass(frozen=True)
+class ReadPath:
+    """One way to read the SLOs' minutes from the store, and the step it reads at."""
+
+    name: str
+    read: Callable[[Any, Data], pd.DataFrame]
+    step_s: int
+
+
+READ_PATHS = (
+    ReadPath("old: minute rows -> DataFrame (baseline)",
+             lambda conn, d: old_sli_read(conn, d.start, d.end), 60),
+    ReadPath("queries.sli minutes: summed in SQL -> numpy",
+             lambda conn, d: queries.sli(conn, from_epoch(d.start), from_epoch(d.end)), 60),
+    ReadPath("queries.sli resolution=5m: roll-up rows -> numpy",
+             lambda conn, d: queries.sli(conn, from_epoch(d.start), from_epoch(d.end),
+                                         resolution="5m"), STEP_S),
+)
+
+
+def frame_arrays(frame: pd.DataFrame, data: Data, slugs: list[str], step_s: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(good, total) as rows × steps from a read's frame; intervals without a row are NaN."""
     row = pd.Categorical(frame["slo"], categories=slugs).codes
-    col = (frame["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64) - data.start) // 60
-    good = np.full((len(slugs), data.minutes), np.nan)
+    col = (frame["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64) - data.start) // step_s
+    good = np.full((len(slugs), data.minutes * 60 // step_s), np.nan)
     total = np.full_like(good, np.nan)
     good[row, col] = frame["good"].to_numpy()
     total[row, col] = frame["total"].to_numpy()
-    budget = np.empty(len(slugs))
+    return good, total
+
+
+def store_burn(engine: Any, data: Data, slugs: list[str], path: ReadPath
+               ) -> tuple[np.ndarray, int, float]:
+    """Read the SLOs with `path`, then the engine: what a service would do.
+
+    Returns the burn rates, the rows read and the seconds spent reading alone."""
+    start = time.perf_counter()
+    with engine.connect() as conn:
+        frame = path.read(conn, data)
+    read_s = time.perf_counter() - start
+    good, total = frame_arrays(frame, data, slugs, path.step_s)
     objectives = dict(zip(data.slugs, data.objective, strict=True))
-    budget[:] = [(100 - objectives[s]) / 100 for s in slugs]
-    return engine_burn(good, total, budget), len(frame), read_s
+    budget = np.array([(100 - objectives[s]) / 100 for s in slugs])
+    burn = engine_burn(good, total, budget) if path.step_s == 60 else \
+        engine_burn_blocks(good, total, budget)
+    return burn, len(frame), read_s
+
+
+@dataclass
+class StoreRun:
+    """The read paths on one backend: seconds per path, read + engine and read alone."""
+
+    backend: str
+    minute_rows: int
+    rolled_s: float
+    total: dict[str, list[float]] = field(default_factory=dict)
+    read: dict[str, list[float]] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def bench_store(backend: str, url: str, data: Data, rows: range, mine: np.ndarray,
+                repeat: int) -> StoreRun:
+    """Write once, then each read path in turn, `repeat` rounds; every result must equal
+    the engine's in-memory burn rates."""
+    (written, rolled_s) = write_store(url, data, rows)
+    progress(f"(b) {backend}: {written:,} minute rows written, rolled up in {rolled_s:.1f}s")
+    run = StoreRun(backend, written, rolled_s)
+    engine = make_engine(url)
+    try:
+        for r in range(repeat):
+            for path in READ_PATHS:
+                seconds, (burn, read_rows, read_s) = timed(
+                    lambda p=path: store_burn(engine, data, data.slugs[:len(rows)], p))
+                if not np.array_equal(burn, mine, equal_nan=True):
+                    raise BenchError(f"(b) {backend} {path.name}: the store round trip "
+                                     "changed the engine's burn rates")
+                run.total.setdefault(path.name, []).append(seconds)
+                run.read.setdefault(path.name, []).append(read_s)
+                run.rows[path.name] = read_rows
+                progress(f"(b) {backend} run {r + 1}, {path.name}: {seconds:.2f}s "
+                         f"(read {read_s:.2f}s)")
+    finally:
+        engine.dispose()
+    return run
+
+
+def store_lines(run: StoreRun) -> list[str]:
+    base = READ_PATHS[0].name
+    base_read = statistics.median(run.read[base])
+    base_total = statistics.median(run.total[base])
+    lines = [f"      {run.backend}: {run.minute_rows:,} sli_minutes rows (one instance per SLO) "
+             f"written once before timing; 5-minute and hour roll-ups made by "
+             f"rollup.roll_up in {run.rolled_s:.1f}s (the roll-up job's work, not timed)"]
+    for path in READ_PATHS:
+        read = statistics.median(run.read[path.name])
+        total = statistics.median(run.total[path.name])
+        verdict_text = "" if path.step_s != STEP_S else (  # the target is the 5-minute read's
+            f"  target >= {TARGET_B_READ:g}x: {verdict(base_read / read >= TARGET_B_READ)}")
+        lines.append(
+            f"        {path.name:<48} {run.rows[path.name]:>10,} {read:>8.3f} "
+            f"{base_read / read:>6.1f}x {total:>8.3f} {base_total / total:>6.1f}x  "
+            f"{runs(run.read[path.name])}{verdict_text}")
+    return lines
+
+
+def bench_sqlite_store(data: Data, rows: range, mine: np.ndarray, repeat: int) -> StoreRun:
+    """The read paths on a SQLite (WAL) file in a temp dir, deleted after."""
+    tmp = Path(tempfile.mkdtemp(prefix="apollo-bench-store-", dir="/tmp"))
+    try:
+        return bench_store("SQLite", f"sqlite:///{tmp}/store.db", data, rows, mine, repeat)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_pg_store(data: Data, rows: range, mine: np.ndarray, args: argparse.Namespace
+                   ) -> StoreRun:
+    """The read paths on PostgreSQL: a fresh database of `--pg-url`'s server, or of a
+    throwaway PostgreSQL 15 started with the test harness; dropped after."""
+    with postgres_server(args.pg_url) as maintenance:
+        args.pg_info = postgres_settings(maintenance)
+        name = f"apollo_bench_read_{os.getpid()}"
+        admin(maintenance, f"CREATE DATABASE {name}")
+        try:
+            return bench_store("PostgreSQL", pg_database(maintenance, name), data, rows, mine,
+                               args.repeat)
+        finally:
+            admin(maintenance, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def compare_burns(engine: np.ndarray, prom: np.ndarray, at: np.ndarray) -> dict[str, Any]:
@@ -696,28 +842,13 @@ def bench_b(data: Data, args: argparse.Namespace, out: list[str]) -> None:
         gather_times.append(seconds)
     if not np.array_equal(mine, gathered, equal_nan=True):
         raise BenchError("(b) 5-minute blocks and per-minute gathers disagree")
-    tmp = Path(tempfile.mkdtemp(prefix="apollo-bench-store-", dir="/tmp"))
-    try:
-        url = f"sqlite:///{tmp}/store.db"
-        write_s, stored = timed(lambda: write_store(url, data, rows))
-        progress(f"(b) store: {stored:,} minute rows written in {write_s:.1f}s (untimed)")
-        engine = make_engine(url)
-        store_times: list[float] = []
-        read_times: list[float] = []
-        for _ in range(args.repeat):
-            seconds, (from_store, read_rows, read_s) = timed(
-                lambda: store_burn(engine, data, slugs))
-            store_times.append(seconds)
-            read_times.append(read_s)
-            progress(f"(b) store read + engine: {seconds:.2f}s")
-            if not np.array_equal(from_store, mine, equal_nan=True):
-                raise BenchError("(b) the store round trip changed the engine's burn rates")
-        engine.dispose()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    store_runs = [bench_sqlite_store(data, rows, mine, args.repeat)]
+    if not args.skip_pg:
+        store_runs.append(bench_pg_store(data, rows, mine, args))
     mem = statistics.median(mem_times)
     gather = statistics.median(gather_times)
-    store = statistics.median(store_times)
+    headline = READ_PATHS[-1].name
+    store = statistics.median(store_runs[0].total[headline])
     out += [
         "",
         f"(b) burn rates of {n} SLOs, windows {' '.join(WINDOW_NAMES)}, every {STEP_S // 60} "
@@ -728,13 +859,15 @@ def bench_b(data: Data, args: argparse.Namespace, out: list[str]) -> None:
         f"{runs(mem_times, '{:.3f}')}",
         f"    {'engine in memory, per-minute prefix sums + gathers':<62} {gather:>9.4f}  "
         f"{runs(gather_times, '{:.3f}')}",
-        f"    {f'engine + store read: queries.sli ({read_rows:,} rows)':<62} "
-        f"{store:>9.3f}  {runs(store_times)}",
-        f"    store: SQLite (WAL) file, {read_rows:,} sli_minutes rows written once before "
-        f"timing in {write_s:.1f}s; timed: queries.sli(conn, {data.minutes // 1440} days) -> "
-        "DataFrame -> arrays -> engine, results equal to the in-memory ones; of which "
-        f"queries.sli alone: {statistics.median(read_times):.2f}s",
+        f"    {'engine + store read (SQLite, 5-minute roll-ups)':<62} {store:>9.3f}  "
+        f"{runs(store_runs[0].total[headline])}",
+        f"    store reads, median of {args.repeat} runs each, the paths taking turns; every "
+        "result equal to the in-memory burn rates:",
+        f"      {'read path':<50} {'rows':>10} {'read s':>8} {'vs old':>7} {'+engine':>8} "
+        f"{'vs old':>7}  read runs (s)",
     ]
+    for run in store_runs:
+        out += store_lines(run)
     if args.skip_prometheus:
         out.append("    Prometheus: skipped (--skip-prometheus)")
         return
@@ -937,11 +1070,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-prometheus", action="store_true")
     parser.add_argument("--skip-per-slo", action="store_true",
                         help="(b) without the one-query-per-SLO-and-window variant")
+    parser.add_argument("--skip-pg", action="store_true",
+                        help="(b) reads the store from SQLite only")
+    parser.add_argument("--pg-url", help="postgresql+psycopg:// URL of a maintenance database "
+                        "(CREATE DATABASE allowed); default: start a throwaway PostgreSQL 15")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.pg_info = None
     started = time.perf_counter()
     progress(f"generating {args.slos_a} SLOs x {args.days} days")
     gen_s, data = timed(lambda: make_data(args.slos_a, args.days))
@@ -956,6 +1094,8 @@ def main(argv: list[str] | None = None) -> int:
     last_a = bench_a(data, args, out)
     bench_b(data, args, out)
     bench_c(data, args, out, last_a)
+    if args.pg_info:
+        out.insert(3, f"PostgreSQL (b): {args.pg_info}")
     print("\n".join(out))
     print(f"\ntotal wall time {time.perf_counter() - started:.1f}s")
     return 0

@@ -1,11 +1,14 @@
-"""Write-path benchmark of the store: `services.store.writes.upsert` against the raw driver.
+"""Write-path benchmark of the store: `services.store.writes.upsert_checked` against the raw
+driver.
 
 Run: .venv/bin/python bench/store_write.py [--pg-url URL] [--rows-series 2000] [--minutes 500]
      [--repeat 3] [--batch-minutes 50] [--skip-pg]
 
 Rows are `service_minutes` rows (2,000 series x 500 minutes = 1,000,000 by default), arriving
-time-ordered the way scrapes do. The store is fed like a collector feeds it: one `upsert` call
-per `--batch-minutes` minutes of rows, each in its own transaction (`engine.begin()`).
+time-ordered the way scrapes do; a series is one instance (pod) of a service, two pods per
+service, so the key is (minute, service_id, instance). The store is fed like a collector
+feeds it: one `upsert_checked` call per `--batch-minutes` minutes of rows, each in its own
+transaction (`engine.begin()`); no row may be set aside.
 
 Cases, each repeated `--repeat` times (median reported):
   first insert  every row into the freshly migrated, empty table;
@@ -45,17 +48,17 @@ from bench.machine import machine_line  # noqa: E402
 from services.store.engine import make_engine  # noqa: E402
 from services.store.migrate import upgrade  # noqa: E402
 from services.store.models import ServiceMinute  # noqa: E402
-from services.store.writes import table_columns, upsert  # noqa: E402
+from services.store.writes import table_columns, upsert_checked  # noqa: E402
 
 TABLE: Table = ServiceMinute.__table__  # type: ignore[assignment]
 COLUMNS = table_columns(TABLE)
 RAW_TABLE = "raw_service_minutes"
 FIRST_MINUTE = 1_700_000_040  # a multiple of 60
-PG_TYPES = ["int8", "int4", "float8", "float8", "float8", "float8", "float8", "float8"]
-# Column types of the keyless raw table, the same as the store's (BIGINT, INT, then floats).
+PG_TYPES = ["int8", "int4", "float8", "float8", "float8", "float8", "float8", "float8", "text"]
+# Column types of the keyless raw table, the same as the store's (BIGINT, INT, floats, TEXT).
 RAW_DDL_TYPES = {
-    "sqlite": ["BIGINT", "INTEGER", *["FLOAT"] * 6],
-    "postgresql": ["bigint", "integer", *["double precision"] * 6],
+    "sqlite": ["BIGINT", "INTEGER", *["FLOAT"] * 6, "TEXT"],
+    "postgresql": ["bigint", "integer", *["double precision"] * 6, "text"],
 }
 # (backend, case) -> minimum share of the raw driver's rows/s
 TARGETS = {
@@ -90,7 +93,10 @@ def build_data(series: int, minutes: int, batch_minutes: int, seed: int = 42) ->
     rng = np.random.default_rng(seed)
     n = series * minutes
     minute = FIRST_MINUTE + 60 * np.repeat(np.arange(minutes, dtype=np.int64), series)
-    service_id = np.tile(np.arange(1, series + 1, dtype=np.int64), minutes)
+    pod = np.arange(series, dtype=np.int64)  # two pods per service, as Kubernetes runs them
+    service_id = np.tile(pod // 2 + 1, minutes)
+    addresses = [f"10.0.{p // 250}.{p % 250}:8080" for p in range(series)]
+    instance = [addresses[p] for p in np.tile(pod, minutes).tolist()]
     # Integer-valued floats: their sum is exact in float64 whatever the summation order.
     requests = rng.integers(0, 10_000, n).astype(np.float64)
     errors = np.floor(requests * rng.random(n) * 0.05)
@@ -108,7 +114,7 @@ def build_data(series: int, minutes: int, batch_minutes: int, seed: int = 42) ->
         cpu_ratio,
         memory_bytes,
     ]
-    rows = list(zip(*(c.tolist() for c in columns), strict=True))
+    rows = list(zip(*(c.tolist() for c in columns), instance, strict=True))
     size = series * batch_minutes
     batches = [rows[i : i + size] for i in range(0, n, size)]
     return Data(rows, batches, float(requests.sum()), batch_minutes)
@@ -150,7 +156,9 @@ def store_write(engine: Engine, data: Data) -> None:
     """Feed the store like a collector: one upsert call and one transaction per batch."""
     for batch in data.batches:
         with engine.begin() as conn:
-            upsert(conn, TABLE, batch)
+            rejected = upsert_checked(conn, TABLE, batch).rejected
+        if rejected:
+            raise BenchError(f"the store set aside {len(rejected)} rows: {rejected[0]}")
 
 
 def check_store(engine: Engine, where: str, data: Data) -> None:
