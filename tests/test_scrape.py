@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from support import PROFILES, T0, Clock
 
@@ -285,3 +287,49 @@ def test_a_slow_target_times_out_alone_and_does_not_hold_the_round(tmp_path):
     assert runs[slow_url].status == "failed" and "Timeout" in runs[slow_url].errors[0]
     assert runs[fleet.urls["api-gateway"]].status == "ok"
     assert took < 2  # bounded by the per-target timeout, not by the slow target
+
+
+def test_rows_wait_in_a_bounded_queue_while_the_store_refuses_and_a_loss_is_counted(tmp_path):
+    """The store refuses every write (a table gone) for 40 rounds (10 minutes): the rows
+    queue up to the bound, the oldest rounds are dropped and counted in a failed run, and
+    what is left goes in with the first round after the store is back."""
+    clock = Clock(T0)
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+
+    def hide(table: str, name: str) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE {table} RENAME TO {name}")
+
+    with Fleet(list(PROFILES.values())[:1], clock=clock) as fleet:
+        targets = [Target(s, u) for s, u in fleet.urls.items()]
+        scraper = PageScraper(engine, targets, clock=clock, max_pending_rows=50)
+        runs, high = [], 0
+        for i in range(60):
+            clock.now = T0 + 5 + 15 * i
+            if i == 10:
+                hide("service_minutes", "hidden")
+            if i == 50:
+                hide("hidden", "service_minutes")
+            runs += scraper.scrape_once()
+            high = max(high, scraper.pending_rows)
+        assert scraper.pending_rows == 0
+    refused = [r for r in runs if any(e.startswith("store:") for e in r.errors)]
+    losses = [r for r in runs if r.target == "pending rows"]
+    assert len(refused) == 38  # rounds 12-49: 10 and 11 complete no minute, write nothing
+    assert high <= 50 and losses and all(r.status == "failed" for r in losses)
+    dropped = sum(int(re.search(r"dropped ([\d,]+) rows", e).group(1).replace(",", ""))
+                  for r in losses for e in r.errors)
+    with engine.connect() as conn:
+        kept = queries.service_metrics(conn, T0, T0 + 900)
+        buckets = queries.latency_buckets(conn, T0, T0 + 900)
+    minutes = {int(t.timestamp()) for t in kept["ts"]}
+    # whole minutes T0+60 … T0+780 were completed (the last scrape is at T0+890); the oldest
+    # ones the store refused, from T0+120 (completed in round 12) on, are missing, and
+    # every one after them is kept
+    completed = range(int(T0) + 60, int(T0) + 840, 60)
+    lost = sorted(set(completed) - minutes)
+    assert lost == list(range(int(T0) + 120, lost[-1] + 60, 60))
+    assert minutes == set(completed) - set(lost)
+    per_minute = 1 + len(buckets) // len(kept)  # a service row and its bucket rows
+    assert dropped == len(lost) * per_minute

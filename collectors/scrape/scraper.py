@@ -5,6 +5,12 @@ One `PageScraper` lives as long as the collector process: it holds, per target, 
 the last scrape's raw values and the minutes not yet complete. A target that times out or
 refuses does not hold up the others; its run is recorded as failed and its next good
 scrape starts counting again (the minutes between are a gap).
+
+Every row names its target (`Target.instance`, host:port as Prometheus's `instance`), so two
+pods of one service, or two replicas holding different targets, write rows that reads add
+up. Rows the store cannot take (bad data) are set aside and named in their target's run.
+Rows the store did not answer for wait in a queue and go with the next round; past
+`max_pending_rows` the oldest rounds are dropped, and the loss is a failed run of its own.
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ import asyncio
 import functools
 import gc
 import json
-import re
 import ssl
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,12 +32,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from collectors.runs import RunResult
 from collectors.scrape.increases import (
-    Key,
     MinuteValues,
     TargetIncreases,
     state_from_json,
     state_to_json,
 )
+from collectors.scrape.names import ConfiguredNames, MetricNames, service_values
 from collectors.scrape.parse import Page, parse_page
 from collectors.scrape.sli import good_total, readings
 from services.errors import SourceUnavailable, StoreError
@@ -41,7 +47,6 @@ from services.store.catalog import ensure_service_ids, ensure_slo
 from services.store.models import LatencyBucketMinute, ServiceMinute, SliMinute
 from slo.model import SLO
 
-_SERVER_ERROR = re.compile(r"5\d\d")
 # httpcore's pool rescans its whole queue whenever a connection frees: with hundreds of
 # requests queued at once that grows with the square of the targets, so admit a few at a time
 MAX_CONCURRENT_FETCHES = 8
@@ -63,17 +68,6 @@ class Target:
         return self.url.split("://", 1)[-1].split("/", 1)[0]
 
 
-@dataclass(frozen=True)
-class MetricNames:
-    """The conventional names the service rows are read from."""
-
-    requests: str = "http_requests_total"
-    status_label: str = "code"
-    latency: str = "http_request_duration_seconds"
-    cpu: str = "process_cpu_usage"
-    memory: str = "process_resident_memory_bytes"
-
-
 @dataclass
 class Fetched:
     target: Target
@@ -82,36 +76,24 @@ class Fetched:
     error: str | None = None
 
 
-def service_row(minute: MinuteValues, service_id: int, names: MetricNames) -> tuple:
-    """One `service_minutes` row from a completed minute of one target."""
-    requests = errors = latency_sum = latency_count = 0.0
-    for (name, labels), value in minute.increases.items():
-        if name == names.requests:
-            requests += value
-            if _SERVER_ERROR.fullmatch(dict(labels).get(names.status_label, "")):
-                errors += value
-        elif name == f"{names.latency}_sum":
-            latency_sum += value
-        elif name == f"{names.latency}_count":
-            latency_count += value
-    cpu = _gauge(minute.gauges, names.cpu)
-    memory = _gauge(minute.gauges, names.memory)
-    return (minute.minute, service_id, requests, errors, latency_sum, latency_count, cpu, memory)
+def service_row(minute: MinuteValues, service_id: int, names: MetricNames, instance: str
+                ) -> tuple:
+    """One `service_minutes` row from a completed minute of one target (`instance`)."""
+    v = service_values(minute, names)
+    return (minute.minute, service_id, v.requests, v.errors, v.latency_sum, v.latency_count,
+            v.cpu_ratio, v.memory_bytes, instance)
 
 
-def bucket_rows(minute: MinuteValues, service_id: int, names: MetricNames) -> list[tuple]:
-    """`latency_bucket_minutes` rows: each bucket's increase summed over routes."""
+def bucket_rows(minute: MinuteValues, service_id: int, names: MetricNames, instance: str
+                ) -> list[tuple]:
+    """`latency_bucket_minutes` rows of one target: each bucket's increase summed over routes."""
     by_le: dict[float, float] = {}
     for (name, labels), value in minute.increases.items():
         if name == f"{names.latency}_bucket":
             le = float(dict(labels)["le"])
             by_le[le] = by_le.get(le, 0.0) + value
-    return [(minute.minute, service_id, le, count) for le, count in sorted(by_le.items())]
-
-
-def _gauge(gauges: dict[Key, float], name: str) -> float | None:
-    values = [v for (n, _), v in gauges.items() if n == name]
-    return sum(values) / len(values) if values else None
+    return [(minute.minute, service_id, le, count, instance)
+            for le, count in sorted(by_le.items())]
 
 
 @dataclass
@@ -120,15 +102,17 @@ class PageScraper:
     targets: Sequence[Target]
     slos: Sequence[SLO] = ()
     timeout_s: float = 2.0
-    names: MetricNames = field(default_factory=MetricNames)
+    names: Mapping[str, ConfiguredNames] = field(default_factory=dict)  # by service; else
+    # every name is recognised from the page (`names_by_service(settings.services)`)
     clock: Callable[[], float] = time.time
     transport: httpx.AsyncBaseTransport | None = None  # a seam for tests, never a mock server
     state_path: Path | None = None  # where a run-once collector keeps the last scrapes
     lease: Callable[[str], bool] | None = None  # replicas: scrape only targets we hold
+    max_pending_rows: int = 500_000  # rows kept while the store is down (~75 MB)
 
     def __post_init__(self) -> None:
         self.state = {t.url: TargetIncreases() for t in self.targets}
-        self._pending: list[tuple[list, list, list]] = []  # rows not yet in the store
+        self._pending: deque[_Rows] = deque()  # rounds not yet in the store, oldest first
         if self.state_path is not None and self.state_path.exists():
             saved = json.loads(self.state_path.read_text(encoding="utf-8"))
             for url, data in saved.items():
@@ -142,9 +126,14 @@ class PageScraper:
                                      objective=r.slo.objective,
                                      period_s=int(r.slo.period.length.total_seconds()),
                                      service_id=self.service_ids.get(r.slo.service),
-                                     spec_path=r.slo.source.path)
+                                     spec_path=r.slo.source.path, labels=r.slo.labels)
                 for r in self.readings
             }
+
+    @property
+    def pending_rows(self) -> int:
+        """Rows waiting for the store (the collector's `apollo_collector_pending_rows`)."""
+        return sum(len(rows) for round_rows in self._pending for rows in round_rows)
 
     def _mine(self) -> list[Target]:
         """The targets this replica holds the lease of (all of them without leases)."""
@@ -184,12 +173,15 @@ class PageScraper:
         gc.disable()  # a round allocates a lot and frees it all: collect after, not during
         try:
             fetched = asyncio.run(self._fetch_all(mine))
-            return self._ingest(fetched)
+            return self.ingest(fetched)
         finally:
             gc.enable()
 
-    def _ingest(self, fetched: list[Fetched]) -> list[RunResult]:
+    def ingest(self, fetched: list[Fetched]) -> list[RunResult]:
+        """Turn fetched pages (in time order per target) into minute rows and write them;
+        one run per page. `apollo fleet history` feeds it pages it made itself."""
         service_rows, buckets, sli_rows, runs = [], [], [], []
+        by_instance: dict[str, RunResult] = {}
         for item in fetched:
             shown = mask_url(item.target.url)
             run = RunResult("scrape", shown)
@@ -199,37 +191,57 @@ class PageScraper:
                 continue
             run.samples = len(item.page)
             run.errors += [f"{shown}:{b.line}: {b.reason}" for b in item.page.bad_lines]
+            by_instance[item.target.instance] = run
             state = self.state[item.target.url]
             gaps_before = len(state.gaps)
+            instance = item.target.instance
+            names = self.names.get(item.target.service, ConfiguredNames()).resolve(item.page)
             for minute in state.observe(item.at, item.page):
                 sid = self.service_ids[item.target.service]
-                service_rows.append(service_row(minute, sid, self.names))
-                buckets += bucket_rows(minute, sid, self.names)
+                service_rows.append(service_row(minute, sid, names, instance))
+                buckets += bucket_rows(minute, sid, names, instance)
                 sli_rows += self._sli_rows(minute, item.target)
             run.gaps = [{"start": a, "end": b} for a, b in state.gaps[gaps_before:]]
             runs.append(run.finish())
-        self._pending.append((service_rows, buckets, sli_rows))
+        if service_rows or buckets or sli_rows:
+            self._pending.append((service_rows, buckets, sli_rows))
         try:
-            self._write_pending()
+            rejected = self._write_pending()
         except (StoreError, SQLAlchemyError) as exc:
             # The store is down or restarting: keep the rows and write them next round
-            # (upserts, so a retry never doubles). The runs say so.
+            # (upserts, so a retry never doubles), up to the bound. The runs say so.
             message = " ".join(str(exc).split())[:300]
             for run in runs:
                 run.errors.append(f"store: {message}")
-            return runs
+            return runs + self._bound_pending()
+        extra = _note_rejected(rejected, by_instance)
         self._save_state()  # only once written: a run-once collector redoes a failed round
-        return runs
+        return runs + extra
 
-    def _write_pending(self) -> None:
+    def _write_pending(self) -> list[tuple[str, writes.Rejected]]:
+        """Write every queued round in one transaction; the rows set aside, by table."""
+        rejected: list[tuple[str, writes.Rejected]] = []
         with self.engine.begin() as conn:
-            sli_rows: list[tuple] = []
-            for service_rows, buckets, slis in self._pending:
-                writes.upsert(conn, ServiceMinute.__table__, service_rows)
-                writes.upsert(conn, LatencyBucketMinute.__table__, buckets)
-                sli_rows += slis
-            writes.upsert(conn, SliMinute.__table__, _merge_sli(sli_rows))
+            for at, table in enumerate(_TABLES):
+                rows = [row for round_rows in self._pending for row in round_rows[at]]
+                result = writes.upsert_checked(conn, table, rows)
+                rejected += [(table.name, r) for r in result.rejected]
         self._pending.clear()
+        return rejected
+
+    def _bound_pending(self) -> list[RunResult]:
+        """Drop the oldest queued rounds past `max_pending_rows`; a failed run counts them."""
+        waiting, dropped, rounds = self.pending_rows, 0, 0
+        while waiting > self.max_pending_rows and self._pending:
+            lost = sum(map(len, self._pending.popleft()))
+            waiting, dropped, rounds = waiting - lost, dropped + lost, rounds + 1
+        if not dropped:
+            return []
+        run = RunResult("scrape", PENDING_TARGET)
+        run.errors.append(f"dropped {dropped:,} rows of the {rounds} oldest unwritten round(s): "
+                          f"the store has not answered and at most {self.max_pending_rows:,} "
+                          "rows are kept")
+        return [run.finish()]
 
     def _save_state(self) -> None:
         if self.state_path is None:
@@ -246,15 +258,27 @@ class PageScraper:
             result = good_total(reading, minute.increases, job=target.service,
                                 instance=target.instance)
             if result is not None:
-                rows.append((minute.minute, self.slo_ids[reading.slo.id], *result))
+                rows.append((minute.minute, self.slo_ids[reading.slo.id], *result,
+                             target.instance))
         return rows
 
 
-def _merge_sli(rows: Iterable[tuple]) -> list[tuple]:
-    """An SLO served by several targets (instances) sums their good and total."""
-    merged: dict[tuple[int, int], list[float]] = {}
-    for minute, slo_id, good, total in rows:
-        cell = merged.setdefault((minute, slo_id), [0.0, 0.0])
-        cell[0] += good
-        cell[1] += total
-    return [(m, s, g, t) for (m, s), (g, t) in sorted(merged.items())]
+_Rows = tuple[list[tuple], list[tuple], list[tuple]]  # one round: service, bucket, SLI rows
+_TABLES = (ServiceMinute.__table__, LatencyBucketMinute.__table__, SliMinute.__table__)
+PENDING_TARGET = "pending rows"  # the run target that reports rows of no target of the round
+
+
+def _note_rejected(rejected: list[tuple[str, writes.Rejected]],
+                   by_instance: dict[str, RunResult]) -> list[RunResult]:
+    """Name the rows set aside in their target's run (one line per table and reason); rows
+    of no target of this round go in a run of their own, returned."""
+    counts: dict[tuple[str, str, str], list] = {}
+    for table, (row, reason) in rejected:
+        instance = row[-1] if row and row[-1] in by_instance else PENDING_TARGET
+        counts.setdefault((instance, table, reason), [0, row])[0] += 1
+    orphans = RunResult("scrape", PENDING_TARGET)
+    for (instance, table, reason), (count, row) in counts.items():
+        run = by_instance.get(instance, orphans)
+        run.errors.append(f"store set aside {count} {table} row(s), which it cannot take: "
+                          f"{reason}; first: {row!r:.160}")
+    return [orphans.finish()] if orphans.errors else []
