@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 
 from collectors.runs import RunResult, prune_runs
 from collectors.scrape import PageScraper, Target
+from collectors.scrape.names import names_by_service
 from services.config import Settings
 from services.errors import ConfigError
 from services.files import expand, load_slo_files
@@ -109,6 +110,7 @@ def build_scraper(settings: Settings, engine: Engine, targets: list[Target] | No
     return PageScraper(
         engine, targets if targets is not None else scrape_targets(settings), lease=lease,
         slos=configured_slos(settings) if slos is None else slos,
+        names=names_by_service(settings.services),
         timeout_s=settings.sources.scrape.timeout.total_seconds(),
         state_path=settings.data_dir / "scrape-state.json" if keep_state else None,
     )
