@@ -135,3 +135,21 @@ def test_the_command_writes_history_into_a_migrated_store(tmp_path):
     assert done.returncode == 0, done.stderr
     minutes = int(0.01 * 1440)
     assert f"wrote {minutes * len(PROFILES):,} service-minutes of {len(PROFILES)}" in done.stdout
+
+
+@pytest.mark.parametrize("slug", sorted(PROFILES))
+def test_the_simulators_samples_are_what_a_scrape_of_its_page_reads(slug):
+    """History skips writing and reading the page text: the samples must be the same."""
+    from collectors.scrape.parse import parse_page
+    from services.fleet.faults import Fault
+    from services.fleet.simulator import ServiceSimulator, metrics_page
+
+    direct = ServiceSimulator(PROFILES[slug], seed=7, start=T0)
+    scraped = ServiceSimulator(PROFILES[slug], seed=7, start=T0)
+    for sim in (direct, scraped):
+        sim.faults.set(Fault("error_burst", until=T0 + 3600, rate=0.1))
+    for t in (T0, T0 + 61, T0 + 5 * 3600 + 17):
+        values, types = direct.samples(t)
+        page = parse_page(metrics_page(scraped, t).decode())
+        assert values == page.values
+        assert types == page.types

@@ -11,9 +11,8 @@ Pure: text in, samples out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
@@ -60,14 +59,6 @@ def _line_is_readable(line: str) -> str | None:
     except (ValueError, IndexError, KeyError, OverflowError) as exc:
         return str(exc) or type(exc).__name__
     return None
-
-
-def page_from_families(families: Iterable[Any]) -> Page:
-    """The `Page` of metric families a program holds (prometheus_client's `Metric`s): the
-    same samples its text page would give, without writing and reading the text."""
-    page = Page()
-    _add(page, iter(families))
-    return page
 
 
 def parse_page(text: str, content_type: str = "") -> Page:

@@ -39,7 +39,7 @@ from collectors.scrape.increases import (
 )
 from collectors.scrape.names import ConfiguredNames, MetricNames, service_values
 from collectors.scrape.parse import Page, parse_page
-from collectors.scrape.sli import good_total, readings
+from collectors.scrape.sli import PageSli, good_total, readings
 from services.errors import SourceUnavailable, StoreError
 from services.files import mask_url
 from services.store import writes
@@ -63,7 +63,7 @@ class Target:
     service: str
     url: str
 
-    @property
+    @functools.cached_property
     def instance(self) -> str:
         return self.url.split("://", 1)[-1].split("/", 1)[0]
 
@@ -119,6 +119,7 @@ class PageScraper:
                 if url in self.state:
                     self.state[url] = state_from_json(data)
         self.readings, self.skipped = readings(self.slos)
+        self._by_service: dict[str, list[PageSli]] = {}
         with self.engine.begin() as conn:
             self.service_ids = ensure_service_ids(conn, sorted({t.service for t in self.targets}))
             self.slo_ids = {
@@ -254,13 +255,22 @@ class PageScraper:
 
     def _sli_rows(self, minute: MinuteValues, target: Target) -> list[tuple]:
         rows = []
-        for reading in self.readings:
+        for reading in self._readings_of(target.service):
             result = good_total(reading, minute.increases, job=target.service,
                                 instance=target.instance)
             if result is not None:
                 rows.append((minute.minute, self.slo_ids[reading.slo.id], *result,
                              target.instance))
         return rows
+
+
+    def _readings_of(self, service: str) -> list[PageSli]:
+        """The SLO readings a target of `service` can serve (its job's, or any job's)."""
+        found = self._by_service.get(service)
+        if found is None:
+            found = self._by_service[service] = [
+                r for r in self.readings if r.job is None or r.job == service]
+        return found
 
 
 _Rows = tuple[list[tuple], list[tuple], list[tuple]]  # one round: service, bucket, SLI rows

@@ -10,14 +10,16 @@ Scraped samples get `job` (the service) and `instance` labels, as Prometheus add
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from collectors.scrape.increases import Key
+from collectors.scrape.parse import Labels
 from slo.errors import SpecError
 from slo.histogram import histogram_quantile
 from slo.model import SLO, LatencyThreshold, RequestRatio, Threshold
@@ -30,6 +32,7 @@ _QUANTILE = re.compile(
     r"^\s*histogram_quantile\s*\(\s*(?P<q>[0-9.]+)\s*,\s*sum\s+by\s*\(\s*le\s*\)\s*\(\s*"
     r"(?:rate|increase)\s*\(\s*(?P<sel>.+?)\s*\[\s*\{\{\s*\.window\s*\}\}\s*\]\s*\)\s*\)\s*\)"
     r"\s*$", re.DOTALL)
+MAX_REMEMBERED = 200_000  # selector verdicts kept per SLO (series x targets)
 _COMPARE = {"lt": lambda a, b: a < b, "lte": lambda a, b: a <= b,
             "gt": lambda a, b: a > b, "gte": lambda a, b: a >= b}
 
@@ -52,9 +55,22 @@ class PageSli:
     errors: Selector | None = None
     quantile: float | None = None  # timeslices: the quantile that is compared
     compare: tuple[str, float] | None = None
+    # Which series each selector takes, remembered: the same series come every minute.
+    chosen: dict[tuple, bool] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
-    def job(self) -> str | None:
+    def selects(self, selector: Selector, name: str, labels: Labels, job: str,
+                instance: str) -> bool:
+        key = (id(selector), name, labels, job, instance)
+        hit = self.chosen.get(key)
+        if hit is None:
+            if len(self.chosen) > MAX_REMEMBERED:  # series churn: start again, stay bounded
+                self.chosen.clear()
+            hit = self.chosen[key] = _named(selector, name) and selector.matches(
+                name, _with_target(labels, job, instance))
+        return hit
+
+    @functools.cached_property
+    def job(self) -> str | None:  # asked for every target every minute: worked out once
         return self.total.value_of("job")
 
 
@@ -85,15 +101,24 @@ def _with_target(labels: tuple[tuple[str, str], ...], job: str, instance: str
     return {**dict(labels), "job": job, "instance": instance}
 
 
+def _named(selector: Selector, name: str) -> bool:
+    """The cheap first test of a sample: its name (a selector by `__name__` takes any)."""
+    return not selector.name or selector.name == name
+
+
 def good_total(reading: PageSli, increases: Mapping[Key, float], *, job: str, instance: str
                ) -> tuple[float, float] | None:
     """(good, total) of one minute of one target, or None if the SLO has nothing here."""
     def total_of(selector: Selector) -> float:
-        return sum(v for (name, labels), v in increases.items()
-                   if selector.matches(name, _with_target(labels, job, instance)))
+        candidates = by_name.get(selector.name, ()) if selector.name else increases.items()
+        return sum(v for (name, labels), v in candidates
+                   if reading.selects(selector, name, labels, job, instance))
 
     if reading.job is not None and reading.job != job:
         return None
+    by_name: dict[str, list[tuple[Key, float]]] = {}
+    for key, value in increases.items():
+        by_name.setdefault(key[0], []).append((key, value))
     if reading.quantile is not None and reading.compare is not None:
         return _timeslice(reading, increases, job=job, instance=instance)
     total = total_of(reading.total)
@@ -107,9 +132,11 @@ def _timeslice(reading: PageSli, increases: Mapping[Key, float], *, job: str, in
                ) -> tuple[float, float] | None:
     by_le: dict[float, float] = {}
     for (name, labels), value in increases.items():
-        merged = _with_target(labels, job, instance)
-        if reading.total.matches(name, merged) and "le" in merged:
-            le = float(merged["le"])
+        if not reading.selects(reading.total, name, labels, job, instance):
+            continue
+        le_text = dict(labels).get("le")
+        if le_text is not None:
+            le = float(le_text)
             by_le[le] = by_le.get(le, 0.0) + value
     if not by_le or by_le.get(math.inf, 0.0) <= 0:
         return None  # no requests this minute: no verdict

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from collectors.runs import RunResult
 from collectors.scrape import PageScraper, Target
 from collectors.scrape.names import names_by_service
-from collectors.scrape.parse import page_from_families
+from collectors.scrape.parse import Page
 from collectors.scrape.scraper import Fetched
 from services.config import Settings
 from services.fleet.runner import profiles
@@ -85,9 +85,8 @@ def write_history(settings: Settings, engine: Engine, *, days: float,
         fetched = []
         for t in times[i:i + CHUNK_MINUTES]:
             for target in targets:
-                page = page_from_families(simulators[target.url]
-                                          .families(float(t)))
-                fetched.append(Fetched(target, float(t), page=page))
+                values, types = simulators[target.url].samples(float(t))
+                fetched.append(Fetched(target, float(t), page=Page(values, types)))
         runs += [run for run in scraper.ingest(fetched) if run.errors]
         if progress is not None:
             progress(min(total, i + CHUNK_MINUTES), total)
