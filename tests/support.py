@@ -1,8 +1,12 @@
-"""Helpers shared by tests: reading metrics pages the way Prometheus would."""
+"""Helpers shared by tests: reading metrics pages the way Prometheus would, serving pages."""
 
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -106,3 +110,29 @@ def fill_store_from_fleet(engine, start: float, minutes: int, slugs=None, seed: 
                                 for le, c in zip(bounds, increases, strict=True)]
         writes.upsert(conn, ServiceMinute.__table__, service_rows)
         writes.upsert(conn, LatencyBucketMinute.__table__, bucket_rows)
+
+
+@contextmanager
+def serving(pages: dict[str, str]) -> Iterator[str]:
+    """A loopback server answering GET /<name> with the text `pages[name]` holds right now."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = pages[self.path.lstrip("/")].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

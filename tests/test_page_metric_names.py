@@ -10,14 +10,10 @@ files, worked out by hand in the comments.
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from support import PROFILES, T0, Clock
+from support import PROFILES, T0, Clock, serving
 
 from collectors.scrape import PageScraper, Target
 from collectors.scrape.increases import MinuteValues, TargetIncreases
@@ -205,32 +201,6 @@ def test_a_bad_metrics_section_is_refused_saying_where(tmp_path, old, new, fragm
 
 
 # --- end to end: real pages on loopback, scraped into the store --------------------------------
-
-
-@contextmanager
-def serving(pages: dict[str, str]) -> Iterator[str]:
-    """A loopback server answering GET /<name> with the text `pages[name]` holds right now."""
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages[self.path.lstrip("/")].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_three_clients_scraped_side_by_side_store_their_own_figures(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 from harness.servers import free_port, wait_until
-from support import PROFILES, T0, Clock
+from support import PROFILES, T0, Clock, serving
 
 from collectors.runs import RunResult
 from collectors.scrape import PageScraper, Target
@@ -319,47 +319,31 @@ def test_configured_services_are_registered_with_their_labels_and_environment(tm
 def test_a_services_configured_metric_names_reach_the_scraper(tmp_path):
     """`metrics:` and `cpu_limit_cores` of a service shape its rows through build_jobs' scraper:
     a counter under its own name and label, CPU seconds as a share of two cores."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from services.runtime.jobs import build_scraper
 
+    def page(n: int) -> str:  # the nth scrape: 1,010 orders and 90 CPU-seconds a minute
+        return ("# TYPE shop_orders_total counter\n"
+                f'shop_orders_total{{result="200"}} {1000 * n}\n'
+                f'shop_orders_total{{result="503"}} {10 * n}\n'
+                "# TYPE process_cpu_seconds_total counter\n"
+                f"process_cpu_seconds_total {90 * n}\n")
+
     clock = Clock(T0)
-    scrapes = {"n": 0}
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            n = scrapes["n"]
-            scrapes["n"] += 1
-            body = ("# TYPE shop_orders_total counter\n"
-                    f'shop_orders_total{{result="200"}} {1000 * n}\n'
-                    f'shop_orders_total{{result="503"}} {10 * n}\n'
-                    "# TYPE process_cpu_seconds_total counter\n"
-                    f"process_cpu_seconds_total {90 * n}\n").encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
-    try:
-        config = write_config(tmp_path, [{"service": "shop", "url": url}], services=[{
-            "slug": "shop", "name": "Shop", "cpu_limit_cores": 2,
-            "metrics": {"requests": "shop_orders_total", "status_label": "result"}}])
+    pages = {"metrics": page(0)}
+    with serving(pages) as base:
+        config = write_config(tmp_path, [{"service": "shop", "url": f"{base}/metrics"}],
+                              services=[{"slug": "shop", "name": "Shop", "cpu_limit_cores": 2,
+                                         "metrics": {"requests": "shop_orders_total",
+                                                     "status_label": "result"}}])
         settings = load_settings(config)
         engine = make_engine(settings.store_url)
         upgrade(engine)
         scraper = build_scraper(settings, engine)
         scraper.clock = clock
-        for i in range(3):  # one scrape a minute: each adds 1,010 orders and 90 CPU-seconds
+        for i in range(3):  # one scrape a minute
             clock.now = T0 + 60 * i
+            pages["metrics"] = page(i)
             scraper.scrape_once()
-    finally:
-        server.shutdown()
     with engine.connect() as conn:
         rows = queries.service_metrics(conn, T0, T0 + 180, services=["shop"])
     assert rows["requests"].tolist() == [1010.0, 1010.0]
