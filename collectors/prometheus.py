@@ -32,7 +32,6 @@ Sloth's own period SLI treats a raw SLI. Threshold SLIs are judged per minute (1
 Instances. Prometheus has summed the targets already, so every row carries one instance
 name, `prometheus` (the collector's `instance`): replicas of the collector, or an HA pair of
 Prometheus servers answering alike, then rewrite the same rows instead of adding up.
-A backfill rolls up the range it wrote (reads trust roll-ups up to the newest one).
 
 Failure. A source that refuses, times out or answers 5xx ends the run: the collect call
 returns a failed (or partial) `RunResult` naming the URL, with the minutes not read as one
@@ -73,7 +72,6 @@ from services.files import mask_url
 from services.store import writes
 from services.store.catalog import ServiceInfo, ensure_services, ensure_slo, service_ids
 from services.store.models import LatencyBucketMinute, ServiceMinute, SliMinute
-from services.store.rollup import roll_up
 from services.store.timeutil import MINUTE, floor_to, from_epoch, to_epoch
 from slo.errors import SpecError
 from slo.model import (
@@ -567,17 +565,15 @@ class PrometheusCollector:
     def collect(self, *, now: When | None = None) -> RunResult:
         """Read and write the last complete minutes; never raises for a source problem."""
         start, end = self.complete_minutes(now)
-        return self._run(start, end, None, roll=False)
+        return self._run(start, end, None)
 
     def backfill(self, start: When, end: When, progress: Progress | None = None
                  ) -> RunResult:
-        """Read and write the minutes [start, end) in chunks, rolling each up as it is
-        written; `progress(done, total)` (in minutes) is called at the start and after each
-        chunk written."""
-        return self._run(to_epoch(start), to_epoch(end), progress, roll=True)
+        """Read and write the minutes [start, end) in chunks; `progress(done, total)`
+        (in minutes) is called at the start and after each chunk written."""
+        return self._run(to_epoch(start), to_epoch(end), progress)
 
-    def _run(self, start: int, end: int, progress: Progress | None, *, roll: bool
-             ) -> RunResult:
+    def _run(self, start: int, end: int, progress: Progress | None) -> RunResult:
         run = RunResult(COLLECTOR, self.source.url)
         chunks = plan_chunks(start, end, max_minutes=self.chunk_minutes)
         total = sum(b - a for a, b in chunks) // MINUTE
@@ -598,8 +594,6 @@ class PrometheusCollector:
                     for row, reason in writes.upsert_checked(conn, table, rows).rejected:
                         _note(run, f"store set aside a {table.name} row: {reason}; "
                                    f"row: {row!r:.160}")
-                if roll:
-                    roll_up(conn, a, b, partial_end=True)
             done += (b - a) // MINUTE
             if progress is not None:
                 progress(done, total)

@@ -301,6 +301,52 @@ def test_roll_ups_equal_the_minute_sums(engine, resolution, rolled):
         np.testing.assert_allclose(got[column], want[column], rtol=1e-12, equal_nan=True)
 
 
+@pytest.mark.parametrize("resolution", ["5m", "hour"])
+def test_rows_written_behind_the_newest_roll_up_are_read_at_once_and_rolled_next(
+        engine, resolution):
+    """As the demo's history or a backfill: the last hour is written and rolled up first,
+    then the two hours before it."""
+    with engine.begin() as conn:
+        ids = ensure_services(conn, [ServiceInfo("api", "API"), ServiceInfo("db", "DB")])
+    rows = minute_rows(ids)  # 150 minutes from T0
+    late, early = [r for r in rows if r[0] >= T0 + 7200], [r for r in rows if r[0] < T0 + 7200]
+    end = T0 + 150 * 60
+    step = 300 if resolution == "5m" else 3600
+    want = expected(rows, step, ids)
+
+    def read() -> pd.DataFrame:
+        with engine.connect() as conn:
+            return queries.service_metrics(conn, T0, end, resolution=resolution)
+
+    with engine.begin() as conn:
+        writes.upsert(conn, ServiceMinute.__table__, late)
+        rollup.roll_up(conn, T0 + 7200, end)
+    with engine.begin() as conn:
+        writes.upsert_checked(conn, ServiceMinute.__table__, early)
+    for rolled in (False, True):
+        if rolled:  # the roll-up job's next run, an hour on
+            with engine.begin() as conn:
+                rollup.roll_up(conn, end + 3600, end + 3600)
+                assert conn.execute(sa.text("SELECT count(*) FROM rollup_marks")).scalar() == 0
+        got = read()
+        assert got["ts"].map(lambda t: int(t.timestamp())).tolist() == want["ts"].tolist()
+        for column in ("requests", "minutes", "instances", "partial"):
+            assert got[column].tolist() == want[column].tolist(), (rolled, column)
+
+
+def test_retention_leaves_no_mark_behind_the_minutes_it_deleted(engine):
+    with engine.begin() as conn:
+        ids = ensure_services(conn, [ServiceInfo("api", "API"), ServiceInfo("db", "DB")])
+        writes.upsert(conn, ServiceMinute.__table__, minute_rows(ids))
+        before = queries.service_metrics(conn, T0, T0 + 9000, resolution="hour")
+        rollup.apply_retention(conn, now=pd.Timestamp(T0 + 9000, unit="s", tz="UTC"),
+                               minute_keep=pd.Timedelta(hours=1), hour_keep=pd.Timedelta(days=9))
+        marks = conn.execute(sa.text("SELECT min(minute) FROM rollup_marks")).scalar()
+        after = queries.service_metrics(conn, T0, T0 + 9000, resolution="hour")
+    assert marks is None or marks >= T0 + 3600
+    pd.testing.assert_frame_equal(before, after)
+
+
 def test_minutes_say_how_many_instances_reported_them(engine):
     with engine.begin() as conn:
         ids = ensure_services(conn, [ServiceInfo("api", "API"), ServiceInfo("db", "DB")])

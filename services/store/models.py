@@ -200,6 +200,17 @@ class SliHour(_SliSeries, Base):
     minutes: Mapped[int] = _rolled_minutes()
 
 
+class RollupMark(Base):
+    """Minute rows of a kind were written in [minute, until] since the last roll-up: reads
+    aggregate them on the fly and the next roll-up rolls from there (see rollup.py)."""
+
+    __tablename__ = "rollup_marks"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # service, latency, sli
+    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    until: Mapped[int] = mapped_column(BigInteger)  # the newest minute written
+
+
 # --- documents and events rolled up elsewhere ------------------------------------------
 
 

@@ -12,8 +12,9 @@ for one missing. A rollout with surge, or a scale-down, still marks the interval
 fewer pods than the most seen.
 
 5-minute and hour reads take the roll-up rows up to the newest rolled interval in the
-range and aggregate the minute rows after it on the fly (the same roll-up SELECT), so a
-chart never shows a hole just because the roll-up has not run yet. 5-minute reads are
+range and aggregate the minute rows after it on the fly (the same roll-up SELECT), from
+earlier when minute rows were written behind it since the last roll-up (`rollup` marks
+them), so a read always equals the minute sums, rolled up or not. 5-minute reads are
 exact sums of the minutes for windows that are whole multiples of 5 minutes.
 
 Series can be picked by slug and by labels (`team`, `environment`, `tier`, `service`,
@@ -31,7 +32,7 @@ from sqlalchemy import BigInteger, Connection, FromClause, Select, cast, func, s
 
 from services.store.catalog import matching_series
 from services.store.fetch import fetch_columns, nan_for_null
-from services.store.rollup import rolled_select
+from services.store.rollup import oldest_mark, rolled_select
 from services.store.series import (
     LATENCY,
     MINUTES,
@@ -70,11 +71,14 @@ def _aggregate(conn: Connection, kind: SeriesKind, level: Level, rows: FromClaus
     return query.group_by(*group).order_by(*group)
 
 
-def _stored_until(conn: Connection, level: Level, lo: int, hi: int) -> int:
-    """End of the newest rolled interval in [lo, hi), or `lo` if none is rolled."""
+def _stored_until(conn: Connection, kind: SeriesKind, level: Level, lo: int, hi: int) -> int:
+    """Where roll-up rows stop being whole: the end of the newest rolled interval in
+    [lo, hi), or the interval of the oldest minute written since (a mark), or `lo`."""
     column = level.table.c[level.time]
     newest = conn.execute(select(func.max(column)).where(column >= lo, column < hi)).scalar()
-    return lo if newest is None else int(newest) + level.step
+    until = lo if newest is None else int(newest) + level.step
+    mark = oldest_mark(conn, kind)
+    return until if mark is None else max(lo, min(until, floor_to(int(mark), level.step)))
 
 
 def _columns(conn: Connection, kind: SeriesKind, resolution: Resolution, lo: int, hi: int,
@@ -84,7 +88,7 @@ def _columns(conn: Connection, kind: SeriesKind, resolution: Resolution, lo: int
         table = kind.minute.alias("m")
         stored = table.select().where(table.c.minute >= lo, table.c.minute < hi).subquery()
         return fetch_columns(conn, _aggregate(conn, kind, level, stored, ids), _COUNTS)
-    split = _stored_until(conn, level, lo, hi)
+    split = _stored_until(conn, kind, level, lo, hi)
     table = level.table
     stored = table.select().where(table.c[level.time] >= lo,
                                   table.c[level.time] < split).subquery()

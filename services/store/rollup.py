@@ -6,11 +6,14 @@ rolling is the same SELECT for every kind and reads aggregate across instances a
 resolution alike. Rolling an interval again replaces its rows, so a late scrape or a
 backfill followed by another roll-up leaves the interval right.
 
-Reads trust the roll-up rows up to the newest rolled interval and aggregate the minute
-rows after it on the fly (see `queries`). So whoever writes minutes older than that rolls
-them up too: the roll-up job re-rolls a recent window each run (late scrapes, a store
-outage's retried rows), and a backfill rolls the range it wrote. Minute rows are rolled up
-before they expire, so expiry never loses what the roll-up rows should hold.
+Reads take the roll-up rows up to the newest rolled interval and aggregate the minute rows
+after it on the fly (see `queries`). Minutes written behind that point (a backfill, the
+demo fleet's history, a store outage's retried rows) would be missed, so every write of
+minute rows leaves a mark of the minutes it wrote (`mark_written`, called by `writes`):
+reads aggregate on the fly from the oldest mark on, and `roll_up` rolls from there and
+clears what it covered (a mark reaching past it is cut to the rest). Whoever writes,
+reads stay equal to the minute sums; the roll-up only makes them cheaper. Minute rows are
+rolled up before they expire, so expiry never loses what the roll-up rows should hold.
 """
 
 from __future__ import annotations
@@ -18,11 +21,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Select, delete, func, literal_column, select
+from sqlalchemy import Connection, Select, Table, case, delete, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from services.store.models import RollupMark
 from services.store.series import KINDS, MINUTES, ROLLED, Level, Resolution, SeriesKind
-from services.store.timeutil import HOUR, ceil_to, floor_to, to_epoch
+from services.store.timeutil import HOUR, floor_to, to_epoch
+
+MARKS: Table = RollupMark.__table__  # type: ignore[assignment]
+_KIND_OF = {kind.minute.name: kind.name for kind in KINDS}
+MARKED_TABLES = frozenset(_KIND_OF)  # the minute tables whose writes leave a mark
+MARKS_OF = {kind.name: kind.minute for kind in KINDS}
 
 
 def rolled_select(kind: SeriesKind, level: Level, start: int, end: int) -> Select:
@@ -62,18 +71,55 @@ def _roll(conn: Connection, kind: SeriesKind, resolution: Resolution, start: int
     return conn.execute(stmt).rowcount or 0
 
 
-def roll_up(conn: Connection, start: datetime | int, end: datetime | int, *,
-            partial_end: bool = False) -> int:
-    """Roll the 5-minute blocks and hours in [start, end) up from minute rows.
+def mark_written(conn: Connection, table: Table, oldest: int, newest: int) -> None:
+    """Note that minute rows of `table` were written in [oldest, newest] (nothing for
+    other tables), in the writer's transaction."""
+    kind = _KIND_OF.get(table.name)
+    if kind is None:
+        return
+    stmt = _insert(conn, MARKS).values(kind=kind, minute=int(oldest), until=int(newest))
+    later = case((stmt.excluded.until > MARKS.c.until, stmt.excluded.until),  # type: ignore[attr-defined]
+                 else_=MARKS.c.until)
+    conn.execute(stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=["kind", "minute"], set_={"until": later}))
+
+
+def oldest_mark(conn: Connection, kind: SeriesKind) -> int | None:
+    """The oldest minute written of `kind` that no roll-up has covered yet, if any."""
+    return conn.execute(select(func.min(MARKS.c.minute)).where(MARKS.c.kind == kind.name)
+                        ).scalar()
+
+
+def _take_marks(conn: Connection, before: int) -> dict[str, int]:
+    """Take the marks from before `before` (the caller rolls up to there): the oldest
+    minute of each kind; what they hold from `before` on is marked again.
+
+    Taken first, before any rolling: a mark a concurrent writer commits meanwhile is not
+    taken, and stays for the next roll-up."""
+    taken = conn.execute(delete(MARKS).where(MARKS.c.minute < before)
+                         .returning(MARKS.c.kind, MARKS.c.minute, MARKS.c.until)).all()
+    oldest: dict[str, int] = {}
+    for kind, minute, until in taken:
+        oldest[kind] = min(minute, oldest.get(kind, minute))
+        if until >= before:
+            mark_written(conn, MARKS_OF[kind], before, until)
+    return oldest
+
+
+def roll_up(conn: Connection, start: datetime | int, end: datetime | int) -> int:
+    """Roll the 5-minute blocks and hours in [start, end) up from minute rows, and every
+    one from the oldest mark on; clears the marks that are covered.
 
     Intervals are whole ones: `start` is floored to each step, and `end` too, so the
-    interval holding `end` is left for later, unless `partial_end` (a backfill that wrote
-    up to `end`: that interval gets the minutes it has now). Returns roll-up rows written.
+    interval holding `end` is left for later. Returns roll-up rows written.
     """
     first, last = to_epoch(start), to_epoch(end)
-    if partial_end:
-        last = ceil_to(last, HOUR)
-    return sum(_roll(conn, kind, resolution, first, last)
+    oldest = _take_marks(conn, floor_to(last, HOUR))  # both resolutions covered up to here
+    for kind in KINDS:  # what stays marked (the hour not whole yet) is rolled at 5 minutes
+        left = oldest_mark(conn, kind)
+        if left is not None:
+            oldest[kind.name] = min(left, oldest.get(kind.name, left))
+    return sum(_roll(conn, kind, resolution, min(first, oldest.get(kind.name, first)), last)
                for kind in KINDS for resolution in ROLLED)
 
 
@@ -95,6 +141,7 @@ def apply_retention(
     five_cutoff = floor_to(to_epoch(now - (five_minute_keep or hour_keep)), HOUR)
     hour_cutoff = floor_to(to_epoch(now - hour_keep), HOUR)
     rolled = minutes = fives = hours = 0
+    _take_marks(conn, minute_cutoff)  # the minutes before the cutoff are rolled just below
     for kind in KINDS:
         oldest = conn.execute(select(func.min(kind.minute.c.minute))).scalar()
         if oldest is not None and oldest < minute_cutoff:

@@ -39,6 +39,9 @@ Two ways to call, for two kinds of rows:
 Before any of that, a cheap screen (a few C-speed passes per chunk) fills in trailing
 columns the rows leave off that have a default (`instance`: '' for single-source writers)
 and finds NaN in required float columns: PostgreSQL would store NaN there without a word.
+
+A write of minute series rows also notes the minutes it wrote (`rollup.mark_written`), so
+reads at 5-minute and hour steps see rows written into the past at once.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from sqlalchemy import BigInteger, Boolean, Connection, Date, DateTime, Float, I
 from sqlalchemy.sql.sqltypes import Numeric, String
 
 from services.errors import StoreError
+from services.store.rollup import MARKED_TABLES, mark_written
 
 Row = tuple[Any, ...]
 CHUNK_ROWS = 100_000
@@ -418,6 +422,7 @@ def _run(conn: Connection, table: Table, rows: Iterable[Row] | pd.DataFrame, chu
     if writer_type is None:
         raise NotImplementedError(f"no bulk upsert for {conn.dialect.name}")
     result = UpsertResult()
+    span: list[int] = []  # oldest and newest minute written, for `mark_written`
     try:
         writer = writer_type(conn, table)
         try:
@@ -429,11 +434,21 @@ def _run(conn: Connection, table: Table, rows: Iterable[Row] | pd.DataFrame, chu
                 if strict:
                     writer.write(good)
                 else:
-                    bad += _write_setting_aside(writer, good)
-                result.written += len(part) - len(bad)
+                    refused = _write_setting_aside(writer, good)
+                    if refused:
+                        ids = {id(r.row) for r in refused}
+                        good = [row for row in good if id(row) not in ids]
+                    bad += refused
+                result.written += len(good)
                 result.rejected += bad
+                if good and table.name in MARKED_TABLES:
+                    times = list(map(itemgetter(0), good))  # the time column leads
+                    low, high = min(times), max(times)
+                    span = [min(span[0], low), max(span[1], high)] if span else [low, high]
         finally:
             writer.close()
+        if span:
+            mark_written(conn, table, *span)
     except (conn.dialect.dbapi.Error, *writer_type.faults) as exc:  # type: ignore[union-attr]
         # The raw driver bypasses SQLAlchemy's wrapping: say which table, keep the cause,
         # and tell SQLAlchemy when the connection died, so it does not try to roll back on it.
