@@ -39,7 +39,8 @@ def held_days(engine: Engine, now: float) -> float | None:
 
 
 def ensure_history(settings: Settings, engine: Engine, urls: dict[str, str], say: Say,
-                   progress: Progress | None = None) -> None:
+                   progress: Progress | None = None, stop: threading.Event | None = None
+                   ) -> None:
     """On first start, the fleet's past `fleet.history_days` days, so every view is full at
     once; on a restart the data is kept, and the demo says how much it holds."""
     days = held_days(engine, time.time())
@@ -48,7 +49,7 @@ def ensure_history(settings: Settings, engine: Engine, urls: dict[str, str], say
         return
     if settings.fleet.history_days:
         result = write_history(settings, engine, days=settings.fleet.history_days, urls=urls,
-                               progress=progress)
+                               progress=progress, stop=stop)
         say(f"wrote {settings.fleet.history_days} days of history "
             f"({result.minutes:,} service-minutes)")
 
@@ -87,7 +88,7 @@ def start_demo(settings: Settings, stop: threading.Event, say: Say,
     register_services(settings, engine)
     fleet = start_fleet(settings)
     try:
-        ensure_history(settings, engine, fleet.fleet.urls, say, progress)
+        ensure_history(settings, engine, fleet.fleet.urls, say, progress, stop)
         targets = [Target(slug, url) for slug, url in fleet.fleet.urls.items()]
         client: Any = fleet.writer.client if fleet.writer is not None else None
         jobs = build_jobs(settings, engine, targets=targets, events_client=client)

@@ -9,6 +9,7 @@ same load model through the same code, and agree at the seam.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,8 +57,8 @@ def history_targets(settings: Settings, urls: dict[str, str] | None = None) -> l
 
 def write_history(settings: Settings, engine: Engine, *, days: float,
                   end: float | None = None, urls: dict[str, str] | None = None,
-                  slos: Sequence[SLO] | None = None, progress: Progress | None = None
-                  ) -> History:
+                  slos: Sequence[SLO] | None = None, progress: Progress | None = None,
+                  stop: threading.Event | None = None) -> History:
     """Write the minutes of [end - days, end) for every simulated service; `end` defaults to
     this minute. Rewriting the same range writes the same rows (upserts)."""
     last = int((time.time() if end is None else end) // MINUTE_S * MINUTE_S)
@@ -82,6 +83,8 @@ def write_history(settings: Settings, engine: Engine, *, days: float,
     # at a minute's end completes that minute. A day of scrapes is written at once.
     times = range(first, last + 1, MINUTE_S)
     for i in range(0, len(times), CHUNK_MINUTES):
+        if stop is not None and stop.is_set():  # Ctrl-C while writing: what is written stays
+            break
         fetched = []
         for t in times[i:i + CHUNK_MINUTES]:
             for target in targets:
