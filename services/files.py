@@ -12,7 +12,7 @@ import csv
 import glob
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -167,31 +167,60 @@ class _Row:
     total: float
 
 
-def read_minutes_csv(path: Path) -> MinuteSeries:
-    """`timestamp,good,total`, one row per minute. Missing minutes (and rows with empty
-    counts) are gaps; a timestamp off the minute, a duplicate minute, good above total
-    or a bad number is an error naming the line."""
+def csv_records(handle: TextIO, shown: str, required: Sequence[str], *,
+                expected: str | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) of a CSV with a header naming `required` columns; a file that is not
+    UTF-8 or not CSV is one error naming its line, never a traceback."""
+    reader = csv.DictReader(handle)
+    try:
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"missing column(s) {', '.join(missing)}; expected "
+                             f"{expected or ','.join(required)}", path=shown, line=1)
+        for record in reader:
+            yield reader.line_num, record
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", path=shown, line=reader.line_num + 1) from None
+    except csv.Error as exc:
+        raise InputError(f"not CSV: {exc}", path=shown, line=reader.line_num) from None
+
+
+MAX_CSV_DAYS = 400  # a data file's span: a year of minutes and some room, 576,000 rows
+MILLISECONDS = 10**11  # a Unix time past this (year 5138) is surely milliseconds
+
+
+def _minute(text: str) -> int:
+    """A data file's timestamp: absolute, on a minute; a millisecond time is named as such."""
+    stripped = text.strip()
+    if stripped.isdigit() and int(stripped) >= MILLISECONDS:
+        raise ValueError(f"timestamp: {text!r} looks like milliseconds; the file wants Unix "
+                         "seconds (divide by 1000) or ISO 8601")
+    try:
+        t = parse_timestamp(text)
+    except ValueError as exc:
+        raise ValueError(f"timestamp: {exc}") from None
+    if t % 60:
+        raise ValueError(f"timestamp: {text!r} is not on a minute")
+    return t
+
+
+def read_minutes_csv(path: Path, *, max_days: int = MAX_CSV_DAYS) -> MinuteSeries:
+    """`timestamp,good,total`, one row per minute. Missing minutes, and rows with an empty
+    count (good or total), are gaps, never zeros; a timestamp off the minute, a duplicate
+    minute, good above total or a bad number is an error naming the line; the rows may span
+    at most `max_days` (one stray millisecond time would otherwise ask for terabytes)."""
     shown = str(path)
     rows: list[_Row] = []
     errors: list[InputError] = []
     seen: dict[int, int] = {}
     with open_text(path) as handle:
-        reader = csv.DictReader(handle)
-        missing = {"timestamp", "good", "total"} - set(reader.fieldnames or [])
-        if missing:
-            raise InputError(f"missing column(s) {', '.join(sorted(missing))}; expected "
-                             "timestamp,good,total", path=shown, line=1)
-        for record in reader:
-            line = reader.line_num
+        for line, record in csv_records(handle, shown, ("timestamp", "good", "total")):
             try:
-                try:
-                    t = parse_timestamp(record["timestamp"] or "")
-                except ValueError as exc:
-                    raise ValueError(f"timestamp: {exc}") from None
-                if t % 60:
-                    raise ValueError(f"timestamp: {record['timestamp']!r} is not on a minute")
+                t = _minute(record["timestamp"] or "")
                 good, total = _number(record["good"], "good"), _number(record["total"], "total")
-                if good > total:
+                if math.isnan(good) or math.isnan(total):
+                    good = total = math.nan  # one count missing: the minute is a gap
+                elif good > total:
                     raise ValueError(f"good: {record['good']} is more than total "
                                      f"{record['total']}")
                 if t in seen:
@@ -208,6 +237,11 @@ def read_minutes_csv(path: Path) -> MinuteSeries:
         raise InputError("no data rows", path=shown, line=2)
     rows.sort(key=lambda r: r.minute)
     start, end = rows[0].minute, rows[-1].minute
+    if end - start > max_days * 86_400:
+        raise InputError(
+            f"the rows span {(end - start) / 86_400:,.0f} days (lines {seen[start]} and "
+            f"{seen[end]}); at most {max_days} days are read at once: split the file, or check "
+            "for a stray timestamp", path=shown, line=seen[end], field="timestamp")
     n = (end - start) // 60 + 1
     good = np.full(n, np.nan)
     total = np.full(n, np.nan)
@@ -222,19 +256,15 @@ def read_markers_csv(path: Path) -> list[Marker]:
     markers: list[Marker] = []
     errors: list[InputError] = []
     with open_text(path) as handle:
-        reader = csv.DictReader(handle)
-        missing = {"name", "start", "end"} - set(reader.fieldnames or [])
-        if missing:
-            raise InputError(f"missing column(s) {', '.join(sorted(missing))}; expected "
-                             "name,kind,start,end", path=str(path), line=1)
-        for record in reader:
+        for line, record in csv_records(handle, str(path), ("name", "start", "end"),
+                                        expected="name,kind,start,end"):
             try:
                 start = parse_timestamp(record["start"] or "")
                 end = parse_timestamp(record["end"] or "")
                 if end <= start:
                     raise ValueError("end must be after start")
             except ValueError as exc:
-                errors.append(InputError(str(exc), path=str(path), line=reader.line_num,
+                errors.append(InputError(str(exc), path=str(path), line=line,
                                          field="start/end"))
                 continue
             markers.append(Marker(record["name"], start, end, record.get("kind") or "event"))
