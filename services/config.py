@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -29,15 +31,22 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from services.errors import ConfigError, InputError
-from services.files import mask_url
-from slo.durations import parse_duration
+from services.files import mask_url, read_text
+from slo.durations import format_duration, parse_duration
 from slo.yamlpos import YamlDocument, load_document
 
 ENV_PREFIX = "APOLLO_"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = Path(__file__).resolve().parent / "apollo.example.yaml"
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than 0s")
+    return value
+
+
+# Every duration of the configuration is an interval, a timeout or a retention: never <= 0.
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=63)]
 
 
@@ -133,6 +142,13 @@ class ScrapeSource(_Model):
     interval: Duration = timedelta(seconds=15)
     timeout: Duration = timedelta(seconds=2)
     targets: list[ScrapeTarget] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _timeout_within_interval(self) -> ScrapeSource:
+        if self.timeout > self.interval:  # as Prometheus: a scrape ends before the next one
+            raise ValueError(f"timeout {format_duration(self.timeout)} is longer than interval "
+                             f"{format_duration(self.interval)}")
+        return self
 
 
 class PrometheusSource(_Model):
@@ -262,6 +278,30 @@ class Settings(BaseSettings):
                                  f"{target.environment!r} is not in environments ({known})")
         return self
 
+    @field_validator("notifiers")
+    @classmethod
+    def _notifier_names_unique(cls, notifiers: list[Notifier]) -> list[Notifier]:
+        names = [n.name for n in notifiers]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"notifier name(s) {', '.join(twice)} appear more than once")
+        return notifiers
+
+    @model_validator(mode="after")
+    def _targets_unique(self) -> Settings:
+        """One target is one series: the same URL twice, or two targets of one service at
+        one host:port, would write each other's rows."""
+        seen: dict[tuple[str, str], int] = {}
+        for i, target in enumerate(self.sources.scrape.targets):
+            instance = target.url.split("://", 1)[-1].split("/", 1)[0]
+            for key in ((target.url, ""), (target.service, instance)):
+                if key in seen:
+                    raise ValueError(f"sources.scrape.targets.{i}: {mask_url(target.url)} "
+                                     f"repeats target {seen[key]} (same URL, or same service "
+                                     "and host:port)")
+                seen[key] = i
+        return self
+
     @model_validator(mode="after")
     def _services_unique(self) -> Settings:
         seen: set[str] = set()
@@ -361,13 +401,35 @@ def _errors(exc: ValidationError, doc: YamlDocument, path: str) -> list[str]:
     return [text for *_, text in sorted(located)]
 
 
+_INLINE_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@")
+_SECRET_PARAMETER = re.compile(r"[?&](password|passwd|pwd|token|secret|api_?key)=", re.I)
+
+
+def _strings(data: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Every string value of the document with where it is."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _strings(value, (*loc, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _strings(value, (*loc, index))
+    elif isinstance(data, str):
+        yield loc, data
+
+
 def _refuse_inline_secrets(doc: YamlDocument, path: str) -> None:
-    url = doc.data.get("database_url") if isinstance(doc.data, dict) else None
-    if isinstance(url, str) and re.search(r"://[^/@:]+:[^/@]+@", url):
-        raise ConfigError(
-            f"{path}:{doc.line_of(('database_url',))}: database_url: a password may not be "
-            f"written in the file; set {ENV_PREFIX}DATABASE_URL instead"
-        )
+    """A password or token written into any URL of the file is refused, every one at once:
+    files get copied, committed and shown; secrets come from the environment."""
+    problems = []
+    for loc, value in _strings(doc.data):
+        if _INLINE_PASSWORD.match(value) or _SECRET_PARAMETER.search(value):
+            keys = [str(k) for k in loc if not isinstance(k, int)]
+            variable = ENV_PREFIX + "__".join(keys).upper()
+            problems.append(f"{path}:{doc.line_of(loc)}: {_dotted(loc)}: a password or token "
+                            f"may not be written in the file ({mask_url(value)}); set "
+                            f"{variable} in the environment instead")
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
@@ -379,9 +441,9 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     config_path = _find_config(path)
     shown = str(config_path)
     try:
-        text = config_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{shown}: cannot read configuration: {exc.strerror}") from exc
+        text = read_text(config_path)
+    except InputError as exc:
+        raise ConfigError(f"{shown}: cannot read configuration: {exc.reason}") from exc
     try:
         doc = load_document(text, path=shown)
     except InputError as exc:

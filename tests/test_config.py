@@ -108,8 +108,9 @@ def test_default_store_is_sqlite_in_the_data_dir(tmp_path):
         ),
         pytest.param(
             "database_url: postgresql+psycopg://apollo:hunter2@db/apollo\n",
-            ":1: database_url: a password may not be written in the file; "
-            "set APOLLO_DATABASE_URL instead",
+            ":1: database_url: a password or token may not be written in the file "
+            "(postgresql+psycopg://apollo:***@db/apollo); set APOLLO_DATABASE_URL in the "
+            "environment instead",
             id="a password in the file is refused",
         ),
         pytest.param(
@@ -195,3 +196,55 @@ def test_a_refused_url_is_shown_without_its_password(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as caught:
         load_settings(write(tmp_path, "data_dir: var\n"))
     assert "APOLLO_REDIS_URL" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_every_password_in_the_file_is_refused_at_once(tmp_path):
+    path = write(tmp_path, """
+redis_url: redis://:hunter2@cache:6379/0
+sources:
+  prometheus:
+    url: https://sre:hunter3@prometheus.internal
+  clickhouse:
+    dsn: http://default:hunter4@clickhouse:8123/?secure=1
+  costs:
+    opencost_url: http://opencost:9003/?token=hunter5
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    lines = str(caught.value).splitlines()
+    assert [line.split(": ")[1] for line in lines] == [
+        "redis_url", "sources.prometheus.url", "sources.clickhouse.dsn",
+        "sources.costs.opencost_url"]
+    assert [line.split(": ")[0].rsplit(":", 1)[1] for line in lines] == ["2", "5", "7", "9"]
+    assert "APOLLO_SOURCES__PROMETHEUS__URL" in lines[1]
+    assert not any(secret in str(caught.value)
+                   for secret in ("hunter2", "hunter3", "hunter4", "hunter5"))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("sources:\n  scrape:\n    interval: 0s\n", "sources.scrape.interval: must be longer than 0s"),
+    ("sources:\n  scrape:\n    timeout: -1s\n", "sources.scrape.timeout"),
+    ("sources:\n  scrape:\n    interval: 5s\n    timeout: 10s\n",
+     "timeout 10s is longer than interval 5s"),
+    ("retention:\n  minute: 0d\n", "retention.minute: must be longer than 0s"),
+    ("notifiers:\n  - {name: sre, kind: webhook, url: 'http://127.0.0.1:9/'}\n"
+     "  - {name: sre, kind: webhook, url: 'http://127.0.0.1:8/'}\n",
+     "notifier name(s) sre appear more than once"),
+    ("services:\n  - {slug: a, name: A}\n  - {slug: b, name: B}\nsources:\n  scrape:\n"
+     "    targets:\n      - {service: a, url: 'http://10.0.0.1:80/metrics'}\n"
+     "      - {service: b, url: 'http://10.0.0.1:80/metrics'}\n",
+     "sources.scrape.targets.1: http://10.0.0.1:80/metrics repeats target 0"),
+], ids=["zero interval", "negative timeout", "timeout past interval", "zero retention",
+        "duplicate notifier", "one URL for two services"])
+def test_settings_that_cannot_work_are_refused(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text))
+    assert expected in str(caught.value) and str(caught.value).startswith(str(tmp_path))
+
+
+def test_a_configuration_that_is_not_utf8_names_its_file(tmp_path):
+    path = tmp_path / "apollo.yaml"
+    path.write_bytes(b"data_dir: \xff\xfe\n")
+    with pytest.raises(ConfigError, match="not UTF-8") as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(str(path))
