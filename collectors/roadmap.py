@@ -62,6 +62,10 @@ _WORD_STATUS = {"done": DONE, "complete": DONE, "completed": DONE, "in progress"
 _MOJIBAKE_CODECS = ("mac_roman", "cp1252")
 
 _CHECKBOX = re.compile(r"^\[(?P<mark>[^\]]?)\](?=\s|$)\s*(?P<title>.*)$")
+# A checkbox typed askew (`[ x]`, `[x ]`, `[[x]]`): an item with a mark to report, never a
+# line silently dropped (its phase would read 100%).
+_ASKEW_BOX = re.compile(r"^(?P<mark>\[\[[^\]]{0,2}\]\]|\[[ xX✓✔✅\-~/*]{2,3}\])(?=\s|$)\s*"
+                        r"(?P<title>.*)$")
 _ROADMAP_WORD = re.compile(r"\broadmaps?\b", re.IGNORECASE)
 _LEADING_WORD = re.compile(r"^[^\W\d_]+")
 _NUMBERED = re.compile(r"^[^\W\d_]+\s+(?P<number>\d+(?:\.\d+)*[a-z]?|[A-Za-z])"
@@ -191,7 +195,11 @@ def _scan(text: str) -> tuple[list[_Heading | _ListLine], list[int]]:
             tokens.append(_Heading(block.line, block.level, block.text))
         elif block.kind == markdown.ITEM:
             box = _CHECKBOX.match(block.text)
-            mark, title = (box["mark"], box["title"]) if box else (None, block.text)
+            askew = None if box else _ASKEW_BOX.match(block.text)
+            if askew:  # the whole `[ x]` is the mark, so the error shows what was typed
+                mark, title = askew["mark"][1:-1], askew["title"]
+            else:
+                mark, title = (box["mark"], box["title"]) if box else (None, block.text)
             tokens.append(_ListLine(block.line, block.indent, mark, title.strip()))
     return tokens, repaired
 

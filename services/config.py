@@ -325,6 +325,15 @@ class Settings(BaseSettings):
         """The ClickHouse DSN; the embedded engine's path must be absolute (three slashes)."""
         return self.sources.clickhouse.dsn or f"chdb://{(self.data_dir / 'events').resolve()}"
 
+    def ensure_data_dir(self) -> Path:
+        """The data folder, created if missing; ConfigError naming it if it cannot be."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"data_dir: cannot create {self.data_dir}: {exc.strerror}"
+                              ) from None
+        return self.data_dir
+
     def service(self, slug: str) -> ServiceConfig:
         for service in self.services:
             if service.slug == slug:

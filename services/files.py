@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import glob
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -93,6 +94,19 @@ def open_text(path: Path) -> TextIO:
         return path.open(newline="", encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`: a reader
+    (or a crash) never sees half a file. InputError naming the file if it cannot be."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write: {exc.strerror}", path=str(path)) from None
 
 
 def expand(patterns: Iterable[str]) -> list[Path]:

@@ -25,7 +25,8 @@ def collect(
     every: Annotated[str | None, typer.Option(help="Metrics interval (default: "
                                               "sources.scrape.interval, or "
                                               "sources.prometheus.interval).")] = None,
-    metrics_port: Annotated[int | None, typer.Option(help="Serve the collector's own "
+    metrics_port: Annotated[int | None, typer.Option(min=1, max=65535, help="Serve the "
+                                                     "collector's own "
                                                      "metrics on 127.0.0.1:PORT/metrics.")] = None,
 ) -> None:
     """Run every configured collector (metrics, ClickHouse, documents, OpenCost, roll-up,

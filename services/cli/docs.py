@@ -11,6 +11,7 @@ import typer
 
 from services.cli.app import JsonOption, app, open_store
 from services.errors import ApolloError
+from slo.errors import InputError, InputErrors
 
 
 @app.command()
@@ -68,18 +69,26 @@ def costs(
     from services.documents.costs import costs_json, costs_text, summarize_costs
 
     first = _month_flag(month)
-    engine = open_store() if store else None
+    summaries, problems = [], []
+    for path in files:  # every file read and checked before anything is shown or stored
+        try:
+            summaries.append(summarize_costs(read_costs(path), mau=mau))
+        except InputError as exc:
+            problems.append(exc)
+    if problems:
+        raise InputErrors(problems)
+    for summary in summaries:
+        typer.echo(json.dumps(costs_json(summary), indent=2) if json_out
+                   else costs_text(summary))
+    if not store:
+        return
+    engine = open_store()
     try:
         for path in files:
-            summary = summarize_costs(read_costs(path), mau=mau)
-            typer.echo(json.dumps(costs_json(summary), indent=2) if json_out
-                       else costs_text(summary))
-            if engine is not None:
-                run = collect_cost_file(engine, path, month=first, source=str(path))
-                if run.errors:
-                    raise ApolloError("; ".join(run.errors))
+            run = collect_cost_file(engine, path, month=first, source=str(path))
+            if run.errors:
+                raise ApolloError("; ".join(run.errors))
     finally:
-        if engine is not None:
-            engine.dispose()
+        engine.dispose()
 
 

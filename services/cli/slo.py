@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from services.cli.app import JsonOption, app, flag_time, open_store, settings
+from services.cli.app import JsonOption, app, flag_duration, flag_time, open_store, settings
 from services.errors import ApolloError, InputError
-from slo.durations import parse_duration
 
 slo_app = typer.Typer(help="SLO specs: validate, export rules, report, backtest.",
                       no_args_is_help=True)
@@ -145,12 +145,12 @@ def slo_rules(
     disable_alerts: Annotated[bool, typer.Option(help="Only recording rules.")] = False,
 ) -> None:
     """Prometheus recording and alerting rules, as Sloth writes them for the same specs."""
-    from services.files import expand, load_slo_files, load_windows
+    from services.files import expand, load_slo_files, load_windows, write_atomically
     from slo.rules import prometheus_rules, render_rules, unexportable
 
     paths = expand(str(f) for f in files)
     extra = load_windows(windows or [])
-    length = parse_duration(period) if period else None
+    length = flag_duration(period, "--period") if period else None
     slos = []
     for slo in load_slo_files(paths):
         reason = unexportable(slo, period=length)
@@ -163,13 +163,29 @@ def slo_rules(
         typer.echo(render_rules(prometheus_rules(slos, windows=extra, period=length,
                                                  disable_alerts=disable_alerts)), nl=False)
         return
-    out.mkdir(parents=True, exist_ok=True)
-    for path in paths:
+    if out.exists() and not out.is_dir():
+        raise InputError("is a file; -o names the folder the rules files go in", path=str(out))
+    # Every file is rendered before any is written: one bad input leaves no half output.
+    rendered: dict[Path, tuple[Path, str, int]] = {}
+    for path, target in rules_targets(paths, out).items():
         mine = [s for s in slos if s.source.path == str(path)]
         doc = prometheus_rules(mine, windows=extra, period=length, disable_alerts=disable_alerts)
-        target = out / f"{path.stem}.rules.yml"
-        target.write_text(render_rules(doc), encoding="utf-8")
-        typer.echo(f"wrote {target} ({len(mine)} SLOs)")
+        if target in rendered:
+            raise InputError(f"would write {target} as {rendered[target][0]} does: rename one",
+                             path=str(path))
+        rendered[target] = (path, render_rules(doc), len(mine))
+    for target, (_path, text, count) in rendered.items():
+        write_atomically(target, text)
+        typer.echo(f"wrote {target} ({count} SLOs)")
+
+
+def rules_targets(paths: list[Path], out: Path) -> dict[Path, Path]:
+    """Each spec's rules file under `out`, mirroring the specs' paths below the folder they
+    share (as Sloth mirrors an input directory): `slos/a/x.yaml` -> `OUT/a/x.rules.yml`."""
+    folders = [p.resolve().parent for p in paths]
+    common = Path(os.path.commonpath(folders)) if folders else Path(".")
+    return {p: out / p.resolve().parent.relative_to(common) / f"{p.stem}.rules.yml"
+            for p in paths}
 
 
 def _at(series: Any, at: str | None) -> int:
@@ -284,12 +300,9 @@ def slo_export(
     if out is None:
         typer.echo(buffer.getvalue(), nl=False)
         return
-    try:
-        with out.open("x", encoding="utf-8", newline="") as handle:
-            handle.write(buffer.getvalue())
-    except FileExistsError:
-        raise InputError("exists already; choose another file or remove it",
-                         path=str(out)) from None
-    except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror}", path=str(out)) from None
+    from services.files import write_atomically
+
+    if out.exists():
+        raise InputError("exists already; choose another file or remove it", path=str(out))
+    write_atomically(out, buffer.getvalue())
     typer.echo(f"wrote {out} ({rows} minutes of {chosen.id})", err=True)

@@ -113,6 +113,7 @@ class RunningFleet:
 
 def start_fleet(settings: Settings, *, events_client: Any | None = None) -> RunningFleet:
     """Bind the fleet's ports, backfill events, start writing live ones."""
+    settings.ensure_data_dir()  # before any port is taken: nothing to undo
     fleet = build_fleet(settings)
     fleet.start()
     running = RunningFleet(fleet, None, state_file(settings))
