@@ -43,6 +43,7 @@ bench: system-deps $(VENV)/.test-installed
 	$(BIN)/python bench/store_write.py
 	$(BIN)/python bench/slo_engine.py --skip-per-slo
 	$(BIN)/python bench/collect.py
+	$(BIN)/python bench/backtest.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
