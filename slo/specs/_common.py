@@ -273,7 +273,11 @@ def prometheus_duration(field: Field, *, required: bool = False) -> timedelta | 
     if not isinstance(text, str) or not _PROM_DURATION.match(text.strip()):
         field.fail(f"expected a duration such as '30s', '5m', '28d' or '1h30m', got {text!r}")
         return None
-    value = parse_duration(text)
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        field.fail(str(exc))
+        return None
     if value <= timedelta(0):
         field.fail(f"must be longer than 0, got {text!r}")
         return None

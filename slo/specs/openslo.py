@@ -14,11 +14,13 @@ name, so files of SLIs or policies alone load (to no SLOs). Unknown keys are ign
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Final
 
+from slo.durations import bounded
 from slo.model import (
     SLI,
     SLO,
@@ -309,8 +311,17 @@ def _slice_window(field: Field) -> timedelta | None:
         if field.value <= 0:
             field.fail(f"must be above 0, got {field.value}")
             return None
-        return timedelta(minutes=field.value)
+        return _bounded(field, float(field.value) * 60 if field.value < 2**64 else math.inf)
     return _shorthand(field, required=True)
+
+
+def _bounded(field: Field, seconds: float) -> timedelta | None:
+    """At most 10 years (`MAX_DURATION`), as every duration Apollo reads."""
+    try:
+        return bounded(seconds, field.value)
+    except ValueError as exc:
+        field.fail(str(exc))
+        return None
 
 
 # --- the time window -------------------------------------------------------------------------
@@ -324,6 +335,7 @@ def _shorthand(field: Field, *, required: bool = False, allow_zero: bool = False
 
 def _count_unit(field: Field, *, required: bool = False, allow_zero: bool = False
                 ) -> tuple[int, str] | None:
+    """Count and unit of a duration-shorthand of at most 10 years."""
     text = field.text(required=required)
     if text is None:
         return None
@@ -332,11 +344,13 @@ def _count_unit(field: Field, *, required: bool = False, allow_zero: bool = Fals
         field.fail("expected a duration-shorthand: a whole number and one of m (minutes), "
                    f"h, d, w, M (months), Q, Y, e.g. 30d or 1M; got {text!r}")
         return None
-    count = int(match.group(1))
+    count, unit = float(match.group(1)), match.group(2)
     if count == 0 and not allow_zero:
         field.fail(f"must be longer than 0, got {text!r}")
         return None
-    return count, match.group(2)
+    if _bounded(field, count * UNITS[unit].total_seconds()) is None:
+        return None
+    return int(count), unit
 
 
 def _time_window(field: Field) -> Period | None:
