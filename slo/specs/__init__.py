@@ -14,14 +14,25 @@ writes them) is one object, dispatched on `apiVersion` (or Sloth's `version`):
 
 A spec objective with several objectives gives several SLOs. Errors never stop at the
 first: every format records into one report, raised at the end in line order.
+
+What loads here, the later steps take: each format checks, at the field's own line, what
+rule export, the collectors, report and backtest need (finite numbers, durations of at most
+10 years, whole-minute periods and slices, known time zones, Prometheus label names, no
+template action but `{{.window}}`, counter queries that are selectors); and every SLO's
+queries are then rendered once as the Prometheus collector and rule export render them,
+so nothing `validate` passes fails there. A kind of SLO that a step cannot serve at all
+(ClickHouse events, timeslices or a calendar period in Sloth-style rules:
+`slo.rules.unexportable`) is not an error: that step skips it and says why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
-from slo.errors import InputError, SpecErrors
-from slo.model import SLO
+from slo.errors import InputError, SpecError, SpecErrors
+from slo.model import SLO, EventRatio, Threshold
+from slo.promql import render_window, sli_error_query
 from slo.specs import apollo, openslo, openslo_v1alpha, pyrra, sloth
 from slo.specs._common import Field, Report, describe
 from slo.specs.sloth import SLOTH_DEFAULT_PERIOD
@@ -58,6 +69,7 @@ def load_slos(text: str, *, path: str) -> list[SLO]:
         if fmt != openslo.API_VERSION:
             slos.extend(_LOADERS[fmt](obj))
     slos.extend(openslo.load_bundle([obj for fmt, obj in objects if fmt == openslo.API_VERSION]))
+    slos = [slo for slo in slos if _queries_render(slo, report)]
     slos.sort(key=lambda s: s.source.line or 0)
     _unique_ids(slos, report)
     if report.errors:
@@ -102,6 +114,21 @@ def _format(obj: Field) -> str | None:
     else:
         obj["apiVersion"].fail(f"unknown spec format {api!r}; known: {known}")
     return None
+
+
+def _queries_render(slo: SLO, report: Report) -> bool:
+    """Whether the SLO's queries render as the Prometheus collector and rule export render
+    them (`slo.promql`); if not, an error at the SLO's line. The formats' own checks catch
+    the known cases first, at the field's line: this is the net under them."""
+    try:
+        if isinstance(slo.sli, Threshold):
+            render_window(slo.sli.query, timedelta(minutes=1))
+        elif not isinstance(slo.sli, EventRatio):
+            sli_error_query(slo.sli, timedelta(minutes=1))
+    except SpecError as exc:
+        report.add(exc.reason, line=slo.source.line, field=exc.field)
+        return False
+    return True
 
 
 def _unique_ids(slos: list[SLO], report: Report) -> None:

@@ -8,24 +8,28 @@ Checks record errors in the shared `Report` and go on, so one run reports them a
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slo.durations import parse_duration
 from slo.errors import SpecError
 from slo.model import Comparison
-from slo.promql import Selector, parse_selector
+from slo.promql import LABEL_NAME, Selector, parse_selector
 from slo.yamlpos import Path, YamlDocument
 
 COMPARISONS: tuple[Comparison, ...] = ("lt", "lte", "gt", "gte")
 
 # Sloth's name rule (also used for services): alphanumeric ends, `-`, `_`, `.` inside.
 _NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$")
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _PROM_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
+# The one template action Sloth (and `slo.promql.render_window`) fills in.
 WINDOW_PLACEHOLDER = re.compile(r"{{ *\.window *}}")
+_TIMEZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
+MINUTE = timedelta(minutes=1)
 
 
 class _Missing:
@@ -161,6 +165,8 @@ class Field:
         return self.value
 
     def number(self, *, required: bool = False) -> float | None:
+        """A finite number: NaN and infinities (`.nan`, `.inf`) are refused, since every
+        comparison with NaN is false and the checks after this one would pass it."""
         if self.missing:
             if required:
                 self.fail("is required")
@@ -168,7 +174,7 @@ class Field:
         if isinstance(self.value, bool) or not isinstance(self.value, int | float):
             self.fail(f"must be a number, got {describe(self.value)}")
             return None
-        return float(self.value)
+        return finite(self, self.value)
 
     def boolean(self, *, default: bool = False) -> bool:
         if self.missing:
@@ -205,6 +211,19 @@ class Field:
                 child.fail(f"unknown field{hint}")
 
 
+def finite(field: Field, value: float | str) -> float | None:
+    """`value` (a number, or the text of one) as a finite float; else an error on `field`."""
+    try:
+        number = float(value)
+    except OverflowError:  # an int past the floats
+        number = math.inf
+    if not math.isfinite(number):
+        shown = "a number that large" if isinstance(value, int) else repr(value)
+        field.fail(f"must be a finite number, got {shown}")
+        return None
+    return number
+
+
 def expect_kind(obj: Field, kind: str, why: str) -> bool:
     """Whether the object's `kind` is `kind`; if not, an error ending with `why`."""
     field = obj["kind"]
@@ -237,14 +256,19 @@ def exactly_one(parent: Field, kinds: Iterable[str], *, what: str) -> str | None
 # --- labels ----------------------------------------------------------------------------------
 
 
+def is_label_name(name: str) -> bool:
+    """A name Prometheus takes for a rule's label or annotation (the rule export's check)."""
+    return LABEL_NAME.fullmatch(name) is not None and name != "__name__"
+
+
 def prometheus_labels(field: Field, *, what: str = "label") -> dict[str, str]:
     """Labels or annotations that end up on Prometheus rules, checked as Sloth checks them:
     valid label names (not `__name__`), non-empty string values."""
     out: dict[str, str] = {}
     for key, child in field.entries():
-        if not _LABEL_NAME.match(key) or key == "__name__":
+        if not is_label_name(key):
             child.fail(f"{key!r} is not a valid {what} name (letters, digits and '_', "
-                       "not starting with a digit)")
+                       "not starting with a digit, not __name__)")
             continue
         value = child.text(required=True, nonempty=True)
         if value is not None:
@@ -259,12 +283,23 @@ def sanitize_label_name(key: str) -> str:
     return f"_{name}" if name[:1].isdigit() else name
 
 
+def metadata_label(field: Field, key: str) -> str | None:
+    """`key` sanitized as a label name, or an error on `field` if even that is no label
+    name the rules could carry (an empty key, `__name__`)."""
+    name = sanitize_label_name(key)
+    if not is_label_name(name):
+        made = f" (made into {name!r})" if name != key else ""
+        field.fail(f"{key!r} cannot be a Prometheus label name{made}")
+        return None
+    return name
+
+
 # --- durations and numbers -----------------------------------------------------------------
 
 
 def prometheus_duration(field: Field, *, required: bool = False) -> timedelta | None:
-    """A Prometheus duration (`30d`, `1h30m`, `4w`); bare numbers are refused as Prometheus
-    refuses them."""
+    """A Prometheus duration (`30d`, `1h30m`, `4w`) of at most 10 years; bare numbers are
+    refused as Prometheus refuses them."""
     if field.missing:
         if required:
             field.fail("is required")
@@ -282,6 +317,35 @@ def prometheus_duration(field: Field, *, required: bool = False) -> timedelta | 
         field.fail(f"must be longer than 0, got {text!r}")
         return None
     return value
+
+
+def whole_minutes(field: Field, value: timedelta | None, what: str) -> timedelta | None:
+    """`value` if it is a whole number of minutes (SLO data is per minute), else an error."""
+    if value is not None and value % MINUTE:
+        field.fail(f"{what} must be a whole number of minutes (SLO data is counted per "
+                   f"minute), got {field.value!r}")
+        return None
+    return value
+
+
+def time_zone(field: Field, *, required: bool = False) -> str | None:
+    """An IANA time zone name that the report can find (`UTC`, `Europe/Paris`); by default
+    UTC. Looked up as the budget's calendar does (`zoneinfo`, the system's time zone data),
+    so a name `validate` passes is one `report` can use."""
+    if field.missing and not required:
+        return "UTC"
+    name = field.text(required=True)
+    if name is None:
+        return None
+    try:
+        found = _TIMEZONE.match(name) is not None and ZoneInfo(name) is not None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        found = False
+    if not found:
+        field.fail(f"unknown time zone {name!r}; expected an IANA name such as 'UTC', "
+                   "'Europe/Paris' or 'America/New_York'")
+        return None
+    return name
 
 
 def percent(value: float) -> str:
@@ -303,9 +367,26 @@ def selector(field: Field, text: str, *, example: str) -> Selector | None:
 
 
 def needs_window(field: Field, query: str | None) -> str | None:
-    """Sloth's rule: a query must hold `{{.window}}` so each alert window can fill it in."""
+    """Sloth's rule: a query must hold `{{.window}}` so each alert window can fill it in
+    (and no other template action: `template_actions`)."""
     if query is not None and not WINDOW_PLACEHOLDER.search(query):
         field.fail("must hold the {{.window}} placeholder, e.g. rate(x[{{.window}}])")
+        return None
+    return template_actions(field, query)
+
+
+def template_actions(field: Field, query: str | None) -> str | None:
+    """Queries are Go templates that know one variable: `{{.window}}` (`{{ .window }}`).
+    Any other action (`{{.Window}}`, `{{ window }}`, an unclosed `{{`) is refused here, as
+    rule export and the Prometheus collector (`slo.promql.render_window`) would refuse it."""
+    if query is None:
+        return None
+    rest = WINDOW_PLACEHOLDER.sub("", query)
+    if "{{" in rest:
+        action = rest[rest.index("{{"):]
+        end = action.find("}}")
+        shown = action[:end + 2] if 0 <= end < 40 else action[:40]
+        field.fail(f"unknown template action {shown!r}: only {{{{.window}}}} is known")
         return None
     return query
 

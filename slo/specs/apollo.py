@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 from typing import Final, cast
 
+from slo.durations import format_duration
 from slo.model import (
     SLI,
     Alerting,
@@ -37,6 +38,9 @@ from slo.specs._common import (
     prometheus_duration,
     prometheus_labels,
     selector,
+    template_actions,
+    time_zone,
+    whole_minutes,
 )
 
 API_VERSION: Final = "apollo/v1"
@@ -50,7 +54,6 @@ SLI_KINDS = ("request_ratio", "raw_error_ratio", "latency_threshold", "threshold
 _TOP = ("apiVersion", "kind", "service", "name", "description", "objective", "period",
         "budgeting", "labels", "sli", "alerting")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
-_TIMEZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
 
 
 def load(obj: Field) -> list[SLOModel]:
@@ -64,7 +67,7 @@ def load(obj: Field) -> list[SLOModel]:
     objective = _objective(obj["objective"])
     period = _period(obj["period"])
     sli = _sli(obj["sli"])
-    budgeting, timeslices = _budgeting(obj["budgeting"], sli)
+    budgeting, timeslices = _budgeting(obj["budgeting"], sli, period)
     labels = prometheus_labels(obj["labels"])
     alerting = _alerting(obj["alerting"], default_name=_camel(f"{service}-{name}"))
     if (service is None or name is None or objective is None or period is None
@@ -92,22 +95,18 @@ def _objective(field: Field) -> float | None:
 
 
 def _period(field: Field) -> Period | None:
-    """`30d` (rolling) or `{calendar: month, timezone: Europe/Paris}`."""
+    """`30d` (rolling, whole minutes) or `{calendar: month, timezone: Europe/Paris}`."""
     if field.missing:
         return Period(DEFAULT_PERIOD)
     if isinstance(field.value, str):
-        length = prometheus_duration(field)
+        length = whole_minutes(field, prometheus_duration(field), "a period")
         return Period(length) if length else None
     if field.mapping() is None:
         return None
     field.check_keys(("calendar", "timezone"))
     unit = field["calendar"].choice(CALENDAR_UNITS, required=True)
-    timezone = field["timezone"].text() or "UTC"
-    if not _TIMEZONE.match(timezone):
-        field["timezone"].fail(f"expected an IANA time zone such as 'UTC' or 'Europe/Paris', "
-                               f"got {timezone!r}")
-        return None
-    if unit is None:
+    timezone = time_zone(field["timezone"])
+    if unit is None or timezone is None:
         return None
     return Period(CALENDAR_UNITS[unit], rolling=False, calendar_unit=cast(CalendarUnit, unit),
                   timezone=timezone)
@@ -177,7 +176,10 @@ def _latency_threshold(spec: Field) -> SLI | None:
 def _threshold_seconds(field: Field) -> float | None:
     """`12ms`, `0.25s` or a number of seconds; the bucket bound the SLI counts up to."""
     if isinstance(field.value, int | float) and not isinstance(field.value, bool):
-        seconds = float(field.value)
+        number = field.number()
+        if number is None:
+            return None
+        seconds = number
     else:
         length = prometheus_duration(field, required=True)
         if length is None:
@@ -191,7 +193,7 @@ def _threshold_seconds(field: Field) -> float | None:
 
 def _threshold(spec: Field) -> SLI | None:
     spec.check_keys(("query", "op", "value"))
-    query = spec["query"].text(required=True, nonempty=True)
+    query = template_actions(spec["query"], spec["query"].text(required=True, nonempty=True))
     op = comparison(spec["op"])
     value = spec["value"].number(required=True)
     if query is None or op is None or value is None:
@@ -229,9 +231,10 @@ _SLI_READERS = {
 }
 
 
-def _budgeting(field: Field, sli: SLI | None
+def _budgeting(field: Field, sli: SLI | None, period: Period | None
                ) -> tuple[Budgeting | None, Timeslices | None]:
-    """`occurrences` (default), or `{method: timeslices, slice: 1m, slice_target: 95}`."""
+    """`occurrences` (default), or `{method: timeslices, slice: 1m, slice_target: 95}`; a
+    slice is whole minutes, at most the period."""
     if field.missing:
         method: str | None = "occurrences"
     elif isinstance(field.value, dict):
@@ -253,7 +256,7 @@ def _budgeting(field: Field, sli: SLI | None
             if not extra.missing:
                 extra.fail("only applies to timeslices budgeting")
         return "occurrences", None
-    window = timedelta(minutes=1) if slice_field.missing else prometheus_duration(slice_field)
+    window = timedelta(minutes=1) if slice_field.missing else _slice(slice_field, period)
     target = None if target_field.missing else _slice_target(target_field)
     if window is None or (target is None and not target_field.missing):
         return None, None
@@ -268,6 +271,15 @@ def _budgeting(field: Field, sli: SLI | None
     else:
         return cast(Budgeting, method), Timeslices(window=window, slice_target=target)
     return None, None
+
+
+def _slice(field: Field, period: Period | None) -> timedelta | None:
+    window = whole_minutes(field, prometheus_duration(field), "a slice")
+    if window is not None and period is not None and window > period.length:
+        field.fail(f"a slice ({field.value}) cannot be longer than the period "
+                   f"({format_duration(period.length)})")
+        return None
+    return window
 
 
 def _slice_target(field: Field) -> float | None:

@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Final
 
 from slo.durations import bounded
+from slo.errors import SpecError
 from slo.model import (
     SLI,
     SLO,
@@ -36,14 +37,17 @@ from slo.model import (
     Threshold,
     Timeslices,
 )
+from slo.promql import counter_increase
 from slo.specs._common import (
     Field,
     comparison,
     describe,
     exactly_one,
+    metadata_label,
     percent,
-    sanitize_label_name,
     slug,
+    template_actions,
+    time_zone,
 )
 
 API_VERSION: Final = "openslo/v1"
@@ -60,7 +64,7 @@ UNITS: dict[str, timedelta] = {
 CALENDAR_UNITS: dict[str, CalendarUnit] = {"d": "day", "w": "week", "M": "month",
                                            "Q": "quarter", "Y": "year"}
 _SHORTHAND = re.compile(r"^(\d+)([mhdwMQY])$")
-_TIMEZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
+_SUM = re.compile(r"sum\s*\((.*)\)", re.DOTALL)
 
 
 class Bundle:
@@ -127,7 +131,7 @@ def _slo(obj: Field, bundle: Bundle) -> list[SLO]:
             continue
         target = _target(objective)
         sli = metric.for_objective(objective) if metric is not None else None
-        budgeting = _budgeting(objective, method)
+        budgeting = _budgeting(objective, method, period)
         if (name is None or service is None or sli is None or period is None or target is None
                 or budgeting is None or alerting is None):
             continue
@@ -153,15 +157,18 @@ def _suffixes(objectives: list[Field]) -> list[str]:
 
 def _metadata_labels(field: Field) -> dict[str, str]:
     """OpenSLO labels (a string or a list of strings each) as Prometheus-safe labels: keys
-    sanitized as kube-state-metrics does, list values joined with `,`."""
+    sanitized as kube-state-metrics does, list values joined with `,`, null as empty."""
     out: dict[str, str] = {}
     for key, child in field.entries():
-        values = child.value if isinstance(child.value, list) else [child.value]
+        values = [] if child.missing else child.value
+        values = values if isinstance(values, list) else [values]
         if any(isinstance(v, dict | list) for v in values):
             child.fail("must be a string or a list of strings")
             continue
-        out[sanitize_label_name(key)] = ",".join(
-            str(v).lower() if isinstance(v, bool) else str(v) for v in values)
+        name = metadata_label(child, key)
+        if name is not None:
+            out[name] = ",".join("" if v is None else str(v).lower() if isinstance(v, bool)
+                                 else str(v) for v in values)
     return out
 
 
@@ -223,11 +230,33 @@ def _ratio(ratio: Field, bundle: Bundle) -> SLI | None:
     total = _query(ratio["total"], bundle, required=True)
     counter = ratio["counter"].boolean()
     query = _query(ratio[numerator], bundle) if numerator else None
+    if counter:
+        total = _counter(ratio["total"], total)
+        query = _counter(ratio[numerator], query) if numerator else None
     if query is None or total is None:
         return None
     if numerator == "good":
         return RequestRatio(total_query=total, good_query=query, counter=counter)
     return RequestRatio(total_query=total, error_query=query, counter=counter)
+
+
+def _counter(metric: Field, query: str | None) -> str | None:
+    """With `counter: true` a query returns counters, whose increase Apollo takes
+    (`sum(increase(q[w]))`, as rule export and the collector write it): so it must be a
+    series selector. `sum(selector)`, as the OpenSLO examples write it, is read as the
+    selector: the increase of a sum of counters is the sum of their increases."""
+    if query is None:
+        return None
+    summed = _SUM.fullmatch(query.strip())
+    try:
+        counter_increase(summed.group(1) if summed else query)
+        return summed.group(1).strip() if summed else query
+    except SpecError as exc:
+        reason = exc.reason
+    metric["metricSource"]["spec"]["query"].fail(
+        f"{reason}; with counter: true, write a selector such as http_requests_total{{job="
+        '"api"} or sum() of one (rate(...) is not a counter)')
+    return None
 
 
 def _query(parent: Field, bundle: Bundle, *, required: bool = True) -> str | None:
@@ -254,7 +283,7 @@ def _query(parent: Field, bundle: Bundle, *, required: bool = True) -> str | Non
         spec.fail(f"Apollo reads one `query` from each metric source; this {kind} source "
                   f"has {keys}")
         return None
-    return spec["query"].text(nonempty=True)
+    return template_actions(spec["query"], spec["query"].text(nonempty=True))
 
 
 # --- objectives and budgeting -------------------------------------------------------------
@@ -283,7 +312,7 @@ def _target(objective: Field) -> float | None:
     return value * 100 if value is not None else None  # Sloth's order: ratio × 100
 
 
-def _budgeting(objective: Field, method: str | None
+def _budgeting(objective: Field, method: str | None, period: Period | None
                ) -> tuple[Budgeting, Timeslices | None] | None:
     if method is None:
         return None
@@ -291,6 +320,10 @@ def _budgeting(objective: Field, method: str | None
     if budgeting == "occurrences":
         return budgeting, None
     window = _slice_window(objective["timeSliceWindow"])
+    if window is not None and period is not None and window > period.length:
+        objective["timeSliceWindow"].fail(f"a slice ({objective['timeSliceWindow'].value}) "
+                                          "cannot be longer than the time window")
+        return None
     target: float | None = None
     if budgeting == "timeslices" or objective.has("timeSliceTarget"):
         field = objective["timeSliceTarget"]
@@ -378,23 +411,24 @@ def _time_window(field: Field) -> Period | None:
 
 
 def _calendar_period(window: Field, count: int, unit: str) -> Period | None:
-    """A calendar window counts days, weeks, months, quarters or years. `1m` is one minute
-    (months are `M`), which no calendar aligns to: refused rather than read as a month."""
+    """A calendar window is one day, week, month, quarter or year. `1m` is one minute
+    (months are `M`), which no calendar aligns to: refused rather than read as a month.
+    The budget is aligned on one unit, so `2w` is refused rather than read as a week."""
     duration = window["duration"]
     if unit not in CALENDAR_UNITS:
         hint = f" (m is minutes; months are M, as in {count}M)" if unit == "m" else " (hours)"
         duration.fail(f"a calendar window is counted in d, w, M, Q or Y, got "
                       f"{duration.value!r}{hint}")
         return None
+    if count != 1:
+        duration.fail(f"a calendar window is one day, week, month, quarter or year (1{unit}); "
+                      f"Apollo cannot align a budget on {duration.value!r}")
+        return None
     calendar = window["calendar"]
     if calendar.mapping(required=True) is None:
         return None
     start = _start_time(calendar["startTime"])
-    timezone = calendar["timeZone"].text(required=True)
-    if timezone is not None and not _TIMEZONE.match(timezone):
-        calendar["timeZone"].fail(f"expected an IANA time zone name such as "
-                                  f"'America/New_York', got {timezone!r}")
-        return None
+    timezone = time_zone(calendar["timeZone"], required=True)
     if start is None or timezone is None:
         return None
     return Period(count * UNITS[unit], rolling=False, calendar_unit=CALENDAR_UNITS[unit],

@@ -13,6 +13,7 @@ Like Pyrra (Kubernetes decoding) unknown keys are ignored.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Final
 
@@ -22,10 +23,14 @@ from slo.specs._common import (
     Field,
     exactly_one,
     expect_kind,
+    finite,
+    is_label_name,
+    metadata_label,
     percent,
     prometheus_duration,
-    sanitize_label_name,
     selector,
+    template_actions,
+    whole_minutes,
 )
 
 API_VERSION: Final = "pyrra.dev/v1alpha1"
@@ -41,14 +46,13 @@ def load(obj: Field) -> list[SLO]:
     metadata = obj["metadata"]
     name = metadata["name"].name_text()
     service = metadata["namespace"].name_text(required=False) or DEFAULT_NAMESPACE
-    labels = {sanitize_label_name(k[len(PROPAGATED_PREFIX):]): v.value
-              for k, v in metadata["labels"].entries()
-              if k.startswith(PROPAGATED_PREFIX) and v.text(required=True) is not None}
+    labels = _labels(metadata["labels"])
     spec = obj["spec"]
     if spec.mapping(required=True) is None:
         return []
     objective = _target(spec["target"])
-    window = prometheus_duration(spec["window"], required=True)
+    window = whole_minutes(spec["window"], prometheus_duration(spec["window"], required=True),
+                           "a window")
     description = spec["description"].text() or ""
     sli = _indicator(spec["indicator"])
     alerting = _alerting(spec["alerting"])
@@ -61,15 +65,28 @@ def load(obj: Field) -> list[SLO]:
     )]
 
 
+def _labels(field: Field) -> dict[str, str]:
+    """The `pyrra.dev/` metadata labels, which Pyrra copies onto its rules, prefix dropped."""
+    out: dict[str, str] = {}
+    for key, child in field.entries():
+        if not key.startswith(PROPAGATED_PREFIX):
+            continue
+        name = metadata_label(child, key[len(PROPAGATED_PREFIX):])
+        value = child.text(required=True)
+        if name is not None and value is not None:
+            out[name] = value
+    return out
+
+
 def _target(field: Field) -> float | None:
     """A string percent ("99.5"; a plain number is taken too). Pyrra accepts 0-100; Apollo
-    also refuses 0, an objective nothing can miss."""
+    also refuses 0, an objective nothing can miss, and NaN or infinities."""
     if isinstance(field.value, int | float) and not isinstance(field.value, bool):
-        value: float | None = float(field.value)
+        value = field.number()
     else:
         text = field.text(required=True, nonempty=True)
         try:
-            value = float(text) if text is not None else None
+            value = finite(field, text) if text is not None else None
         except ValueError:
             field.fail(f"must be a percent such as '99.5', got {text!r}")
             return None
@@ -90,14 +107,20 @@ def _indicator(field: Field) -> SLI | None:
 
 def _selector(field: Field) -> Selector | None:
     """Pyrra metrics are plain vector selectors (it parses them as such)."""
-    text = field["metric"].text(required=True, nonempty=True)
+    text = template_actions(field["metric"], field["metric"].text(required=True, nonempty=True))
     if text is None:
         return None
     return selector(field["metric"], text, example='http_requests_total{job="api"}')
 
 
 def _sum(field: Field, inner: str) -> str:
-    groups = [g.value for g in field["grouping"].items() if g.text(required=True)]
+    groups = []
+    for group in field["grouping"].items():
+        name = group.text(required=True)
+        if name is not None and not is_label_name(name):
+            group.fail(f"{name!r} is not a label name to group by")
+        elif name is not None:
+            groups.append(name)
     return f"sum by ({', '.join(groups)}) ({inner})" if groups else f"sum({inner})"
 
 
@@ -130,7 +153,7 @@ def _latency(field: Field) -> SLI | None:
                     tuple(m for m in success.matchers if m.label != "le"))
     if (success.name.endswith("_bucket") and total.name == f"{base.name}_count"
             and set(base.matchers) == set(total.matchers) and not field.has("grouping")
-            and threshold > 0):
+            and math.isfinite(threshold) and threshold > 0):
         return LatencyThreshold(metric=str(base), threshold_s=threshold)
     return RequestRatio(total_query=_sum(field, _rate(total)),
                         good_query=_sum(field, _rate(success)))
