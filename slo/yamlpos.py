@@ -56,7 +56,7 @@ class YamlDocument:
     root: yaml.Node | None = None
     start_line: int = 1
     _index: dict[int, dict[str | int, tuple[int, yaml.Node]]] = field(
-        default_factory=dict, repr=False)
+        default_factory=dict, repr=False, compare=False)  # children by node id, built once
 
     def line_of(self, path: Path) -> int:
         """Line of `path`, or of its nearest ancestor that exists (a missing field).
