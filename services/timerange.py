@@ -64,9 +64,8 @@ def parse_time(text: str, now: float, *, field: str = "") -> int:
         return _checked(t, text, field)
     try:
         offset = parse_duration(relative["duration"]).total_seconds()
-    except (ValueError, OverflowError):
-        raise InputError(f"{_shown(relative['duration'])} is not a duration such as 30s, 5m, "
-                         f"1h30m or 7d; expected {FORMS}", field=field) from None
+    except (ValueError, OverflowError) as exc:  # parse_duration's own words say what is wrong
+        raise InputError(f"{exc}; expected {FORMS}", field=field) from None
     sign = -1 if relative["sign"] == "-" else 1
     return _checked(math.floor(now + sign * offset), text, field)
 

@@ -53,18 +53,20 @@ def test_parse_time(text, expected):
                  "datetime (naive = UTC) or Unix seconds, got 'yesterday'", id="a word"),
     pytest.param("", "--at: expected now, now-1h, now+5m, -7d, an ISO 8601 date or datetime "
                  "(naive = UTC) or Unix seconds, got ''", id="empty"),
-    pytest.param("now-1x", "--at: '1x' is not a duration such as 30s, 5m, 1h30m or 7d; "
-                 "expected now, now-1h, now+5m, -7d, an ISO 8601 date or datetime (naive = "
-                 "UTC) or Unix seconds", id="a bad unit"),
+    pytest.param("now-1x", "--at: expected a duration such as '30s', '5m' or '1h30m', got "
+                 "'1x'; expected now, now-1h, now+5m, -7d, an ISO 8601 date or datetime "
+                 "(naive = UTC) or Unix seconds", id="a bad unit"),
     pytest.param("now-", "--at: expected now, now-1h, now+5m, -7d, an ISO 8601 date or "
                  "datetime (naive = UTC) or Unix seconds, got 'now-'", id="no duration"),
     pytest.param("1e9", "got '1e9'", id="exponents are not Unix seconds"),
     pytest.param("nan", "got 'nan'", id="not a number"),
-    pytest.param("-60y", "--at: '-60y' is outside 1970-01-01 .. 9999-12-31",
-                 id="before 1970"),
+    pytest.param("-60y", "--at: '60y' is longer than 10 years",
+                 id="an offset past the longest duration"),
+    pytest.param("1969-12-31T23:59:00Z", "--at: '1969-12-31T23:59:00Z' is outside 1970-01-01 "
+                 ".. 9999-12-31", id="before 1970"),
     pytest.param("9" * 400, "--at: '" + "9" * 64 + "'… is outside 1970-01-01 .. 9999-12-31",
                  id="a huge number is cut in the message"),
-    pytest.param("now-99999999999999999999d", "'99999999999999999999d' is not a duration",
+    pytest.param("now-99999999999999999999d", "'99999999999999999999d' is longer than 10 years",
                  id="a duration too long for timedelta"),
     pytest.param("2026-13-01", "got '2026-13-01'", id="month 13"),
 ])
