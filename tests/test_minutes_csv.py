@@ -70,3 +70,21 @@ def test_counts_must_be_finite_and_not_negative(tmp_path, cell):
     with pytest.raises(InputError) as caught:
         read_minutes_csv(path)
     assert f"{path}:2: total:" in str(caught.value)
+
+
+def test_data_shorter_than_one_slice_is_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = tmp_path / "slo.yaml"
+    spec.write_text((root / "slos" / "api-gateway.yaml").read_text().replace(
+        "slice: 1m", "slice: 5m"))
+    data = write(tmp_path, f"timestamp,good,total\n{T},1,1\n{T + 60},1,1\n")
+    result = subprocess.run(
+        [sys.executable, "-c", "from services.cli import main; main()", "slo", "report",
+         "--spec", str(spec), "--slo", "api-gateway-latency-p95-minutes", "--data", str(data)],
+        cwd=root, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "2 minute(s) of data is shorter than one slice (5m)" in result.stderr

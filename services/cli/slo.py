@@ -12,6 +12,7 @@ import typer
 
 from services.cli.app import JsonOption, app, flag_duration, flag_time, open_store, settings
 from services.errors import ApolloError, InputError
+from slo.durations import format_duration
 
 slo_app = typer.Typer(help="SLO specs: validate, export rules, report, backtest.",
                       no_args_is_help=True)
@@ -110,7 +111,12 @@ def _slo_and_series(name: str | None, spec: Path | None, data: Path | None,
     if not series.has_data.any():
         raise InputError(f"no minutes of {chosen.id} stored in the range (has it been "
                          "collected?)", field="NAME")
-    return chosen, to_timeslices(series, chosen)
+    sliced = to_timeslices(series, chosen)
+    if not len(sliced):
+        raise InputError(f"{len(series)} minute(s) of data is shorter than one slice "
+                         f"({format_duration(chosen.timeslices.window)}) of {chosen.id}",
+                         field="--data" if name is None else "NAME")
+    return chosen, sliced
 
 
 def _windows_for(slo: Any, windows_files: list[Path] | None) -> Any:
