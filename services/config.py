@@ -21,6 +21,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ByteSize,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -140,7 +141,10 @@ class Environment(_Model):
 
 class ScrapeSource(_Model):
     interval: Duration = timedelta(seconds=15)
-    timeout: Duration = timedelta(seconds=2)
+    timeout: Duration = timedelta(seconds=2)  # covers a target's whole response
+    # the most a page may hold after decompression, as Prometheus names it: 50MB is 50·10⁶
+    # bytes, 50MiB 50·2²⁰; every page is bounded (Prometheus's 0, no limit, is refused)
+    body_size_limit: ByteSize = Field(default=ByteSize(50_000_000), gt=0)
     targets: list[ScrapeTarget] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -451,8 +455,8 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     shown = str(config_path)
     try:
         text = read_text(config_path)
-    except InputError as exc:
-        raise ConfigError(f"{shown}: cannot read configuration: {exc.reason}") from exc
+    except InputError as exc:  # names the file (and the line of a byte that is not UTF-8)
+        raise ConfigError(str(exc)) from exc
     try:
         doc = load_document(text, path=shown)
     except InputError as exc:

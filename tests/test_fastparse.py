@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from support import PROFILES, T0
 from collectors.scrape import fastparse
 from collectors.scrape import parse as exposition
 from collectors.scrape.fastparse import fast_page
-from collectors.scrape.parse import Page, parse_page
+from collectors.scrape.parse import Page, le_of, parse_page
 from services.fleet.faults import Fault, FaultBoard
 from services.fleet.simulator import ServiceSimulator, metrics_page
 
@@ -148,13 +149,13 @@ def test_every_fleet_page_is_read_by_the_fast_path_and_agrees():
 def test_parse_page_answers_text_pages_with_the_fast_path(monkeypatch):
     text = fleet_pages()[0][1]
     calls = []
-    real = fastparse.fast_page
+    real = fastparse.read_page
 
-    def counting(page: str) -> Page | None:
+    def counting(page: str) -> fastparse.Reading:
         calls.append(page)
         return real(page)
 
-    monkeypatch.setattr(fastparse, "fast_page", counting)
+    monkeypatch.setattr(fastparse, "read_page", counting)
     page = parse_page(text, "text/plain; version=0.0.4; charset=utf-8")
     assert calls == [text]
     assert_same(page, slow_page(text))  # type: ignore[arg-type]
@@ -165,6 +166,7 @@ def test_openmetrics_pages_never_reach_the_fast_path(monkeypatch):
         raise AssertionError("the fast path was asked about an OpenMetrics page")
 
     monkeypatch.setattr(fastparse, "fast_page", refuse)
+    monkeypatch.setattr(fastparse, "read_page", refuse)
     text = ("# TYPE rpc_seconds histogram\n"
             'rpc_seconds_bucket{le="0.1"} 8 # {trace_id="abc"} 0.05 1700000000.0\n'
             'rpc_seconds_bucket{le="+Inf"} 17\nrpc_seconds_sum 3.2\nrpc_seconds_count 17\n'
@@ -321,6 +323,33 @@ def test_mutated_pages_agree_or_are_declined(text):
 @given(st.text(st.sampled_from(TRICKY), max_size=80))
 def test_random_text_agrees_or_is_declined(text):
     check(text)
+
+
+UNCOUNTABLE = re.compile(r".* cannot be counted|histogram bucket .*")  # a sample, not a line
+
+
+@FUZZ
+@given(mutated_pages())
+def test_a_page_with_bad_lines_is_the_rest_of_it_as_prometheus_client_reads_that(text):
+    """parse_page names each bad line by its number; without those lines, prometheus_client
+    reads the very same page (less the uncountable samples it also named)."""
+    page = parse_page(text)
+    lines = text.split("\n")
+    named = {b.line: b for b in page.bad_lines}
+    assert len(named) == len(page.bad_lines) and 0 not in named
+    for number, bad in named.items():
+        if not UNCOUNTABLE.fullmatch(bad.reason):
+            assert slow_page(lines[number - 1] + "\n") is None, bad  # refused alone too
+    rest = slow_page("\n".join(line for n, line in enumerate(lines, 1) if n not in named))
+    if rest is None:
+        return  # lines that read alone but not together: no line to name (never seen)
+    # a series written twice is the last line's: set aside if that is NaN, even if not the first
+    kept = {key: value for key, value in rest.values.items() if key not in page.set_aside
+            and not (rest.types[key[0]] == "histogram" and key[0].endswith("_bucket")
+                     and le_of(key[1]) is None)}
+    assert list(page.values) == list(kept)
+    assert [repr(v) for v in page.values.values()] == [repr(v) for v in kept.values()]
+    assert {n: page.types[n] for n, _ in page.values} == {n: rest.types[n] for n, _ in kept}
 
 
 @FUZZ

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
-from support import PROFILES, T0, Clock
+from support import PROFILES, T0, Clock, serving
 
 from collectors.scrape import PageScraper, Target
-from collectors.scrape.increases import TargetIncreases
+from collectors.scrape.increases import TargetIncreases, state_from_json, state_to_json
 from collectors.scrape.parse import parse_page
 from collectors.scrape.sli import good_total, page_sli
 from services.files import expand, load_slo_files
@@ -57,6 +58,72 @@ def test_openmetrics_pages_are_read_with_their_parser():
     assert p.values == {("jobs_total", ()): 3.0}
 
 
+def test_nan_and_infinite_counts_are_set_aside_at_their_lines_and_the_rest_is_kept():
+    text = ('# TYPE jobs_total counter\njobs_total{queue="a"} 10\njobs_total{queue="b"} NaN\n'
+            'jobs_total{queue="c"} -Inf\n# TYPE rpc_seconds histogram\n'
+            'rpc_seconds_bucket{le="+Inf"} 4\nrpc_seconds_sum +Inf\nrpc_seconds_count 4\n'
+            "# TYPE temperature gauge\ntemperature NaN\n")
+    p = page(text)
+    assert [(b.line, b.reason) for b in p.bad_lines] == [
+        (3, "counter value NaN cannot be counted"), (4, "counter value -Inf cannot be counted"),
+        (7, "histogram value +Inf cannot be counted")]
+    assert p.set_aside == {("jobs_total", (("queue", "b"),)), ("jobs_total", (("queue", "c"),)),
+                           ("rpc_seconds_sum", ())}
+    assert p.values[("jobs_total", (("queue", "a"),))] == 10
+    assert p.values[("rpc_seconds_count", ())] == 4
+    assert ("temperature", ()) in p.values  # a gauge: read, and left out of averages
+
+
+def test_a_bucket_whose_le_is_not_a_number_is_no_bucket_and_named():
+    text = ('# TYPE rpc_seconds histogram\nrpc_seconds_bucket{le="0.5"} 3\n'
+            'rpc_seconds_bucket{le="fast"} 4\nrpc_seconds_bucket{le="NaN"} 4\n'
+            'rpc_seconds_bucket{path="/"} 4\nrpc_seconds_bucket{le="+Inf"} 4\n')
+    p = page(text)
+    assert [(b.line, b.reason) for b in p.bad_lines] == [
+        (3, "histogram bucket le='fast' is not a number"),
+        (4, "histogram bucket le='NaN' is not a number"),
+        (5, "histogram bucket without an le label")]
+    assert sorted(p.values) == [("rpc_seconds_bucket", (("le", "+Inf"),)),
+                                ("rpc_seconds_bucket", (("le", "0.5"),))]
+    assert p.set_aside == set()  # their counts are known: they are just no bucket
+
+
+def test_a_bad_type_line_is_named_at_its_line_and_the_page_after_it_is_read():
+    text = ("# TYPE a_total counter\na_total 1\n# TYPE b gaugee\nb 2\n"
+            "# TYPE c_total counter\nc_total 3\n")
+    p = page(text)
+    assert [(b.line, b.text, b.reason) for b in p.bad_lines] == [
+        (3, "# TYPE b gaugee", "Invalid metric type: gaugee")]
+    assert p.types == {"a_total": "counter", "b": "unknown", "c_total": "counter"}
+    assert p.values == {("a_total", ()): 1, ("b", ()): 2, ("c_total", ()): 3}
+
+
+def test_a_line_only_prometheus_client_reads_is_read_by_it_beside_a_bad_line():
+    text = '# TYPE a gauge\na{x="1"}\t5\na{x="2"} 6\na{x="3"} six\n'  # a tab: not the fast path's
+    p = page(text)
+    assert [b.line for b in p.bad_lines] == [4]
+    assert p.values == {("a", (("x", "1"),)): 5, ("a", (("x", "2"),)): 6}
+
+
+def test_one_bad_line_in_a_large_page_is_judged_alone(monkeypatch):
+    """The fast path reads every other line: prometheus_client sees only the bad one."""
+    from collectors.scrape import parse
+
+    seen = []
+    real = parse.text_families
+
+    def watched(text: str):
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(parse, "text_families", watched)
+    lines = ["# TYPE jobs_total counter", *(f'jobs_total{{n="{i}"}} {i}' for i in range(20_000))]
+    lines[12_345] = "jobs_total{n= 1"
+    p = page("\n".join(lines) + "\n")
+    assert [b.line for b in p.bad_lines] == [12_346] and len(p) == 19_999
+    assert seen == ["jobs_total{n= 1\n"]
+
+
 # --- per-minute increases ----------------------------------------------------------------------
 
 
@@ -80,6 +147,25 @@ def test_a_counter_reset_counts_the_new_value():
     state.observe(T0 + 60, counter_page(1100))
     (minute,) = state.observe(T0 + 120, counter_page(40))  # restarted, then 40 jobs
     assert minute.increases[("jobs_total", ())] == pytest.approx(40)
+
+
+def test_a_counter_set_aside_holds_back_the_minutes_around_it_then_counts_on():
+    """Its count is unknown from the last good scrape to the next: those minutes name it
+    (no row counting it is written), and the next good minute counts from its last value.
+    A run-once collector keeps that across runs."""
+    state = TargetIncreases()
+    state.observe(T0, counter_page(0))
+    (first,) = state.observe(T0 + 60, counter_page(60))
+    assert first.increases[("jobs_total", ())] == 60 and first.unknown == frozenset()
+    nan = counter_page(float("nan"))
+    assert nan.set_aside == {("jobs_total", ())}
+    (before,) = state.observe(T0 + 120, nan)
+    assert before.minute == T0 + 60 and before.unknown == {("jobs_total", ())}
+    state = state_from_json(json.loads(json.dumps(state_to_json(state))))  # a new process
+    (after,) = state.observe(T0 + 180, counter_page(180))
+    assert after.minute == T0 + 120 and after.unknown == {("jobs_total", ())}
+    (again,) = state.observe(T0 + 240, counter_page(240))
+    assert again.unknown == frozenset() and again.increases[("jobs_total", ())] == 60
 
 
 def test_a_long_silence_is_a_gap_not_a_guess():
@@ -333,3 +419,29 @@ def test_rows_wait_in_a_bounded_queue_while_the_store_refuses_and_a_loss_is_coun
     assert minutes == set(completed) - set(lost)
     per_minute = 1 + len(buckets) // len(kept)  # a service row and its bucket rows
     assert dropped == len(lost) * per_minute
+
+
+def test_a_minute_whose_figures_overflow_is_set_aside_and_named(tmp_path):
+    """Two counters near the largest float each add up fine but not together: the minute's
+    service row would say infinity, so it is not written, and the run says why."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    clock = Clock(T0 + 60)
+
+    def counters(value: float) -> str:
+        return ("# TYPE http_requests_total counter\n"
+                f'http_requests_total{{code="200"}} {value!r}\n'
+                f'http_requests_total{{code="201"}} {value!r}\n')
+
+    pages = {"metrics": counters(0.0)}
+    with serving(pages) as base:
+        scraper = PageScraper(engine, [Target("big", f"{base}/metrics")], clock=clock)
+        scraper.scrape_once()
+        clock.now, pages["metrics"] = T0 + 120, counters(1.7e308)
+        (run,) = scraper.scrape_once()
+    assert run.status == "partial"
+    assert re.fullmatch(rf"{base}/metrics: 1 row\(s\) set aside, a figure is not a finite "
+                        r"number; first: \(.+", run.errors[0])
+    with engine.connect() as conn:
+        assert queries.service_metrics(conn, T0, T0 + 600).empty
+    engine.dispose()

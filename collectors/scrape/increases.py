@@ -4,7 +4,13 @@ Between two scrapes of a target, each counter's increase is spread over the minu
 interval covers, in proportion to the overlap (a counter that went down was reset, so
 its increase is its new value, as Prometheus counts it). A minute is complete, and
 handed out, once a scrape at or after its end has been seen. Gauges are averaged over
-the scrapes inside the minute.
+the scrapes inside the minute; a NaN or infinite gauge sample is left out of the average.
+
+A counter the page had to set aside (NaN, ±Inf: `Page.set_aside`) has no known increase
+over the intervals before and after that scrape: the minutes they cover list it in
+`MinuteValues.unknown`, so that no row counting it is written for them (a row that left it
+out would be too low: a NaN error counter would read as no errors). It keeps its last good
+value, so counting goes on from there.
 
 The raw values are kept only as long as needed: the last scrape of each target. A scrape
 interval longer than `max_gap_s` (a target down) is not guessed at: it is a gap, the
@@ -14,12 +20,12 @@ backfill from Prometheus can fill it.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from collectors.scrape.parse import Labels, Page
+from collectors.scrape.parse import Key, Page, counted
 
-Key = tuple[str, Labels]
 MINUTE = 60
 MAX_GAP_S = 300.0
 
@@ -29,6 +35,7 @@ class MinuteValues:
     minute: int  # Unix seconds at the start of the minute
     increases: dict[Key, float]
     gauges: dict[Key, float]
+    unknown: frozenset[Key] = frozenset()  # counters whose increase in it is not known
 
 
 @dataclass
@@ -43,13 +50,20 @@ class TargetIncreases:
         default_factory=lambda: defaultdict(dict))
     gaps: list[tuple[float, float]] = field(default_factory=list)
     covered_from: float = 0.0  # counting (re)started here: earlier minutes are partial
+    unknown: dict[int, set[Key]] = field(default_factory=lambda: defaultdict(set))
+    aside_before: set[Key] = field(default_factory=set)  # set aside in the last scrape
 
     def observe(self, t: float, page: Page) -> list[MinuteValues]:
         """Take one scrape at `t`; returns the minutes it completed, oldest first."""
-        counter_names = {name for name in page.types if _is_counter(name, page)}
+        counter_names = {name for name in page.types if counted(name, page.types)}
         counters = {k: v for k, v in page.values.items() if k[0] in counter_names}
+        for key in page.set_aside:  # not countable this time: as it was, not gone
+            if key in self.last:
+                counters.setdefault(key, self.last[key])
+        unknown = page.set_aside | self.aside_before  # either end of the interval unknown
+        self.aside_before = set(page.set_aside)
         for key, value in page.values.items():
-            if key[0] not in counter_names:
+            if key[0] not in counter_names and math.isfinite(value):
                 bucket = self.gauge_sums[int(t // MINUTE) * MINUTE].setdefault(key, [0.0, 0.0])
                 bucket[0] += value
                 bucket[1] += 1
@@ -61,7 +75,10 @@ class TargetIncreases:
             self._drop_before(t)
             self._restart(t, counters)
             return []
-        shares = [(self.counts[m], share) for m, share in _shares(self.last_t, t)]
+        covered = _shares(self.last_t, t)
+        shares = [(self.counts[m], share) for m, share in covered]
+        for minute, _ in covered if unknown else ():
+            self.unknown[minute] |= unknown
         for key, value in counters.items():
             before = self.last.get(key, 0.0)  # a new series started at 0 since the last scrape
             increase = value - before if value >= before else value
@@ -78,12 +95,13 @@ class TargetIncreases:
         done = sorted(m for m in set(self.counts) | set(self.gauge_sums) if m + MINUTE <= t)
         out = []
         for minute in done:
+            unknown = frozenset(self.unknown.pop(minute, ()))
             if minute < self.covered_from:  # only partly seen since counting (re)started
                 self.counts.pop(minute, None)
                 self.gauge_sums.pop(minute, None)
                 continue
             gauges = {k: s / n for k, (s, n) in self.gauge_sums.pop(minute, {}).items()}
-            out.append(MinuteValues(minute, dict(self.counts.pop(minute, {})), gauges))
+            out.append(MinuteValues(minute, dict(self.counts.pop(minute, {})), gauges, unknown))
         return out
 
     def _drop_before(self, t: float) -> None:
@@ -92,6 +110,8 @@ class TargetIncreases:
             del self.counts[minute]
         for minute in [m for m in self.gauge_sums if m + MINUTE <= t]:
             del self.gauge_sums[minute]
+        for minute in [m for m in self.unknown if m + MINUTE <= t]:
+            del self.unknown[minute]
 
 
 def _key_json(key: Key) -> list:
@@ -99,7 +119,17 @@ def _key_json(key: Key) -> list:
 
 
 def _key_from(raw: list) -> Key:
-    return raw[0], tuple((str(k), str(v)) for k, v in raw[1])
+    name, labels = raw
+    if not isinstance(name, str):
+        raise ValueError(f"a series name must be text, got {name!r:.40}")
+    return name, tuple((str(k), str(v)) for k, v in labels)
+
+
+def _number(raw: object) -> float:
+    """A finite number from the state file; ValueError for anything else."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+        raise ValueError(f"expected a finite number, got {raw!r:.40}")
+    return float(raw)
 
 
 def state_to_json(state: TargetIncreases) -> dict:
@@ -111,17 +141,27 @@ def state_to_json(state: TargetIncreases) -> dict:
                    for m, c in state.counts.items()},
         "gauges": {str(m): [[_key_json(k), sn] for k, sn in g.items()]
                    for m, g in state.gauge_sums.items()},
+        "unknown": {str(m): [_key_json(k) for k in keys] for m, keys in state.unknown.items()},
+        "aside": [_key_json(k) for k in state.aside_before],
     }
 
 
 def state_from_json(data: dict, max_gap_s: float = MAX_GAP_S) -> TargetIncreases:
-    state = TargetIncreases(max_gap_s=max_gap_s, last_t=data["last_t"],
-                            covered_from=data["covered_from"])
-    state.last = {_key_from(k): v for k, v in data["last"]}
+    """The state `state_to_json` wrote; ValueError, KeyError or TypeError if it is not that
+    (a file cut short or edited by hand)."""
+    last_t = data["last_t"]
+    state = TargetIncreases(max_gap_s=max_gap_s,
+                            last_t=None if last_t is None else _number(last_t),
+                            covered_from=_number(data["covered_from"]))
+    state.last = {_key_from(k): _number(v) for k, v in data["last"]}
     for minute, items in data["counts"].items():
-        state.counts[int(minute)] = {_key_from(k): v for k, v in items}
+        state.counts[int(minute)] = {_key_from(k): _number(v) for k, v in items}
     for minute, items in data["gauges"].items():
-        state.gauge_sums[int(minute)] = {_key_from(k): list(sn) for k, sn in items}
+        state.gauge_sums[int(minute)] = {_key_from(k): [_number(s), _number(n)]
+                                         for k, (s, n) in items}
+    for minute, keys in data.get("unknown", {}).items():  # (absent from older files)
+        state.unknown[int(minute)] = {_key_from(k) for k in keys}
+    state.aside_before = {_key_from(k) for k in data.get("aside", [])}
     return state
 
 
@@ -134,10 +174,3 @@ def _shares(t0: float, t1: float) -> list[tuple[int, float]]:
         overlap = min(t1, minute + MINUTE) - max(t0, minute)
         out.append((minute, max(overlap, 0.0) / span))
     return out
-
-
-def _is_counter(name: str, page: Page) -> bool:
-    kind = page.types.get(name, "untyped")
-    if kind in ("counter", "histogram", "summary"):
-        return not (kind == "summary" and not name.endswith(("_count", "_sum")))
-    return False

@@ -59,6 +59,11 @@ class MetricNames:
         """A counter of CPU seconds (`…_seconds_total`), not a 0..1 gauge."""
         return self.cpu.endswith("_seconds_total")
 
+    def counts_any(self, keys: Iterable[Key]) -> bool:
+        """Whether the service row adds up any of these counter series."""
+        counted = {self.requests, f"{self.latency}_sum", f"{self.latency}_count", self.cpu}
+        return any(name in counted for name, _ in keys)
+
 
 @dataclass(frozen=True)
 class ConfiguredNames:

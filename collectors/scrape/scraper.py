@@ -6,6 +6,14 @@ the last scrape's raw values and the minutes not yet complete. A target that tim
 refuses does not hold up the others; its run is recorded as failed and its next good
 scrape starts counting again (the minutes between are a gap).
 
+Every fetch is bounded: the target's timeout covers the whole response (a page that drips
+one byte at a time fails at its timeout), its body is read in chunks and refused past
+`body_size_limit` bytes after decompression (50 MB by default, as Prometheus names it) or
+when a gzip body expands more than 100 times, and pages are parsed in a worker thread, so
+a large page never holds up the other targets' fetches. A target that fails in any way -
+a URL httpx refuses, a body refused, a page that cannot be read - fails alone, its reason
+in its run.
+
 Every row names its target (`Target.instance`, host:port as Prometheus's `instance`), so two
 pods of one service, or two replicas holding different targets, write rows that reads add
 up. Rows the store cannot take (bad data) are set aside and named in their target's run.
@@ -16,14 +24,18 @@ Rows the store did not answer for wait in a queue and go with the next round; pa
 from __future__ import annotations
 
 import asyncio
+import codecs
 import functools
 import gc
 import json
+import math
 import ssl
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -38,8 +50,8 @@ from collectors.scrape.increases import (
     state_to_json,
 )
 from collectors.scrape.names import ConfiguredNames, MetricNames, service_values
-from collectors.scrape.parse import Page, parse_page
-from collectors.scrape.sli import PageSli, good_total, readings
+from collectors.scrape.parse import Page, le_of, parse_page
+from collectors.scrape.sli import PageSli, counts_any, good_total, readings
 from services.errors import SourceUnavailable, StoreError
 from services.files import mask_url
 from services.store import writes
@@ -50,6 +62,11 @@ from slo.model import SLO
 # httpcore's pool rescans its whole queue whenever a connection frees: with hundreds of
 # requests queued at once that grows with the square of the targets, so admit a few at a time
 MAX_CONCURRENT_FETCHES = 8
+BODY_SIZE_LIMIT = 50_000_000  # bytes of a page after decompression (Prometheus's setting)
+MAX_EXPANSION = 100  # a gzip body may grow this many times…
+EXPANSION_CHECKED_FROM = 1_000_000  # …once past 1 MB (a small page is harmless either way)
+INFLATE_STEP = 65_536  # bytes decompressed at a time: a bomb never inflates in one go
+HEADERS = {"Accept": "text/plain;version=0.0.4", "Accept-Encoding": "gzip"}
 
 
 @functools.cache
@@ -88,10 +105,12 @@ def bucket_rows(minute: MinuteValues, service_id: int, names: MetricNames, insta
                 ) -> list[tuple]:
     """`latency_bucket_minutes` rows of one target: each bucket's increase summed over routes."""
     by_le: dict[float, float] = {}
+    bucket = f"{names.latency}_bucket"
     for (name, labels), value in minute.increases.items():
-        if name == f"{names.latency}_bucket":
-            le = float(dict(labels)["le"])
-            by_le[le] = by_le.get(le, 0.0) + value
+        if name == bucket:
+            le = le_of(labels)
+            if le is not None:  # a page never hands out another bucket (parse.uncountable)
+                by_le[le] = by_le.get(le, 0.0) + value
     return [(minute.minute, service_id, le, count, instance)
             for le, count in sorted(by_le.items())]
 
@@ -109,15 +128,12 @@ class PageScraper:
     state_path: Path | None = None  # where a run-once collector keeps the last scrapes
     lease: Callable[[str], bool] | None = None  # replicas: scrape only targets we hold
     max_pending_rows: int = 500_000  # rows kept while the store is down (~75 MB)
+    body_size_limit: int = BODY_SIZE_LIMIT  # bytes of one page, after decompression
 
     def __post_init__(self) -> None:
         self.state = {t.url: TargetIncreases() for t in self.targets}
         self._pending: deque[_Rows] = deque()  # rounds not yet in the store, oldest first
-        if self.state_path is not None and self.state_path.exists():
-            saved = json.loads(self.state_path.read_text(encoding="utf-8"))
-            for url, data in saved.items():
-                if url in self.state:
-                    self.state[url] = state_from_json(data)
+        self._notes = self._load_state()  # runs to report with the first round
         self.readings, self.skipped = readings(self.slos)
         self._by_service: dict[str, list[PageSli]] = {}
         with self.engine.begin() as conn:
@@ -142,28 +158,64 @@ class PageScraper:
             return list(self.targets)
         return [t for t in self.targets if self.lease(t.url)]
 
+    def _load_state(self) -> list[RunResult]:
+        """Read the last scrapes a run-once collector kept; a file that cannot be read as
+        one is set aside (renamed `….corrupt`) and reported, and counting starts again."""
+        path = self.state_path
+        if path is None or not path.exists():
+            return []
+        try:
+            saved = json.loads(path.read_bytes())
+            states = {url: state_from_json(data) for url, data in saved.items()
+                      if url in self.state}
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            aside = path.with_name(path.name + ".corrupt")
+            path.replace(aside)
+            run = RunResult("scrape", str(path))
+            run.errors.append(f"{path}: not a scrape state ({type(exc).__name__}: "
+                              f"{str(exc)[:200]}); set aside as {aside.name}, counting "
+                              "starts again")
+            return [run.finish()]
+        self.state.update(states)
+        return []
+
     async def _fetch_all(self, targets: list[Target]) -> list[Fetched]:
         gate = asyncio.Semaphore(MAX_CONCURRENT_FETCHES)
-        async with httpx.AsyncClient(timeout=self.timeout_s, transport=self.transport,
-                                     headers={"Accept": "text/plain;version=0.0.4"},
-                                     trust_env=False, verify=_tls()) as client:
+        # httpx's timeouts are per read: the deadline in _download is the one that counts
+        async with httpx.AsyncClient(timeout=self.timeout_s + 1, transport=self.transport,
+                                     headers=HEADERS, trust_env=False, verify=_tls()) as client:
             return list(await asyncio.gather(*(self._fetch(client, gate, t) for t in targets)))
 
     async def _fetch(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, target: Target
                      ) -> Fetched:
-        async with gate:
-            return await self._fetch_one(client, target)
-
-    async def _fetch_one(self, client: httpx.AsyncClient, target: Target) -> Fetched:
+        """One target, fetched and parsed; whatever goes wrong is that target's error."""
         at = self.clock()
         try:
-            response = await client.get(target.url)
+            async with gate:
+                at = self.clock()  # the scrape's time: when its request goes out
+                body = await self._download(client, target.url)
+            page = await asyncio.to_thread(_read_page, body)  # off the loop: others go on
+        except _Refused as exc:
+            reason = str(exc)
+        except TimeoutError:
+            reason = f"Timeout: the whole response did not arrive within {self.timeout_s:g} s"
+        except Exception as exc:  # httpx's errors, a URL it cannot open, a page no parser
+            reason = _reason(exc)  # reads: this target's failure, never the round's
+        else:
+            return Fetched(target, at, page=page)
+        return Fetched(target, at, error=mask_url(f"{target.url}: {reason}"))
+
+    async def _download(self, client: httpx.AsyncClient, url: str) -> _Body:
+        """The page's body, whole within the timeout and within `body_size_limit`."""
+        problem = _url_problem(url)
+        if problem is not None:
+            raise _Refused(problem)
+        async with asyncio.timeout(self.timeout_s), client.stream("GET", url) as response:
             response.raise_for_status()
-        except httpx.HTTPError as exc:
-            return Fetched(target, at,
-                           error=mask_url(f"{target.url}: {type(exc).__name__}: {exc}"))
-        page = parse_page(response.text, response.headers.get("content-type", ""))
-        return Fetched(target, at, page=page)
+            body = _Body(response, self.body_size_limit)
+            async for chunk in response.aiter_raw():
+                body.feed(chunk)
+            return body.done()
 
     def scrape_once(self) -> list[RunResult]:
         """One round over every target; writes completed minutes; returns one run each."""
@@ -174,36 +226,40 @@ class PageScraper:
         gc.disable()  # a round allocates a lot and frees it all: collect after, not during
         try:
             fetched = asyncio.run(self._fetch_all(mine))
-            return self.ingest(fetched)
+            notes, self._notes = self._notes, []
+            return notes + self.ingest(fetched)
         finally:
             gc.enable()
 
     def ingest(self, fetched: list[Fetched]) -> list[RunResult]:
         """Turn fetched pages (in time order per target) into minute rows and write them;
         one run per page. `apollo fleet history` feeds it pages it made itself."""
-        service_rows, buckets, sli_rows, runs = [], [], [], []
+        service_rows: list[tuple] = []
+        buckets: list[tuple] = []
+        sli_rows: list[tuple] = []
+        runs: list[RunResult] = []
         by_instance: dict[str, RunResult] = {}
         for item in fetched:
             shown = mask_url(item.target.url)
             run = RunResult("scrape", shown)
+            runs.append(run)
             if item.page is None:
                 run.errors.append(item.error or "no page")
-                runs.append(run.finish())
                 continue
             run.samples = len(item.page)
             run.errors += [f"{shown}:{b.line}: {b.reason}" for b in item.page.bad_lines]
             by_instance[item.target.instance] = run
-            state = self.state[item.target.url]
-            gaps_before = len(state.gaps)
-            instance = item.target.instance
-            names = self.names.get(item.target.service, ConfiguredNames()).resolve(item.page)
-            for minute in state.observe(item.at, item.page):
-                sid = self.service_ids[item.target.service]
-                service_rows.append(service_row(minute, sid, names, instance))
-                buckets += bucket_rows(minute, sid, names, instance)
-                sli_rows += self._sli_rows(minute, item.target)
-            run.gaps = [{"start": a, "end": b} for a, b in state.gaps[gaps_before:]]
-            runs.append(run.finish())
+            try:
+                rows = self._rows(item, item.page, run)
+            except Exception as exc:  # a page this code cannot count: that target's loss
+                run.errors.append(f"{shown}: its samples could not be counted: "
+                                  f"{_reason(exc)}")
+                continue
+            for kept, table_rows, figures in zip((service_rows, buckets, sli_rows), rows,
+                                                 _FIGURES, strict=True):
+                kept += _finite(table_rows, figures, run, shown)
+        for run in runs:
+            run.finish()
         if service_rows or buckets or sli_rows:
             self._pending.append((service_rows, buckets, sli_rows))
         try:
@@ -244,6 +300,43 @@ class PageScraper:
                           "rows are kept")
         return [run.finish()]
 
+    def _rows(self, item: Fetched, page: Page, run: RunResult) -> _Rows:
+        """The rows of the minutes one page completes (service, bucket, SLI); the gaps it
+        shows are noted in its run."""
+        target, instance = item.target, item.target.instance
+        state = self.state[target.url]
+        gaps_before = len(state.gaps)
+        names = self.names.get(target.service, ConfiguredNames()).resolve(page)
+        sid = self.service_ids[target.service]
+        service_rows, buckets, sli_rows = [], [], []
+        for minute in state.observe(item.at, page):
+            held = []  # rows that would count a series this minute could not count
+            unknown = minute.unknown  # mostly empty
+            if unknown and names.counts_any(unknown):
+                held.append("service")
+            else:
+                service_rows.append(service_row(minute, sid, names, instance))
+            if unknown and any(name == f"{names.latency}_bucket" for name, _ in unknown):
+                held.append("latency buckets")
+            else:
+                buckets += bucket_rows(minute, sid, names, instance)
+            for reading in self._readings_of(target.service):
+                if unknown and counts_any(reading, unknown, job=target.service,
+                                          instance=instance):
+                    held.append(f"SLO {reading.slo.id}")
+                    continue
+                result = good_total(reading, minute.increases, job=target.service,
+                                    instance=instance)
+                if result is not None:
+                    sli_rows.append((minute.minute, self.slo_ids[reading.slo.id], *result,
+                                     instance))
+            if held:
+                at = datetime.fromtimestamp(minute.minute, UTC).strftime("%Y-%m-%d %H:%M")
+                run.errors.append(f"{run.target}: minute {at} UTC not written ("
+                                  f"{', '.join(held)}): it counts a series set aside above")
+        run.gaps = [{"start": a, "end": b} for a, b in state.gaps[gaps_before:]]
+        return service_rows, buckets, sli_rows
+
     def _save_state(self) -> None:
         if self.state_path is None:
             return
@@ -252,17 +345,6 @@ class PageScraper:
         tmp.write_text(json.dumps({u: state_to_json(s) for u, s in self.state.items()}),
                        encoding="utf-8")
         tmp.replace(self.state_path)
-
-    def _sli_rows(self, minute: MinuteValues, target: Target) -> list[tuple]:
-        rows = []
-        for reading in self._readings_of(target.service):
-            result = good_total(reading, minute.increases, job=target.service,
-                                instance=target.instance)
-            if result is not None:
-                rows.append((minute.minute, self.slo_ids[reading.slo.id], *result,
-                             target.instance))
-        return rows
-
 
     def _readings_of(self, service: str) -> list[PageSli]:
         """The SLO readings a target of `service` can serve (its job's, or any job's)."""
@@ -275,6 +357,8 @@ class PageScraper:
 
 _Rows = tuple[list[tuple], list[tuple], list[tuple]]  # one round: service, bucket, SLI rows
 _TABLES = (ServiceMinute.__table__, LatencyBucketMinute.__table__, SliMinute.__table__)
+# where each table's row holds its figures: requests … memory; a bucket's count; good, total
+_FIGURES = (slice(2, 8), slice(3, 4), slice(2, 4))
 PENDING_TARGET = "pending rows"  # the run target that reports rows of no target of the round
 
 
@@ -292,3 +376,102 @@ def _note_rejected(rejected: list[tuple[str, writes.Rejected]],
         run.errors.append(f"store set aside {count} {table} row(s), which it cannot take: "
                           f"{reason}; first: {row!r:.160}")
     return [orphans.finish()] if orphans.errors else []
+
+
+def _finite(rows: list[tuple], figures: slice, run: RunResult, shown: str) -> list[tuple]:
+    """`rows` without those holding a NaN or infinite figure (counters too large to add up),
+    which are named in the run: a minute row is a number or nothing."""
+    if math.isfinite(sum(v for row in rows for v in row[figures] if v is not None)):
+        return rows  # (a sum that overflows is checked row by row)
+    kept = [row for row in rows
+            if all(v is None or math.isfinite(v) for v in row[figures])]
+    if len(kept) < len(rows):
+        first = next(row for row in rows if row not in kept)
+        run.errors.append(f"{shown}: {len(rows) - len(kept)} row(s) set aside, a figure is "
+                          f"not a finite number; first: {first!r:.160}")
+    return kept
+
+
+class _Refused(Exception):
+    """A response this scraper will not read (too large, a bomb, an unknown encoding)."""
+
+
+class _Body:
+    """A response body as it arrives: gzip inflated a step at a time, refused past `limit`
+    bytes or when it expands more than MAX_EXPANSION times."""
+
+    def __init__(self, response: httpx.Response, limit: int) -> None:
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            self._gzip = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._gzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        else:
+            raise _Refused(f"Content-Encoding {encoding!r} is not read (gzip or none)")
+        declared = response.headers.get("content-length", "")
+        if self._gzip is None and declared.isdigit() and int(declared) > limit:
+            raise _Refused(f"the body of {int(declared):,} bytes is over body_size_limit "
+                           f"({limit:,} bytes)")
+        self.limit = limit
+        self.received = 0  # bytes off the wire
+        self.data = bytearray()  # bytes of the page
+        self.content_type = response.headers.get("content-type", "")
+        self.charset = response.charset_encoding or "utf-8"
+
+    def feed(self, chunk: bytes) -> None:
+        self.received += len(chunk)
+        if self._gzip is None:
+            self._keep(chunk)
+            return
+        while True:
+            out = self._gzip.decompress(chunk, INFLATE_STEP)
+            self._keep(out)
+            chunk = self._gzip.unconsumed_tail
+            if not chunk and len(out) < INFLATE_STEP:
+                return
+
+    def _keep(self, data: bytes) -> None:
+        size = len(self.data) + len(data)
+        if size > self.limit:
+            raise _Refused(f"the page is over body_size_limit ({self.limit:,} bytes"
+                           f"{' decompressed' if self._gzip else ''})")
+        if self._gzip and size > EXPANSION_CHECKED_FROM and size > MAX_EXPANSION * self.received:
+            raise _Refused(f"the gzip body expands more than {MAX_EXPANSION} times "
+                           f"({self.received:,} bytes to over {size:,}): refused as a bomb")
+        self.data += data
+
+    def done(self) -> _Body:
+        if self._gzip is not None and not self._gzip.eof:
+            raise _Refused("the gzip body ends before its end")
+        return self
+
+
+def _read_page(body: _Body) -> Page:
+    """The page of a whole body (run in a worker thread)."""
+    try:
+        codecs.lookup(body.charset)
+        charset = body.charset
+    except LookupError:
+        charset = "utf-8"
+    return parse_page(body.data.decode(charset, errors="replace"), body.content_type)
+
+
+def _url_problem(url: str) -> str | None:
+    """Why httpx cannot fetch `url`, when the URL itself says so (None: try it)."""
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except (httpx.InvalidURL, ValueError) as exc:
+        return f"invalid URL: {exc}"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return "invalid URL: expected http(s)://host[:port]/path"
+    if port is not None and not 0 < port < 65536:
+        return f"invalid URL: port {port} is outside 1-65535"
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """`Type: message` of an exception (of the one inside a group of one)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")

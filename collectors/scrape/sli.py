@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from collectors.scrape.increases import Key
-from collectors.scrape.parse import Labels
+from collectors.scrape.parse import Labels, le_of
 from slo.errors import SpecError
 from slo.histogram import histogram_quantile
 from slo.model import SLO, LatencyThreshold, RequestRatio, Threshold
@@ -128,15 +128,21 @@ def good_total(reading: PageSli, increases: Mapping[Key, float], *, job: str, in
     return total - total_of(reading.errors), total
 
 
+def counts_any(reading: PageSli, keys: Iterable[Key], *, job: str, instance: str) -> bool:
+    """Whether the SLO's good or total counts any of these series of a target."""
+    selectors = [s for s in (reading.total, reading.good, reading.errors) if s is not None]
+    return any(reading.selects(selector, name, labels, job, instance)
+               for name, labels in keys for selector in selectors)
+
+
 def _timeslice(reading: PageSli, increases: Mapping[Key, float], *, job: str, instance: str
                ) -> tuple[float, float] | None:
     by_le: dict[float, float] = {}
     for (name, labels), value in increases.items():
         if not reading.selects(reading.total, name, labels, job, instance):
             continue
-        le_text = dict(labels).get("le")
-        if le_text is not None:
-            le = float(le_text)
+        le = le_of(labels)
+        if le is not None:  # a page never hands out another bucket (parse.uncountable)
             by_le[le] = by_le.get(le, 0.0) + value
     if not by_le or by_le.get(math.inf, 0.0) <= 0:
         return None  # no requests this minute: no verdict

@@ -112,6 +112,7 @@ def build_scraper(settings: Settings, engine: Engine, targets: list[Target] | No
         slos=configured_slos(settings) if slos is None else slos,
         names=names_by_service(settings.services),
         timeout_s=settings.sources.scrape.timeout.total_seconds(),
+        body_size_limit=settings.sources.scrape.body_size_limit,
         state_path=settings.data_dir / "scrape-state.json" if keep_state else None,
     )
 
