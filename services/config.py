@@ -456,7 +456,8 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     try:
         text = read_text(config_path)
     except InputError as exc:  # names the file (and the line of a byte that is not UTF-8)
-        raise ConfigError(str(exc)) from exc
+        where = f"{shown}:{exc.line}" if exc.line else shown
+        raise ConfigError(f"{where}: cannot read configuration: {exc.reason}") from exc
     try:
         doc = load_document(text, path=shown)
     except InputError as exc:

@@ -78,14 +78,24 @@ def _mask_param(match: re.Match[str]) -> str:
 # --- the user's text files -------------------------------------------------------------------
 
 
-def read_text(path: Path) -> str:
-    """The whole file as UTF-8 text; InputError naming the file if it cannot be read."""
+MAX_TEXT_BYTES = 10 * 2**20  # a spec, document or config file: far more than any real one
+
+
+def read_text(path: Path, *, max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """The whole file as UTF-8 text, read no further than `max_bytes` (a huge file is refused
+    before it fills memory); InputError naming the file, and the line of a bad byte."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    if len(data) > max_bytes:
+        raise InputError(f"larger than {max_bytes // 2**20} MiB; not read", path=str(path))
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text", path=str(path)) from exc
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputError("not UTF-8 text", path=str(path), line=line) from exc
 
 
 def open_text(path: Path) -> TextIO:

@@ -88,3 +88,16 @@ def test_data_shorter_than_one_slice_is_one_line(tmp_path):
         cwd=root, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "2 minute(s) of data is shorter than one slice (5m)" in result.stderr
+
+
+def test_a_text_file_past_the_limit_is_refused_before_it_is_read_whole(tmp_path):
+    from services.files import read_text
+
+    path = write(tmp_path, "x" * 2049, "big.yaml")
+    with pytest.raises(InputError, match="larger than"):
+        read_text(path, max_bytes=2048)
+    assert read_text(path, max_bytes=4096) == "x" * 2049
+    bad = write(tmp_path, b"a: 1\nb: 2\nc: \xff\n", "bad.yaml")
+    with pytest.raises(InputError) as caught:
+        read_text(bad)
+    assert str(caught.value).startswith(f"{bad}:3:") and "not UTF-8" in str(caught.value)
