@@ -150,6 +150,11 @@ class HostileHandler(BaseHTTPRequestHandler):
             gzipped = "gzip" in self.headers.get("Accept-Encoding", "")
             self.answer(gzip.compress(body) if gzipped else body,
                         {"Content-Encoding": "gzip"} if gzipped else {})
+        elif self.path == "/brotli":  # an encoding the scraper never asks for
+            self.answer(b"\x1b\x03\x00\xf8\xa5\x02", {"Content-Encoding": "br"})
+        elif self.path == "/cut-gzip":  # a gzip body that stops half way
+            body = gzip.compress(healthy_page(now).encode())
+            self.answer(body[: len(body) // 2], {"Content-Encoding": "gzip"})
         elif self.path == "/big":
             tail = f'http_requests_total{{route="/live",code="200"}} {count(now)}\n'.encode()
             self.answer(self.server.big_head + tail, {})
@@ -402,6 +407,22 @@ def test_a_page_over_its_own_body_size_limit_is_refused_gzipped_or_not(engine, h
             in runs[f"{hostile.url}/healthy"].errors[0])  # the healthy page comes gzipped
     roomy = PageScraper(engine, targets[:1], clock=hostile.clock, body_size_limit=size)
     assert [r.status for r in roomy.scrape_once()] == ["ok"]
+
+
+def test_a_body_in_another_encoding_cut_short_or_announced_too_long_is_refused(
+        engine, hostile):
+    hostile.clock.now = T0 + 60
+    url = {name: f"{hostile.url}/{name}" for name in ["brotli", "cut-gzip", "big", "healthy"]}
+    scraper = PageScraper(engine, [Target(name, u) for name, u in url.items()],
+                          clock=hostile.clock, body_size_limit=1_000_000)
+    runs = {r.target: r for r in scraper.scrape_once()}
+    assert "Content-Encoding 'br' is not read (gzip or none)" in failure(runs, url["brotli"])
+    assert "the gzip body ends before its end" in failure(runs, url["cut-gzip"])
+    announced = len(hostile.big_head) + len(b'http_requests_total{route="/live",code="200"} '
+                                            + f"{count(hostile.clock.now)}\n".encode())
+    assert (f"the body of {announced:,} bytes is over body_size_limit (1,000,000 bytes)"
+            in failure(runs, url["big"]))
+    assert runs[url["healthy"]].status == "ok"
 
 
 # --- the scrape state of a run-once collector ------------------------------------------------
