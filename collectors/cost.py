@@ -282,7 +282,14 @@ def parse_cost_csv(text: str, *, source: str, currency: str = DEFAULT_CURRENCY) 
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     rows = _Rows(source, currency)
     columns: list[str | None] | None = None
-    for record in reader:
+    records = iter(reader)
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a cell past the csv module's field limit
+            raise InputError(f"not CSV: {exc}", path=source, line=reader.line_num) from None
         line = reader.line_num
         if not any(cell.strip() for cell in record) or record[0].lstrip().startswith("#"):
             continue
@@ -363,6 +370,10 @@ def _allocations(payload: Mapping[str, Any], source: str
         return found, times, [InputError("expected a list of allocation sets", path=source,
                                          field="data")]
     for s, step in enumerate(steps):
+        if step is not None and not isinstance(step, Mapping):
+            errors.append(InputError(f"expected an allocation set (a mapping), got "
+                                     f"{type(step).__name__}", path=source, field=f"data[{s}]"))
+            continue
         for name, alloc in (step or {}).items():
             where = f"data[{s}].{name}"
             cost = _finite(alloc.get("totalCost")) if isinstance(alloc, dict) else None

@@ -282,6 +282,13 @@ class Settings(BaseSettings):
                                  f"{target.environment!r} is not in environments ({known})")
         return self
 
+    @field_validator("data_dir")
+    @classmethod
+    def _a_usable_path(cls, path: Path) -> Path:
+        if "\x00" in str(path):
+            raise ValueError("a path cannot hold a NUL character")
+        return path
+
     @field_validator("notifiers")
     @classmethod
     def _notifier_names_unique(cls, notifiers: list[Notifier]) -> list[Notifier]:

@@ -34,6 +34,9 @@ def _shown(text: object) -> str:
     return shown if len(shown) <= 40 else shown[:37] + "…"
 
 
+MAX_DURATION_TEXT = 64  # `1y2w3d4h5m6s7ms` is 15
+
+
 def parse_duration(text: str | int | float | timedelta) -> timedelta:
     """`"1h30m"` -> 1:30:00. Plain numbers are seconds. Raises ValueError naming the text,
     also for anything longer than 10 years (`MAX_DURATION`), infinite or NaN."""
@@ -50,6 +53,9 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
     s = text.strip()
     if not s:
         raise ValueError("expected a duration such as '30s' or '5m', got an empty string")
+    if len(s) > MAX_DURATION_TEXT:  # no real duration is this long; digits cost to convert
+        raise ValueError(f"expected a duration such as '30s', '5m' or '1h30m', got "
+                         f"{_shown(text)} ({len(s):,} characters)")
     if re.fullmatch(r"\d+(\.\d+)?", s):
         return bounded(float(s), text)
     pos, seconds = 0, 0.0

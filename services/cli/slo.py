@@ -13,6 +13,7 @@ import typer
 from services.cli.app import JsonOption, app, flag_duration, flag_time, open_store, settings
 from services.errors import ApolloError, InputError
 from slo.durations import format_duration
+from slo.errors import InputErrors, SpecError
 
 slo_app = typer.Typer(help="SLO specs: validate, export rules, report, backtest.",
                       no_args_is_help=True)
@@ -165,6 +166,15 @@ def slo_rules(
                        f"{reason}", err=True)
         else:
             slos.append(slo)
+    problems = []
+    for slo in slos:  # what only rendering finds (a period without alert windows) is located
+        try:
+            prometheus_rules([slo], windows=extra, period=length, disable_alerts=disable_alerts)
+        except SpecError as exc:
+            problems.append(SpecError(exc.reason, path=slo.source.path, line=slo.source.line,
+                                      field=exc.field))
+    if problems:
+        raise InputErrors(problems)
     if out is None:
         typer.echo(render_rules(prometheus_rules(slos, windows=extra, period=length,
                                                  disable_alerts=disable_alerts)), nl=False)

@@ -1,0 +1,54 @@
+"""Inputs the fuzzer found that once gave a traceback or hung; each is now a located error."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from collectors.cost import parse_allocation, parse_cost_csv
+from services.config import load_settings
+from services.errors import ConfigError
+from slo.durations import parse_duration
+from slo.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_duration_of_65_thousand_digits_is_refused_at_once():
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="65,539 characters"):
+        parse_duration("1m" + "9" * 65_537)
+    assert time.monotonic() - started < 1  # not a conversion of 65k digits
+
+
+def test_a_nul_in_the_data_dir_is_a_located_config_error(tmp_path):
+    path = tmp_path / "apollo.yaml"
+    path.write_text('data_dir: "\\0"\n')
+    with pytest.raises(ConfigError, match=r":1: data_dir: a path cannot hold a NUL"):
+        load_settings(path)
+
+
+def test_an_opencost_step_that_is_not_a_mapping_is_named():
+    with pytest.raises(InputError, match=r"o.json: data\[0\]: expected an allocation set"):
+        parse_allocation({"code": 200, "data": [1.5]}, source="o.json")
+
+
+def test_a_csv_cell_past_the_field_limit_is_named_with_its_line():
+    with pytest.raises(InputError, match=r"c.csv:2: not CSV: field larger"):
+        parse_cost_csv("component,monthly_cost\nA," + "x" * 200_000 + "\n", source="c.csv")
+
+
+def test_rules_for_a_period_without_alert_windows_name_the_spec(tmp_path):
+    spec = tmp_path / "weekly.yaml"
+    shutil.copy(ROOT / "slos" / "payment-service.yaml", spec)
+    spec.write_text(spec.read_text().replace("period: 30d", "period: 9d"))
+    result = subprocess.run([sys.executable, "-c", "from services.cli import main; main()",
+                             "slo", "rules", str(spec)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{spec}:" in result.stderr and "no alert windows for a 9d period" in result.stderr
