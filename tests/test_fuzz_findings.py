@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_a_duration_of_65_thousand_digits_is_refused_at_once():
     started = time.monotonic()
-    with pytest.raises(ValueError, match="65,539 characters"):
+    with pytest.raises(ValueError, match="is longer than 10 years"):
         parse_duration("1m" + "9" * 65_537)
     assert time.monotonic() - started < 1  # not a conversion of 65k digits
 
