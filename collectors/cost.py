@@ -111,7 +111,11 @@ def parse_money(cell: str, *, default_currency: str = DEFAULT_CURRENCY
         codes.add(_SYMBOLS[symbol])
     if len(codes) > 1:
         raise ValueError(f"{cell.strip()!r} names two currencies ({', '.join(sorted(codes))})")
-    return Decimal(found["number"].replace(",", "")), codes.pop() if codes else None
+    amount = Decimal(found["number"].replace(",", ""))
+    if amount >= MAX_COST:
+        raise ValueError(f"{cell.strip()[:40]!r} is past {MAX_COST:,.0f}, more than any cost "
+                         "line could be")
+    return amount, codes.pop() if codes else None
 
 
 def parse_potential(cell: str) -> tuple[Decimal | None, str, Decimal | None]:
@@ -337,19 +341,27 @@ def parse_cost_markdown(text: str, *, source: str, currency: str = DEFAULT_CURRE
 # --- OpenCost ---------------------------------------------------------------------------
 
 
+MAX_COST = Decimal(10) ** 15  # a quadrillion a month: past it, a typo (and past cents' precision)
+
+
 def _time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # year 1 at +01:00 is before datetime.min in UTC
         return None
 
 
 def _finite(value: Any) -> float | None:
+    """A cost OpenCost could mean: a finite number below MAX_COST, else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past a float's range
+        return None
+    return number if math.isfinite(number) and abs(number) < MAX_COST else None
 
 
 @dataclass
@@ -379,7 +391,7 @@ def _allocations(payload: Mapping[str, Any], source: str
             cost = _finite(alloc.get("totalCost")) if isinstance(alloc, dict) else None
             if cost is None or cost < 0:
                 shown = alloc.get("totalCost") if isinstance(alloc, dict) else alloc
-                errors.append(InputError(f"expected a cost of 0 or more, got {shown!r} "
+                errors.append(InputError(f"expected a cost from 0 to 1e15, got {shown!r:.60} "
                                          "(OpenCost writes NaN and Inf as null)", path=source,
                                          field=f"{where}.totalCost"))
                 continue
@@ -415,6 +427,9 @@ def parse_allocation(payload: Mapping[str, Any] | str, *, source: str,
             payload = json.loads(payload)
         except json.JSONDecodeError as exc:
             raise InputError(f"not JSON: {exc.msg}", path=source, line=exc.lineno) from None
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, deep nesting
+            reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)[:120]
+            raise InputError(f"not JSON Apollo can read: {reason}", path=source) from None
     if not isinstance(payload, Mapping):
         raise InputError("expected a JSON object", path=source)
     if payload.get("code", 200) != 200:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from slo.durations import format_duration, parse_duration
 from slo.errors import SpecError
+from slo.model import SLO
 
 Severity = Literal["page", "ticket"]
 Speed = Literal["quick", "slow"]
@@ -91,6 +92,16 @@ def windows_for(period: timedelta, extra: Mapping[timedelta, AlertWindows] | Non
         f"{', '.join(format_duration(p) for p in known)} (give a windows file)",
         field="period",
     )
+
+
+def slo_windows(slo: SLO, extra: Mapping[timedelta, AlertWindows] | None = None
+                ) -> AlertWindows:
+    """`windows_for` the SLO's period, an error located at the SLO's own spec."""
+    try:
+        return windows_for(slo.period.length, extra)
+    except SpecError as exc:
+        raise SpecError(f"SLO {slo.id!r}: {exc.reason}", path=slo.source.path,
+                        line=slo.source.line, field=exc.field) from None
 
 
 def parse_windows_document(data: Any, *, path: str, line_of: Any = None) -> AlertWindows:

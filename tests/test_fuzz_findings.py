@@ -52,3 +52,34 @@ def test_rules_for_a_period_without_alert_windows_name_the_spec(tmp_path):
                             text=True, timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"{spec}:" in result.stderr and "no alert windows for a 9d period" in result.stderr
+
+
+@pytest.mark.parametrize(("payload", "expected"), [
+    ('{"data": [{"a": {"totalCost": 1e30}}]}', "expected a cost from 0 to 1e15"),
+    ('{"data": [{"a": {"totalCost": ' + "9" * 400 + "}}]}", "expected a cost from 0 to 1e15"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deep"),
+    ('{"data": [{"a": {"totalCost": ' + "9" * 5000 + "}}]}", "not JSON Apollo can read"),
+], ids=["1e30", "400 digits", "deep nesting", "5,000 digits"])
+def test_opencost_numbers_and_nesting_past_reason_are_named(payload, expected):
+    with pytest.raises(InputError, match=expected):
+        parse_allocation(payload, source="o.json")
+
+
+def test_an_allocation_starting_in_year_one_is_read_without_its_time():
+    table = parse_allocation('{"data": [{"a": {"totalCost": 1, "start": '
+                             '"0001-01-01T00:00:00+01:00"}}]}', source="o.json")
+    assert [str(line.monthly_cost) for line in table.lines] == ["1.00"]
+
+
+def test_a_cost_cell_past_a_quadrillion_is_named():
+    with pytest.raises(InputError, match=r"c.csv:2: monthly_cost: .* is past"):
+        parse_cost_csv("component,monthly_cost\nA," + "9" * 400 + "\n", source="c.csv")
+
+
+def test_a_label_of_a_megabyte_is_refused_before_rules_are_made():
+    from slo.specs import load_slos
+
+    text = (ROOT / "slos" / "payment-service.yaml").read_text().replace(
+        "service: payment-service", "service: " + "x" * 1_048_577, 1)
+    with pytest.raises(InputError, match=r"p.yaml:\d+: service: 1,048,577 characters"):
+        load_slos(text, path="p.yaml")

@@ -122,10 +122,9 @@ def _slo_and_series(name: str | None, spec: Path | None, data: Path | None,
 
 def _windows_for(slo: Any, windows_files: list[Path] | None) -> Any:
     from services.files import load_windows
-    from slo.windows import windows_for
+    from slo.windows import slo_windows
 
-    extra = load_windows(windows_files or [])
-    return windows_for(slo.period.length, extra)
+    return slo_windows(slo, load_windows(windows_files or []))
 
 
 @slo_app.command("validate")

@@ -69,7 +69,7 @@ def load_slos(text: str, *, path: str) -> list[SLO]:
         if fmt != openslo.API_VERSION:
             slos.extend(_LOADERS[fmt](obj))
     slos.extend(openslo.load_bundle([obj for fmt, obj in objects if fmt == openslo.API_VERSION]))
-    slos = [slo for slo in slos if _queries_render(slo, report)]
+    slos = [slo for slo in slos if _sizes_bounded(slo, report) and _queries_render(slo, report)]
     slos.sort(key=lambda s: s.source.line or 0)
     _unique_ids(slos, report)
     if report.errors:
@@ -114,6 +114,32 @@ def _format(obj: Field) -> str | None:
     else:
         obj["apiVersion"].fail(f"unknown spec format {api!r}; known: {known}")
     return None
+
+
+MAX_NAME = 253  # a service or SLO name (a DNS name's length)
+MAX_LABEL_VALUE = 4096  # a label or annotation: room for a runbook paragraph
+MAX_QUERY = 65_536  # one query's text
+
+
+def _sizes_bounded(slo: SLO, report: Report) -> bool:
+    """Names, labels, annotations and queries of sane length: each is copied into every
+    exported rule, so a 1 MB label would make a 100 MB rules file (an error at the SLO)."""
+    texts = [("service", slo.service, MAX_NAME), ("name", slo.name, MAX_NAME)]
+    for where, mapping in (("labels", slo.labels), ("alerting.labels", slo.alerting.labels),
+                           ("alerting.annotations", slo.alerting.annotations),
+                           ("alerting.page", {**slo.alerting.page.labels,
+                                              **slo.alerting.page.annotations}),
+                           ("alerting.ticket", {**slo.alerting.ticket.labels,
+                                                **slo.alerting.ticket.annotations})):
+        texts += [(f"{where}.{str(k)[:40]}", f"{k}{v}", MAX_LABEL_VALUE)
+                  for k, v in mapping.items()]
+    texts += [(f"sli.{name}", value, MAX_QUERY) for name, value in vars(slo.sli).items()
+              if isinstance(value, str)]
+    too_long = [(field, len(text), limit) for field, text, limit in texts if len(text) > limit]
+    for field, length, limit in too_long:
+        report.add(f"{length:,} characters; at most {limit:,}", line=slo.source.line,
+                   field=field)
+    return not too_long
 
 
 def _queries_render(slo: SLO, report: Report) -> bool:

@@ -83,13 +83,13 @@ def report_and_backtest(slos: Iterable, series) -> None:
     from slo.forecast import forecast
     from slo.report import report
     from slo.timeslices import to_timeslices
-    from slo.windows import windows_for
+    from slo.windows import slo_windows
 
     if not series.has_data.any():  # the CLI refuses a series without data before this
         return
     for slo in slos:
         sliced = to_timeslices(series, slo)
-        windows = windows_for(slo.period.length)
+        windows = slo_windows(slo)  # as the CLI does: an error located at the spec
         result = report(slo, sliced, sliced.end, windows)
         exhaustion = forecast(slo, sliced, sliced.end)
         report_text(result, exhaustion, [])
