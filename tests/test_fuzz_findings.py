@@ -83,3 +83,15 @@ def test_a_label_of_a_megabyte_is_refused_before_rules_are_made():
         "service: payment-service", "service: " + "x" * 1_048_577, 1)
     with pytest.raises(InputError, match=r"p.yaml:\d+: service: 1,048,577 characters"):
         load_slos(text, path="p.yaml")
+
+
+def test_two_near_max_gauges_in_a_minute_keep_the_state_file_readable():
+    from collectors.scrape.increases import TargetIncreases, state_from_json, state_to_json
+    from collectors.scrape.parse import parse_page
+
+    page = parse_page("# TYPE g gauge\ng 1.7976931348623157e+308\n")
+    state = TargetIncreases()
+    for t in (1020.0, 1030.0, 1040.0):  # one minute: their sum would be inf
+        state.observe(t, page)
+    restored = state_from_json(state_to_json(state))
+    assert restored.gauge_sums[1020] == {("g", ()): [1.7976931348623157e308, 1.0]}

@@ -65,8 +65,9 @@ class TargetIncreases:
         for key, value in page.values.items():
             if key[0] not in counter_names and math.isfinite(value):
                 bucket = self.gauge_sums[int(t // MINUTE) * MINUTE].setdefault(key, [0.0, 0.0])
-                bucket[0] += value
-                bucket[1] += 1
+                if math.isfinite(bucket[0] + value):  # two near-max floats sum to inf: skip
+                    bucket[0] += value
+                    bucket[1] += 1
         if self.last_t is None or t <= self.last_t:
             self._restart(t, counters)
             return []
