@@ -95,3 +95,13 @@ def test_two_near_max_gauges_in_a_minute_keep_the_state_file_readable():
         state.observe(t, page)
     restored = state_from_json(state_to_json(state))
     assert restored.gauge_sums[1020] == {("g", ()): [1.7976931348623157e308, 1.0]}
+
+
+def test_a_family_that_reads_only_line_by_line_costs_the_page_only_that_family():
+    from collectors.scrape.parse import parse_page
+
+    page = parse_page("# TYPE up gauge\nup 1\n# TYPE cache_created counter\ncache_created 1e400\n"
+                      '# TYPE http_requests_total counter\nhttp_requests_total{code="200"} 5\n')
+    assert page.values == {("up", ()): 1.0,
+                           ("http_requests_total", (("code", "200"),)): 5.0}
+    assert page.bad_lines  # and the odd family is reported

@@ -164,22 +164,44 @@ def _line_by_line(text: str) -> Page:
     """The slow way, for pages neither parser reads whole: every line alone, then the
     lines prometheus_client reads, together."""
     bad: list[BadLine] = []
-    good: list[str] = []
+    good: list[tuple[int, str]] = []
     for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
         if not stripped or stripped == "# EOF":
             continue
         reason = _unreadable(stripped)
         if reason is None:
-            good.append(line)
+            good.append((number, line))
         else:
             bad.append(BadLine(number, _shown(line), reason))
-    page = _client_page("\n".join(good) + "\n")
-    if page is None:  # every line reads alone, not together: the page cannot be located
+    page = _client_page("\n".join(line for _, line in good) + "\n")
+    if page is None:  # every line reads alone, not together: read family by family
         page = Page()
-        bad.append(BadLine(0, "", "the page's lines read one by one but not together"))
-    page.bad_lines = bad
+        for group in _families_of(good):
+            part = _client_page("\n".join(line for _, line in group) + "\n")
+            if part is None:
+                number, line = group[0]
+                bad.append(BadLine(number, _shown(line), f"this family ({len(group)} lines) "
+                                   "reads line by line but not together"))
+            else:
+                page.values.update(part.values)
+                page.types.update(part.types)
+    page.bad_lines = sorted(bad, key=lambda b: b.line)
     return page
+
+
+def _families_of(lines: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """The lines in groups, one a family: a `#` line after a sample starts the next."""
+    groups: list[list[tuple[int, str]]] = []
+    sampled = True
+    for number, line in lines:
+        comment = line.lstrip().startswith("#")
+        if not groups or (comment and sampled):
+            groups.append([])
+            sampled = False
+        groups[-1].append((number, line))
+        sampled = sampled or not comment
+    return groups
 
 
 # --- samples that cannot be counted ------------------------------------------------------------
