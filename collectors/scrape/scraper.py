@@ -34,6 +34,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +68,12 @@ MAX_EXPANSION = 100  # a gzip body may grow this many times…
 EXPANSION_CHECKED_FROM = 1_000_000  # …once past 1 MB (a small page is harmless either way)
 INFLATE_STEP = 65_536  # bytes decompressed at a time: a bomb never inflates in one go
 HEADERS = {"Accept": "text/plain;version=0.0.4", "Accept-Encoding": "gzip"}
+
+
+@functools.cache
+def _parsers() -> ThreadPoolExecutor:
+    """The threads pages are parsed on, one pool for the process."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="page-parse")
 
 
 @functools.cache
@@ -194,7 +201,10 @@ class PageScraper:
             async with gate:
                 at = self.clock()  # the scrape's time: when its request goes out
                 body = await self._download(client, target.url)
-            page = await asyncio.to_thread(_read_page, body)  # off the loop: others go on
+            # Off the loop, so other targets' fetches go on; the pool outlives the round's
+            # event loop (asyncio.to_thread would start and join threads every round).
+            page = await asyncio.get_running_loop().run_in_executor(_parsers(), _read_page,
+                                                                     body)
         except _Refused as exc:
             reason = str(exc)
         except TimeoutError:
