@@ -28,7 +28,17 @@ from harness import (
     start_prometheus,
     start_redis,
 )
+from hypothesis import settings
 from psycopg import sql
+
+# --- Hypothesis: the same examples on every CI run -------------------------------------------
+
+# A property test that passes in CI passes there every time: CI (CI=true) replays the same
+# examples; a developer's runs keep exploring new ones and find what CI would not.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
+
 
 # --- Markers ---------------------------------------------------------------------------------
 
