@@ -1,6 +1,6 @@
 """Scrape-path benchmark: `PageScraper.scrape_once` against a real Prometheus and the parser.
 
-Run: .venv/bin/python bench/collect.py [--routes 100] [--cycles 40] [--targets 200]
+Run: .venv/bin/python bench/collect.py [--routes 100] [--cycles 120] [--targets 200]
      [--instances 2] [--rounds 7] [--prom-seconds 40] [--skip-prometheus] [--part a|b|both]
 
 Every service has `--instances` targets (pods, 2 by default, as production runs them): each
@@ -22,6 +22,11 @@ its own rows; each pod simulates with its own seed. Both sides scrape the same t
     4, 6… complete a minute, so they write every target's minute rows. Samples/s end to end
     beside prometheus_client's parser alone (and the fast path alone) on the same pages.
 Pages are rendered before each cycle/round, outside the timing. Times are medians.
+
+A collector's process gets slower over its first rounds (the same objects, scattered: see
+bench/README.md), so each figure is reported twice: over the first 40 cycles / rounds 0-6
+(the method so far), and "settled", over the second half of a longer run: (a) runs 120
+cycles (cheap), (b) only with --rounds 14 or more.
 """
 
 from __future__ import annotations
@@ -536,12 +541,23 @@ def median_of(rows: list[dict[str, Any]], key: str = "cycle") -> float:
     return statistics.median(r[key] for r in rows)
 
 
+FIRST_CYCLES = 40  # (a) the figure as measured so far: the first 40 cycles of a process
+FIRST_ROUNDS = 7  # (b) likewise rounds 0-6 (the minute rounds 2, 4, 6)
+
+
+def windows(items: list[dict[str, Any]], first: int, label: str
+            ) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The first `first` items (the method so far), and the second half of a longer run: a
+    collector's process slows down over its first rounds (bench/README.md, "settled")."""
+    out = [(f"first {min(first, len(items))} {label}", items[:first])]
+    if len(items) >= 2 * first:
+        half = len(items) // 2
+        out.append((f"settled ({label} {items[half]['k']}-{items[-1]['k']})", items[half:]))
+    return out
+
+
 def report_one_page(a: dict[str, Any],
                     args: argparse.Namespace) -> list[str]:
-    cycles = a["cycles"]
-    minute = [c for c in cycles if sum(c["written"])]
-    plain = [c for c in cycles if not sum(c["written"])]
-    med = median_of(cycles)
     n = a["targets"]
     lines = [
         f"(a) one service, {n} instance(s) (pods: one port each, same path): a page of "
@@ -554,15 +570,8 @@ def report_one_page(a: dict[str, Any],
         f"({a['samples'] / a['fast parse']:>9,.0f} samples/s), "
         f"{a['client parse'] / a['fast parse']:.1f}x faster",
         f"    parse_page (fast path first):               {a['parse_page'] * 1e3:7.2f} ms",
-        f"    Apollo scrape cycle over the {n} targets (PageScraper.scrape_once, fetch to "
-        f"SQLite commit), median of {len(cycles)}: {med * 1e3:.1f} ms",
-        f"      cycles completing a minute (service, bucket and SLO rows written), median "
-        f"of {len(minute)}: {median_of(minute) * 1e3:.1f} ms" if minute else "",
-        f"      cycles completing no minute (run record only), median of {len(plain)}: "
-        f"{median_of(plain) * 1e3:.1f} ms" if plain else "",
-        f"      parts, all cycles: {fmt_parts(breakdown(cycles))}",
-        f"      parts, minute cycles: {fmt_parts(breakdown(minute))}" if minute else "",
     ]
+    prom = one = None
     if "prometheus" in a:
         series = a["prometheus"]
         pooled = [d for durations in series for d in durations]
@@ -570,34 +579,44 @@ def report_one_page(a: dict[str, Any],
         # the k-th scrape of every target falls in the same 1 s interval: their sum is
         # Prometheus's scrape time for the same targets once, as a cycle covers them once
         prom = statistics.median(sum(ds) for ds in zip(*series, strict=False))
-        lines += [
+        lines.append(
             f"    Prometheus 2.42 scrape_duration_seconds of the same {n} targets "
             f"({a['prometheus samples']:,} samples a scrape, interval 1s): per target, median "
             f"of {len(pooled)} scrapes {one * 1e3:.2f} ms (min {min(pooled) * 1e3:.2f}, max "
             f"{max(pooled) * 1e3:.2f}); all {n} targets once (sum per interval), median of "
-            f"{min(map(len, series))}: {prom * 1e3:.2f} ms",
-            f"    target: cycle <= {TARGETS['cycle vs Prometheus']:.0f}x Prometheus's scrape of "
-            f"the same targets: {med / prom:.1f}x  "
-            f"{verdict(med / prom <= TARGETS['cycle vs Prometheus'])}",
-            f"      (stricter, as if Prometheus scraped the {n} at once on separate cores: cycle "
-            f"/ one target's scrape = {med / one:.1f}x)" if n > 1 else "",
-        ]
+            f"{min(map(len, series))}: {prom * 1e3:.2f} ms")
     else:
         lines.append("    Prometheus: skipped (--skip-prometheus)")
+    for label, cycles in windows(a["cycles"], FIRST_CYCLES, "cycles"):
+        minute = [c for c in cycles if sum(c["written"])]
+        plain = [c for c in cycles if not sum(c["written"])]
+        med = median_of(cycles)
+        lines += [
+            f"    Apollo scrape cycle over the {n} targets (PageScraper.scrape_once, fetch to "
+            f"SQLite commit), {label}, median of {len(cycles)}: {med * 1e3:.1f} ms",
+            f"      cycles completing a minute (service, bucket and SLO rows written), median "
+            f"of {len(minute)}: {median_of(minute) * 1e3:.1f} ms" if minute else "",
+            f"      cycles completing no minute (run record only), median of {len(plain)}: "
+            f"{median_of(plain) * 1e3:.1f} ms" if plain else "",
+            f"      parts, all cycles: {fmt_parts(breakdown(cycles))}",
+            f"      parts, minute cycles: {fmt_parts(breakdown(minute))}" if minute else "",
+        ]
+        if prom is not None and one is not None:
+            lines += [
+                f"      target: cycle <= {TARGETS['cycle vs Prometheus']:.0f}x Prometheus's "
+                f"scrape of the same targets: {med / prom:.1f}x  "
+                f"{verdict(med / prom <= TARGETS['cycle vs Prometheus'])}",
+                f"      (stricter, as if Prometheus scraped the {n} at once on separate cores: "
+                f"cycle / one target's scrape = {med / one:.1f}x)" if n > 1 else "",
+            ]
     return [line for line in lines if line]
 
 
 def report_round(b: dict[str, Any]) -> list[str]:
     rounds = b["rounds"]
-    minute = [r for r in rounds if r["k"] and sum(r["written"])]
-    middle = [r for r in rounds if r["k"] and not sum(r["written"])]
-    head = minute or rounds
-    med = median_of(head)
-    samples = median_of(head, "samples")
-    e2e = samples / med
     client = b["page samples"] / b["client parse"]
     fast = b["page samples"] / b["fast parse"]
-    rows = minute[-1]["written"] if minute else [0, 0, 0]
+    samples = median_of(rounds, "samples")
     lines = [
         f"(b) full round: {b['targets']} targets = {b['services']} services ({b['fleet']} fleet"
         f" + {b['services'] - b['fleet']} synthetic) x {b['instances']} instance(s) (pods, one "
@@ -605,36 +624,51 @@ def report_round(b: dict[str, Any]) -> list[str]:
         f"process (pages rendered before each round, untimed: {b['render']:.1f} s)",
         f"    round 0 (first scrape of every target, nothing to write): "
         f"{rounds[0]['cycle']:.2f} s",
-        f"    rounds completing a minute (each writes every target's minute: {rows[0]} service,"
-        f" {rows[1]:,} bucket and {rows[2]} SLO rows, and {b['targets']} run records), "
-        f"median of {len(minute)}: {med:.2f} s = {e2e:,.0f} samples/s end to end",
-    ]
-    if middle:
-        lines.append(f"    rounds completing no minute, median of {len(middle)}: "
-                     f"{median_of(middle):.2f} s")
-    lines += [
-        f"      parts, minute rounds: {fmt_parts(breakdown(head), 1, 's')}",
+        "    rounds, s: " + ", ".join(
+            f"{r['k']}{'*' if sum(r['written']) else ''} {r['cycle']:.2f}" for r in rounds)
+        + "  (* completes a minute)",
         f"    prometheus_client parser alone, the same {b['targets']} pages: "
         f"{b['client parse']:.2f} s = {client:,.0f} samples/s",
         f"    fast path alone, the same pages: {b['fast parse']:.2f} s = {fast:,.0f} samples/s",
-        f"    target: end to end >= {TARGETS['e2e vs parse-only']}x prometheus_client's "
-        f"parse-only: {e2e / client:.2f}x  "
-        f"{verdict(e2e / client >= TARGETS['e2e vs parse-only'])}",
-        f"    target: full round < {TARGETS['round seconds']:.0f} s: {med:.2f} s  "
-        f"{verdict(med < TARGETS['round seconds'])}",
     ]
-    return lines
+    for label, window in windows(rounds, FIRST_ROUNDS, "rounds"):
+        minute = [r for r in window if r["k"] and sum(r["written"])]
+        middle = [r for r in window if r["k"] and not sum(r["written"])]
+        head = minute or window
+        med = median_of(head)
+        e2e = median_of(head, "samples") / med
+        rows = minute[-1]["written"] if minute else [0, 0, 0]
+        lines += [
+            f"    {label}: rounds completing a minute (each writes every target's minute: "
+            f"{rows[0]} service, {rows[1]:,} bucket and {rows[2]} SLO rows, and "
+            f"{b['targets']} run records), median of {len(minute)}: {med:.2f} s = "
+            f"{e2e:,.0f} samples/s end to end",
+            f"      rounds completing no minute, median of {len(middle)}: "
+            f"{median_of(middle):.2f} s" if middle else "",
+            f"      parts, minute rounds: {fmt_parts(breakdown(head), 1, 's')}; GC just after "
+            f"each round (outside it) {median_of(head, 'GC after'):.2f} s",
+            f"      target: end to end >= {TARGETS['e2e vs parse-only']}x prometheus_client's "
+            f"parse-only: {e2e / client:.2f}x  "
+            f"{verdict(e2e / client >= TARGETS['e2e vs parse-only'])}",
+            f"      target: full round < {TARGETS['round seconds']:.0f} s: {med:.2f} s  "
+            f"{verdict(med < TARGETS['round seconds'])}",
+        ]
+    return [line for line in lines if line]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--routes", type=int, default=100, help="routes a page (~20 samples each)")
-    parser.add_argument("--cycles", type=int, default=40, help="(a) scrape cycles, 15 s apart")
+    parser.add_argument("--cycles", type=int, default=120,
+                        help="(a) scrape cycles, 15 s apart (the first 40 and, from 80 on, the "
+                             "settled second half are reported)")
     parser.add_argument("--targets", type=int, default=200,
                         help="(b) synthetic services (each with --instances targets)")
     parser.add_argument("--instances", type=int, default=2,
                         help="targets (pods, one port each) per service, in (a) and (b)")
-    parser.add_argument("--rounds", type=int, default=7, help="(b) rounds, 30 s apart")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="(b) rounds, 30 s apart (from 14 on, the settled second half is "
+                             "reported too: --rounds 31 takes ~4 more minutes)")
     parser.add_argument("--prom-seconds", type=int, default=40, help="(a) Prometheus scrapes")
     parser.add_argument("--skip-prometheus", action="store_true")
     parser.add_argument("--part", choices=("a", "b", "both"), default="both",
