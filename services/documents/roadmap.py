@@ -14,7 +14,7 @@ the store, since titles alone may repeat under different groups.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,10 +68,19 @@ class Item:
 
 
 class _Progress:
-    """Completion and computed status from `leaves` and `leaves_done`."""
+    """Completion and computed status from the leaves of its `parts` (items or phases)."""
 
-    leaves: int
-    leaves_done: int
+    @property
+    def parts(self) -> Sequence[Any]:
+        raise NotImplementedError
+
+    @property
+    def leaves(self) -> int:
+        return sum(p.leaves for p in self.parts)
+
+    @property
+    def leaves_done(self) -> int:
+        return sum(p.leaves_done for p in self.parts)
 
     @property
     def completion(self) -> float | None:
@@ -86,6 +95,10 @@ class _Progress:
         if self.leaves_done == self.leaves:
             return DONE
         return IN_PROGRESS if self.leaves_done else PLANNED
+
+
+def _joined(path: Sequence[str], title: str) -> str:
+    return " / ".join((*path, title))
 
 
 @dataclass
@@ -105,15 +118,11 @@ class Phase(_Progress):
     @property
     def full_title(self) -> str:
         """`Web / Milestone: Beta`: unique in its document; the store's phase name."""
-        return " / ".join((*self.path, self.title))
+        return _joined(self.path, self.title)
 
     @property
-    def leaves(self) -> int:
-        return sum(i.leaves for i in self.items)
-
-    @property
-    def leaves_done(self) -> int:
-        return sum(i.leaves_done for i in self.items)
+    def parts(self) -> list[Item]:
+        return self.items
 
     def walk(self) -> Iterator[Item]:
         for item in self.items:
@@ -133,15 +142,11 @@ class Group(_Progress):
 
     @property
     def full_title(self) -> str:
-        return " / ".join((*self.path, self.title))
+        return _joined(self.path, self.title)
 
     @property
-    def leaves(self) -> int:
-        return sum(p.leaves for p in self.phases)
-
-    @property
-    def leaves_done(self) -> int:
-        return sum(p.leaves_done for p in self.phases)
+    def parts(self) -> list[Phase]:
+        return self.phases
 
 
 @dataclass(frozen=True)
@@ -164,12 +169,8 @@ class Roadmap(_Progress):
     groups: list[Group] = field(default_factory=list)
 
     @property
-    def leaves(self) -> int:
-        return sum(p.leaves for p in self.phases)
-
-    @property
-    def leaves_done(self) -> int:
-        return sum(p.leaves_done for p in self.phases)
+    def parts(self) -> list[Phase]:
+        return self.phases
 
     def items(self) -> Iterator[tuple[Phase, Item]]:
         for phase in self.phases:
