@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from services.errors import ConfigError, InputError
-from services.files import mask_url, read_text
+from services.files import mask_url, read_text, url_instance
 from slo.durations import format_duration, parse_duration
 from slo.yamlpos import YamlDocument, load_document
 
@@ -304,7 +304,7 @@ class Settings(BaseSettings):
         one host:port, would write each other's rows."""
         seen: dict[tuple[str, str], int] = {}
         for i, target in enumerate(self.sources.scrape.targets):
-            instance = target.url.split("://", 1)[-1].split("/", 1)[0]
+            instance = url_instance(target.url)
             for key in ((target.url, ""), (target.service, instance)):
                 if key in seen:
                     raise ValueError(f"sources.scrape.targets.{i}: {mask_url(target.url)} "

@@ -39,6 +39,12 @@ _SECRET_KEYS = ("pass", "pwd", "secret", "token", "apikey", "api_key", "api-key"
                 "credential", "signature", "private")
 
 
+def url_instance(url: str) -> str:
+    """The `host:port` a scrape URL names: Prometheus's `instance` label, and the store's
+    instance of every row scraped from it."""
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
 def mask_url(url: str) -> str:
     """`url` with its password and secret parameters replaced by `***`, to show to anyone.
 

@@ -54,7 +54,7 @@ from collectors.scrape.names import ConfiguredNames, MetricNames, service_values
 from collectors.scrape.parse import Page, le_of, parse_page
 from collectors.scrape.sli import PageSli, counts_any, good_total, readings
 from services.errors import SourceUnavailable, StoreError
-from services.files import mask_url
+from services.files import mask_url, url_instance
 from services.store import writes
 from services.store.catalog import ensure_service_ids, ensure_slo
 from services.store.models import LatencyBucketMinute, ServiceMinute, SliMinute
@@ -89,7 +89,7 @@ class Target:
 
     @functools.cached_property
     def instance(self) -> str:
-        return self.url.split("://", 1)[-1].split("/", 1)[0]
+        return url_instance(self.url)
 
 
 @dataclass
