@@ -60,11 +60,12 @@ def flag_duration(text: str, flag: str, *, positive: bool = True) -> timedelta:
     return value
 
 
-def flag_time(text: str, flag: str) -> int:
-    """A time flag in the one time grammar (`now-1h`, `-7d`, ISO 8601, Unix seconds)."""
+def flag_time(text: str, flag: str, now: float | None = None) -> int:
+    """A time flag in the one time grammar (`now-1h`, `-7d`, ISO 8601, Unix seconds);
+    give `now` when several flags must be read against the same instant."""
     from services.timerange import parse_time
 
-    return parse_time(text, time.time(), field=flag)
+    return parse_time(text, time.time() if now is None else now, field=flag)
 
 
 def open_store() -> Engine:

@@ -68,9 +68,10 @@ def configured_slo(name: str) -> Any:
 
 def _minute_range(slo: Any, start: str | None, end: str | None) -> tuple[int, int]:
     """[--from, --to) in whole minutes; by default the SLO's period ending this minute."""
-    last = flag_time(end, "--to") if end else int(time.time())
+    now = time.time()  # both ends read against one instant
+    last = flag_time(end, "--to", now) if end else int(now)
     last -= last % 60
-    first = flag_time(start, "--from") if start else last - int(
+    first = flag_time(start, "--from", now) if start else last - int(
         slo.period.length.total_seconds())
     first -= first % 60
     if first >= last:
