@@ -275,58 +275,86 @@ class CostLine(Base):
 
 
 # --- alerting ---------------------------------------------------------------------------
+# Times here are Unix seconds (floats where sub-second order matters), as in the series
+# tables: the same on SQLite and PostgreSQL, cheap to compare, and enqueue-to-delivery
+# latency is one subtraction.
 
 
 class Alert(Base):
+    """One alert identity and its current state: Apollo's own (one per SLO, kind and
+    severity) or one an Alertmanager posted to the receiver (its fingerprint)."""
+
     __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_state", "state"), Index("ix_alerts_slo", "slo"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    slo_id: Mapped[int | None] = mapped_column(ForeignKey("slos.id"))
-    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
-    severity: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(20))  # pending, firing, resolved
+    fingerprint: Mapped[str] = mapped_column(String(80), unique=True)
+    source: Mapped[str] = mapped_column(String(20), default="apollo")  # or alertmanager
+    kind: Mapped[str] = mapped_column(String(20), default="burn")  # absent, external
+    name: Mapped[str] = mapped_column(String(200))  # alertname
+    slo: Mapped[str] = mapped_column(String(200), default="")  # SLO slug, when it has one
+    service: Mapped[str] = mapped_column(String(200), default="")
+    severity: Mapped[str] = mapped_column(String(40), default="")
+    state: Mapped[str] = mapped_column(String(20))  # inactive, pending, firing, resolved
+    episode: Mapped[int] = mapped_column(Integer, default=0)  # +1 each time it goes pending
     labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     annotations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    source: Mapped[str] = mapped_column(String(40), default="apollo")  # or alertmanager
-    started_at: Mapped[datetime]
-    resolved_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime]
+    active_since: Mapped[float | None] = mapped_column(Float)  # this episode's start
+    fired_at: Mapped[float | None] = mapped_column(Float)
+    last_active_at: Mapped[float | None] = mapped_column(Float)  # for keep_firing_for
+    resolved_at: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # last burn rates
 
 
 class AlertTransition(Base):
+    """A change of state, with the burn rates and budget that caused it. `key` is the
+    idempotency key every notification of it carries."""
+
     __tablename__ = "alert_transitions"
     __table_args__ = (Index("ix_alert_transitions_alert_at", "alert_id", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
-    at: Mapped[datetime]
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    at: Mapped[float] = mapped_column(Float)
     from_state: Mapped[str] = mapped_column(String(20))
     to_state: Mapped[str] = mapped_column(String(20))
-    value: Mapped[float | None] = mapped_column(Float)
+    episode: Mapped[int] = mapped_column(Integer)
+    burn_rates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    budget_remaining: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text, default="")
+    silenced: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class OutboxMessage(Base):
-    """A notification to deliver; written in the same transaction as its transition."""
+    """A notification to deliver to one notifier; written in the same transaction as its
+    transition. `key` is the transition's idempotency key (re-posts and repeats share it);
+    `message_key` makes each row unique, so writing it twice changes nothing."""
 
     __tablename__ = "notification_outbox"
     __table_args__ = (Index("ix_notification_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(400), unique=True)
+    key: Mapped[str] = mapped_column(String(200))
     notifier: Mapped[str] = mapped_column(String(63))
-    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # transition, repost, repeat, test
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
     transition_id: Mapped[int | None] = mapped_column(
-        ForeignKey("alert_transitions.id", ondelete="SET NULL")
-    )
+        ForeignKey("alert_transitions.id", ondelete="SET NULL"))
+    group_key: Mapped[str] = mapped_column(String(500), default="")
+    group_wait_s: Mapped[float] = mapped_column(Float, default=0.0)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # sent, dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime]
-    created_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]
+    created_at: Mapped[float] = mapped_column(Float)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    deadline_at: Mapped[float] = mapped_column(Float)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[float | None] = mapped_column(Float)
+    sent_at: Mapped[float | None] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class DeliveryAttempt(Base):
@@ -336,11 +364,51 @@ class DeliveryAttempt(Base):
     outbox_id: Mapped[int] = mapped_column(
         ForeignKey("notification_outbox.id", ondelete="CASCADE"), index=True
     )
-    at: Mapped[datetime]
+    at: Mapped[float] = mapped_column(Float)
+    worker: Mapped[str] = mapped_column(String(120), default="")
     ok: Mapped[bool] = mapped_column(Boolean)
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float] = mapped_column(Float)
+
+
+class Silence(Base):
+    """Alerts whose labels match every matcher transition but do not notify until `ends_at`."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matchers: Mapped[list[str]] = mapped_column(JSON)  # ['slo="payment-service-availability"']
+    author: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[float] = mapped_column(Float)
+    ends_at: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Acknowledgement(Base):
+    """Someone is on it: repeats of this alert's episode stop until `expires_at`."""
+
+    __tablename__ = "alert_acknowledgements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"),
+                                          index=True)
+    episode: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class AlertCursor(Base):
+    """Alert evaluation of an SLO has covered every minute before `through` (Unix seconds),
+    so a restarted evaluator goes on from there instead of replaying transitions."""
+
+    __tablename__ = "alert_cursors"
+
+    slo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    through: Mapped[int] = mapped_column(BigInteger)
 
 
 # --- collectors -------------------------------------------------------------------------
