@@ -46,8 +46,16 @@ def _positive(value: timedelta) -> timedelta:
     return value
 
 
+def _not_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("cannot be negative")
+    return value
+
+
 # Every duration of the configuration is an interval, a timeout or a retention: never <= 0.
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+# ... except waits that may be none at all (an alert's `for`, keep_firing_for, group_wait).
+Wait = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_not_negative)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=63)]
 
 
@@ -190,24 +198,89 @@ class Sources(_Model):
 
 
 class Notifier(_Model):
-    """Where alerts go. Secret parts are named by environment variable, never written here."""
+    """Where alerts go. Secret parts are named by environment variable, never written here:
+    a Slack URL (`url_env`), a PagerDuty routing key and a webhook's signing secret
+    (`secret_env`). Alertmanager and webhook URLs may be written out (`url`)."""
 
     name: Slug
     kind: Literal["slack", "pagerduty", "alertmanager", "webhook"]
     url: str | None = Field(default=None, pattern=r"^https?://")
     url_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
     secret_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    timeout: Duration = timedelta(seconds=10)
+    # PagerDuty severity for each alert severity (critical, error, warning or info)
+    severities: dict[str, Literal["critical", "error", "warning", "info"]] = Field(
+        default_factory=lambda: {"page": "critical", "ticket": "warning"})
 
     @model_validator(mode="after")
     def _secret_urls_from_env(self) -> Notifier:
-        if self.kind in ("slack", "pagerduty") and self.url is not None:
+        if self.kind == "slack" and self.url is not None:
             raise ValueError(
-                f"a {self.kind} URL carries a secret: set url_env to the name of an "
+                "a slack URL carries a secret: set url_env to the name of an "
                 "environment variable instead of url"
             )
         if self.url is None and self.url_env is None and self.kind != "pagerduty":
             raise ValueError("needs url or url_env")
+        if self.kind == "pagerduty" and self.secret_env is None:
+            raise ValueError("needs secret_env: the variable holding the routing key")
         return self
+
+    def secret_names(self) -> list[str]:
+        """The environment variables this notifier needs set."""
+        return [n for n in (self.url_env, self.secret_env) if n]
+
+
+class Route(_Model):
+    """A node of the routing tree, as Alertmanager's: the first child whose matchers all
+    match takes the alert (and the next ones too while `continue` is set); an alert no
+    child takes stays at this node. Unset fields are inherited from the parent."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    receiver: str | None = None  # a notifier name
+    matchers: list[str] = Field(default_factory=list)  # severity="page", team=~"pay.*"
+    group_by: list[str] | None = None
+    group_wait: Wait | None = None
+    repeat_interval: Duration | None = None
+    continue_: bool = Field(default=False, alias="continue")
+    routes: list[Route] = Field(default_factory=list)
+
+
+class AbsentAlerts(_Model):
+    """An SLI with no data for `after` raises its own alert (Pyrra's absent alerts)."""
+
+    after: Duration = timedelta(minutes=10)
+    severity: str = "ticket"
+
+
+class Delivery(_Model):
+    """How the outbox worker delivers: retries with exponential backoff and jitter until
+    `deadline` after the message was written, then the message is dead."""
+
+    deadline: Duration = timedelta(hours=24)
+    initial_backoff: Duration = timedelta(seconds=1)
+    max_backoff: Duration = timedelta(minutes=5)
+    concurrency: int = Field(default=8, ge=1, le=64)  # requests in flight per worker
+    batch: int = Field(default=500, ge=1, le=10_000)  # rows claimed at once
+    lease: Duration = timedelta(seconds=60)  # a claim outlives a stuck send this long
+
+
+class AlertingConfig(_Model):
+    """The alert lifecycle and where its notifications go."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    enabled: bool = True
+    for_: dict[str, Wait] = Field(default_factory=dict, alias="for")  # severity -> pending
+    keep_firing_for: Wait = timedelta(0)
+    absent: AbsentAlerts = Field(default_factory=AbsentAlerts)
+    repost_interval: Duration = timedelta(minutes=1)  # firing alerts to Alertmanager again
+    dashboard_url: str | None = Field(default=None, pattern=r"^https?://")
+    delivery: Delivery = Field(default_factory=Delivery)
+    route: Route | None = None  # None: every alert to every notifier
+
+    def pending_for(self, severity: str) -> timedelta:
+        return self.for_.get(severity, timedelta(0))
 
 
 class Retention(_Model):
@@ -256,6 +329,7 @@ class Settings(BaseSettings):
     sources: Sources = Field(default_factory=Sources)
     slo_files: list[str] = Field(default_factory=lambda: ["slos/*.yaml"])
     notifiers: list[Notifier] = Field(default_factory=list)
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     retention: Retention = Field(default_factory=Retention)
     fleet: FleetConfig = Field(default_factory=FleetConfig)
     api: Listen = Field(default_factory=lambda: Listen(port=8000))
@@ -280,6 +354,21 @@ class Settings(BaseSettings):
                 known = ", ".join(self.environments) or "none configured"
                 raise ValueError(f"sources.scrape.targets.{i}.environment: "
                                  f"{target.environment!r} is not in environments ({known})")
+        return self
+
+    @model_validator(mode="after")
+    def _routes_name_known_notifiers(self) -> Settings:
+        known = {n.name for n in self.notifiers}
+
+        def walk(route: Route, where: str) -> None:
+            if route.receiver is not None and route.receiver not in known:
+                raise ValueError(f"{where}.receiver: {route.receiver!r} is not a notifier "
+                                 f"({', '.join(sorted(known)) or 'none configured'})")
+            for i, child in enumerate(route.routes):
+                walk(child, f"{where}.routes.{i}")
+
+        if self.alerting.route is not None:
+            walk(self.alerting.route, "alerting.route")
         return self
 
     @field_validator("data_dir")
@@ -480,3 +569,9 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError("\n".join(_errors(exc, doc, shown))) from exc
     settings._source = config_path
     return settings
+
+
+def read_secret(name: str) -> str | None:
+    """The value of the environment variable `name` (secrets live only there); None when
+    unset or empty."""
+    return os.environ.get(name) or None

@@ -1,0 +1,1 @@
+"""SLO alerts: lifecycle, durable outbox, delivery worker, notifiers and the inbound receiver."""
