@@ -77,6 +77,32 @@ def test_an_error_burst_injected_over_http_shows_in_the_page(fleet, clock):
     assert failed / sum(after[c] - before[c] for c in after) < 0.01
 
 
+def test_a_fault_posted_between_scrapes_holds_from_the_post_to_the_clear(clock):
+    """The control API's answers carry the fault's start and end, and the pages count the
+    errors of exactly that span (flat load: noise and the daily curve off)."""
+    profile = PROFILES["payment-service"]
+    rate = profile.throughput_rps
+    with Fleet([profile], clock=clock, amplitude=0.0, noise=0.0) as fleet:
+        url = fleet.urls["payment-service"]
+        clock.now = T0 + 60
+        before = requests_by_code(scrape(url))
+        clock.now = T0 + 100
+        posted = httpx.post(fleet.control_url + "/faults/payment-service",
+                            json={"kind": "error_burst", "rate": 0.2, "duration": "10m"},
+                            timeout=5).json()["fault"]
+        assert (posted["start"], posted["until"]) == (T0 + 100, T0 + 700)
+        clock.now = T0 + 130
+        cleared = httpx.delete(fleet.control_url + "/faults/payment-service",
+                               timeout=5).json()
+        assert [(f["start"], f["until"]) for f in cleared["ended"]] == [(T0 + 100, T0 + 130)]
+        assert fleet.state()["services"][0]["faults"] == []
+        clock.now = T0 + 150
+        after = requests_by_code(scrape(url))
+    failed = sum(after[c] - before[c] for c in ("500", "503"))
+    expected = 30 * rate * 0.2 + (40 + 20) * rate * profile.error_ratio
+    assert abs(failed - expected) < 2 * len(profile.routes)  # pages show whole numbers
+
+
 def test_a_service_that_is_down_refuses_connections_and_comes_back_fresh(fleet, clock):
     url = fleet.urls["user-service"]
     clock.now += 600

@@ -7,6 +7,10 @@ Control API (JSON, on its own port):
                                   {"kind": "down", "duration": "2m"}
     DELETE /faults/{slug}[?kind=K] clear one kind, or every fault of the service
 
+A fault starts when it is posted and ends after its duration or when cleared, whichever
+comes first; traffic is split at both times (the answer carries `start` and `until`, Unix
+seconds). A clear ends a fault at the clear time: the errors it already caused stay.
+
 A `down` service really stops listening (connections are refused) and comes back as a
 fresh process whose counters start from zero, as a crashed and restarted service would.
 """
@@ -142,7 +146,7 @@ class Fleet:
         self.endpoints: dict[str, ServiceEndpoint] = {}
         for index, profile in enumerate(profiles):
             simulator = ServiceSimulator(profile, seed=seed, start=start, amplitude=amplitude,
-                                         noise=noise, faults=FaultBoard())
+                                         noise=noise, faults=FaultBoard(clock))
             port = base_port + index if base_port else 0
             self.endpoints[profile.slug] = ServiceEndpoint(simulator, host, port, clock)
         self._control: _Server | None = None
@@ -191,13 +195,17 @@ class Fleet:
             known = ", ".join(self.endpoints)
             raise KeyError(f"no service {slug!r} in the fleet; known: {known}") from None
 
-    def inject(self, slug: str, fault: Fault) -> None:
-        self.endpoint(slug).simulator.faults.set(fault)
+    def inject(self, slug: str, fault: Fault) -> Fault:
+        """Set `fault` on a service (starting now unless it says when); returns it as set."""
+        fault = self.endpoint(slug).simulator.faults.set(fault)
         self._reconcile()
+        return fault
 
-    def clear(self, slug: str, kind: str | None = None) -> None:
-        self.endpoint(slug).simulator.faults.clear(kind)
+    def clear(self, slug: str, kind: str | None = None) -> list[Fault]:
+        """End a service's faults (of `kind`, or all) now; returns the faults ended."""
+        ended = self.endpoint(slug).simulator.faults.clear(kind, now=self.clock())
         self._reconcile()
+        return ended
 
     def _reconcile(self) -> None:
         """Stop services that are down, bring back (as fresh processes) those that are not."""
@@ -275,7 +283,7 @@ class Fleet:
                 except (ValueError, TypeError) as exc:
                     self._json(400, {"error": str(exc)})
                     return
-                fleet.inject(slug, fault)
+                fault = fleet.inject(slug, fault)
                 self._json(201, {"service": slug, "fault": fault.to_json()})
 
             def do_DELETE(self) -> None:
@@ -283,8 +291,9 @@ class Fleet:
                 if slug is None:
                     return
                 kind = parse_qs(urlparse(self.path).query).get("kind", [None])[0]
-                fleet.clear(slug, kind)
-                self._json(200, {"service": slug, "cleared": kind or "all"})
+                ended = fleet.clear(slug, kind)
+                self._json(200, {"service": slug, "cleared": kind or "all",
+                                 "ended": [f.to_json() for f in ended]})
 
         return Handler
 
@@ -304,5 +313,5 @@ def fault_from_json(body: object, *, now: float) -> Fault:
         raise ValueError(f"duration: {exc}") from None
     if duration <= 0:
         raise ValueError("duration: must be positive")
-    return Fault(kind=body["kind"], until=now + duration, rate=float(body.get("rate", 0)),
-                 factor=float(body.get("factor", 1)))
+    return Fault(kind=body["kind"], start=now, until=now + duration,
+                 rate=float(body.get("rate", 0)), factor=float(body.get("factor", 1)))

@@ -63,7 +63,7 @@ class ServiceSimulator:
         self.latency = LatencyModel(profile.p95_ms / 1000)
         self.bounds = np.array(bucket_bounds(profile.p95_ms / 1000))
         self.weights = route_weights(len(profile.routes))
-        self.faults = faults or FaultBoard()
+        self.faults = faults if faults is not None else FaultBoard()
         self.noise = noise
         self.amplitude = amplitude
         self._lock = threading.Lock()
@@ -82,7 +82,12 @@ class ServiceSimulator:
             self.sum = np.zeros(len(self.weights))
 
     def advance(self, now: float) -> None:
-        """Add the traffic of [last, now) to the counters."""
+        """Add the traffic of [last, now) to the counters.
+
+        Traffic is added minute by minute (the load model's noise is per minute), and each
+        minute is split again where a fault starts or ends, so every piece is served
+        under the faults that held during it, whenever the page happens to be read.
+        """
         with self._lock:
             t = self.last
             while t < now:
@@ -90,17 +95,30 @@ class ServiceSimulator:
                 self._add_segment(t, seg_end)
                 t = seg_end
             self.last = max(self.last, now)
+            self.faults.forget(self.last)
 
     def _add_segment(self, start: float, end: float) -> None:
+        cuts = self.faults.changes(start, end)
+        for a, b in zip([start, *cuts], [*cuts, end], strict=True):
+            self._add_piece(a, b)
+
+    def _add_piece(self, start: float, end: float) -> None:
+        """Traffic of [start, end): inside one minute, under one set of faults."""
         mid = (start + end) / 2
+        faults = self.faults.active(mid)
+        if "down" in faults:  # the process is not running: it serves (and counts) nothing
+            return
         minute = int(start // 60)
         n = self.load.rate(mid) * (end - start) * self.weights
-        err = self.faults.error_rate(mid, self.profile.error_ratio)
-        scale = self.faults.latency_factor(mid) * (
+        burst = faults.get("error_burst")
+        err = burst.rate if burst else self.profile.error_ratio
+        slow = faults.get("latency")
+        scale = (slow.factor if slow else 1.0) * (
             1.0 + 0.5 * self.noise * unit_noise(self.seed, self.profile.slug + ":lat", minute)
         )
-        self.requests["200"] += n * (1 - err - CLIENT_ERROR_RATIO)
-        self.requests["404"] += n * CLIENT_ERROR_RATIO
+        client = min(CLIENT_ERROR_RATIO, 1 - err)  # a burst of 100% leaves no 404s either
+        self.requests["200"] += n * (1 - err - client)
+        self.requests["404"] += n * client
         for code, share in SERVER_ERROR_CODES:
             self.requests[code] += n * err * share
         self.buckets += np.outer(n, self.latency.cdf(self.bounds, scale))
