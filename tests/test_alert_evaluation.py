@@ -1,0 +1,239 @@
+"""Alert evaluation against the SLO engine: the same minutes give the same firings.
+
+Every expected figure is computed here a second way: decisions with `slo.burn.decide`
+over the whole series, burn rates and budget with numpy sums over the true counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from services.alerting.evaluate import AlertEvaluator
+from services.alerting.silences import add_silence
+from services.config import AlertingConfig, Notifier
+from services.store import writes
+from services.store.catalog import ServiceInfo, ensure_services, ensure_slo
+from services.store.models import Alert, AlertTransition, OutboxMessage, SliMinute
+from slo.burn import Prefix, decide, error_ratios
+from slo.model import SLO, RequestRatio
+from slo.windows import GOOGLE_30D
+from support import Clock
+
+DAY = 86400
+T0 = 1_700_000_000 - 1_700_000_000 % 3600  # an hour boundary
+SLO_SPEC = SLO(service="api", name="availability", objective=99.9,
+               sli=RequestRatio(total_query="t", error_query="e"))
+SINK = Notifier(name="sink", kind="webhook", url="http://127.0.0.1:9/hook")
+
+
+def bursty_series(days: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """Good and total per minute: 0.05% errors, with bursts of 1-20% lasting 3-120 min."""
+    rng = np.random.default_rng(seed)
+    n = days * 1440
+    total = rng.poisson(1000, n).astype(float)
+    ratio = np.full(n, 0.0005)
+    for start in rng.integers(0, n, 12):
+        ratio[start:start + rng.integers(3, 120)] = rng.uniform(0.01, 0.2)
+    bad = rng.binomial(total.astype(int), ratio).astype(float)
+    return total - bad, total
+
+
+def write_minutes(engine, good, total, first: int, last: int, instance: str = "") -> None:
+    with engine.begin() as conn:
+        ids = ensure_services(conn, [ServiceInfo("api", "API")])
+        slo_id = ensure_slo(conn, slug=SLO_SPEC.id, name="availability", objective=99.9,
+                            period_s=30 * DAY, service_id=ids["api"])
+        writes.upsert(conn, SliMinute.__table__,
+                      [(T0 + 60 * i, slo_id, float(good[i]), float(total[i]), instance)
+                       for i in range(first, last)])
+
+
+def transitions(engine, kind: str = "burn") -> list[tuple]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Alert.severity, AlertTransition.at, AlertTransition.to_state,
+                   AlertTransition.burn_rates, AlertTransition.budget_remaining,
+                   AlertTransition.key)
+            .join(Alert, Alert.id == AlertTransition.alert_id)
+            .where(Alert.kind == kind).order_by(AlertTransition.at, Alert.severity)).all()
+    return [tuple(r) for r in rows]
+
+
+def expected_transitions(good, total, first_eval: int, last_eval: int) -> list[tuple]:
+    """Edges of the engine's per-minute decisions within minutes [first_eval, last_eval)."""
+    prefix = Prefix.of(total - good, total)
+    ratios = error_ratios(prefix, GOOGLE_30D.durations)
+    decisions = decide(ratios, GOOGLE_30D, SLO_SPEC.error_budget_ratio)
+    out = []
+    for severity in ("page", "ticket"):
+        fired = decisions.severities[severity]
+        before = False
+        for i in range(first_eval, last_eval):
+            if fired[i] != before:
+                state = "firing" if fired[i] else "resolved"
+                if state == "firing" or out:  # nothing resolves before it fired
+                    out.append((severity, float(T0 + 60 * (i + 1)), state))
+            before = bool(fired[i])
+    return sorted(out, key=lambda t: (t[1], t[0]))
+
+
+def test_rounds_of_any_size_fire_exactly_when_the_engine_decides(engine):
+    good, total = bursty_series(5)
+    n = len(total)
+    write_minutes(engine, good, total, 0, n)
+    start = 3 * 1440  # three days of history behind the first evaluation (the ticket's 3d)
+    clock = Clock(T0 + 60 * (start + 1) + 20)  # minute `start` is the newest one ended
+    evaluator = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [], clock=clock)
+    rng = np.random.default_rng(3)
+    rounds = 0
+    while clock() < T0 + 60 * n:
+        evaluator.evaluate()
+        rounds += 1
+        clock.now += 60 * int(rng.integers(1, 40)) + float(rng.uniform(0, 59))
+    evaluator.evaluate()
+    got = [(s, at, state) for s, at, state, *_ in transitions(engine)]
+    want = expected_transitions(good, total, start, n)
+    assert len(want) >= 6 and rounds > 50  # the bursts really page and ticket
+    assert got == want
+
+
+def test_each_transition_carries_the_burn_rates_and_budget_that_caused_it(engine):
+    good, total = bursty_series(4, seed=11)
+    n = len(total)
+    write_minutes(engine, good, total, 0, n)
+    start = 3 * 1440
+    clock = Clock(T0 + 60 * (start + 1) + 5)
+    evaluator = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [], clock=clock)
+    while clock() < T0 + 60 * n:
+        evaluator.evaluate()
+        clock.now += 60 * 7
+    rows = transitions(engine)
+    assert rows
+    bad = total - good
+    for severity, at, _state, rates, budget, _key in rows:
+        end = int((at - T0) // 60)  # minutes [0, end) are before the transition
+        for window, minutes in {"5m": 5, "1h": 60, "30m": 30, "6h": 360, "2h": 120,
+                                "1d": 1440, "3d": 4320}.items():
+            if window not in rates:
+                continue
+            lo = max(0, end - minutes)
+            by_hand = bad[lo:end].sum() / total[lo:end].sum() / 0.001
+            assert rates[window] == pytest.approx(by_hand, rel=1e-9), (severity, window)
+        assert set(rates) == ({"5m", "1h", "30m", "6h"} if severity == "page"
+                              else {"2h", "1d", "6h", "3d"})
+        # the whole period (30 days) reaches back past the data: every minute before `at`
+        assert budget == pytest.approx(1 - bad[:end].sum() / (total[:end].sum() * 0.001),
+                                       rel=1e-9)
+
+
+def test_a_restarted_evaluator_goes_on_from_its_cursor(engine):
+    good, total = bursty_series(5)
+    n = len(total)
+    write_minutes(engine, good, total, 0, n)
+    start = 3 * 1440
+    clock = Clock(T0 + 60 * (start + 1) + 5)
+    first = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [], clock=clock)
+    while clock() < T0 + 60 * (start + 700):
+        first.evaluate()
+        clock.now += 60 * 13
+    second = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [], clock=clock)
+    while clock() < T0 + 60 * n:
+        second.evaluate()
+        clock.now += 60 * 17
+    second.evaluate()
+    got = [(s, at, state) for s, at, state, *_ in transitions(engine)]
+    assert got == expected_transitions(good, total, start, n)
+
+
+def test_two_evaluators_never_record_one_round_twice(engine):
+    good, total = bursty_series(4)
+    n = len(total)
+    write_minutes(engine, good, total, 0, n)
+    start = 3 * 1440
+    clock = Clock(T0 + 60 * (start + 1) + 5)
+    pair = [AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [], clock=clock)
+            for _ in range(2)]
+    i = 0
+    while clock() < T0 + 60 * n:
+        pair[i % 2].evaluate()
+        pair[(i + 1) % 2].evaluate()
+        i += 1
+        clock.now += 60 * 11
+    pair[0].evaluate()
+    got = [(s, at, state) for s, at, state, *_ in transitions(engine)]
+    assert got == expected_transitions(good, total, start, n)
+
+
+def test_a_late_minute_is_read_again(engine):
+    """Minute m first holds one pod's rows; the second pod's arrive a round later."""
+    good, total = bursty_series(4)
+    n = len(total)
+    write_minutes(engine, good / 2, total / 2, 0, n, instance="a")
+    start = 3 * 1440
+    clock = Clock(T0 + 60 * (start + 1) + 5)
+    evaluator = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [], clock=clock)
+    evaluator.evaluate()
+    late_from = start + 1
+    n = late_from + 150
+    write_minutes(engine, good / 2, total / 2, 0, late_from, instance="b")
+    for i in range(late_from, n - 1):
+        clock.now = T0 + 60 * (i + 1) + 5
+        write_minutes(engine, good / 2, total / 2, i - 1, i, instance="b")  # a minute late
+        evaluator.evaluate()
+    tracker = evaluator.trackers[SLO_SPEC.id]
+    for window in (5, 60, 360):  # every minute before the last is whole again
+        end = T0 + 60 * (n - 2)
+        lo = (n - 2) - window
+        want = (total - good)[lo:n - 2].sum() / total[lo:n - 2].sum()
+        assert tracker.window.ratio(window, end) == pytest.approx(want, rel=1e-9)
+
+
+def test_no_data_raises_the_absent_alert_and_data_resolves_it(engine):
+    good, total = bursty_series(1)
+    write_minutes(engine, good, total, 0, 600)
+    clock = Clock(T0 + 60 * 600 + 5)
+    evaluator = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [], clock=clock)
+    evaluator.evaluate()
+    clock.now += 9 * 60  # 9 minutes past the newest data: not yet
+    evaluator.evaluate()
+    assert transitions(engine, "absent") == []
+    clock.now += 61  # 10 minutes and a second
+    evaluator.evaluate()
+    fired = transitions(engine, "absent")
+    assert [(t[1], t[2]) for t in fired] == [(clock.now, "firing")]
+    write_minutes(engine, good, total, 600, 612)
+    evaluator.evaluate()
+    assert [t[2] for t in transitions(engine, "absent")] == ["firing", "resolved"]
+
+
+def test_outbox_rows_are_written_with_their_transitions_and_silences_hold_them(engine):
+    good, total = bursty_series(5)
+    n = len(total)
+    write_minutes(engine, good, total, 0, n)
+    start = 3 * 1440
+    clock = Clock(T0 + 60 * (start + 1) + 5)
+    silenced_from = T0 + 60 * (start + 1000)
+    with engine.begin() as conn:
+        add_silence(conn, [f'slo="{SLO_SPEC.id}"', 'severity="ticket"'], author="ana",
+                    reason="known noisy", starts_at=silenced_from, ends_at=T0 + 60 * n * 2,
+                    now=clock())
+    evaluator = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [SINK], clock=clock)
+    while clock() < T0 + 60 * n:
+        evaluator.evaluate()
+        clock.now += 60 * 9
+    rows = transitions(engine)
+    with engine.connect() as conn:
+        outbox = conn.execute(select(OutboxMessage.key, OutboxMessage.kind,
+                                     OutboxMessage.notifier)
+                              .where(OutboxMessage.kind == "transition")).all()
+        silenced = conn.execute(select(func.count()).select_from(AlertTransition)
+                                .where(AlertTransition.silenced.is_(True))).scalar()
+    quiet = {key for sev, at, state, _r, _b, key in rows
+             if sev == "ticket" and at >= silenced_from}
+    # a resolve after a silenced firing is not announced either
+    expected = {key for *_x, key in rows} - quiet
+    assert quiet and silenced >= 1
+    assert {k for k, _kind, _n in outbox} == expected
+    assert {n for *_x, n in outbox} == {"sink"}
