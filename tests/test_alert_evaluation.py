@@ -173,11 +173,11 @@ def test_a_late_minute_is_read_again(engine):
     write_minutes(engine, good / 2, total / 2, 0, n, instance="a")
     start = 3 * 1440
     clock = Clock(T0 + 60 * (start + 1) + 5)
-    evaluator = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [], clock=clock)
-    evaluator.evaluate()
     late_from = start + 1
     n = late_from + 150
     write_minutes(engine, good / 2, total / 2, 0, late_from, instance="b")
+    evaluator = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [], clock=clock)
+    evaluator.evaluate()
     for i in range(late_from, n - 1):
         clock.now = T0 + 60 * (i + 1) + 5
         write_minutes(engine, good / 2, total / 2, i - 1, i, instance="b")  # a minute late
