@@ -10,8 +10,8 @@ Slack's limits are kept by clipping (with "…"): a header's text 150 characters
 text 3,000, a field's 2,000, 10 fields a section, 10 elements a context block, 50 blocks a
 message. Lengths are counted in UTF-16 code units, never fewer than characters, so a text
 within the limit by either count is within it. `&`, `<` and `>` in mrkdwn are escaped as
-Slack asks; a link's URL keeps its characters except `|`, `<`, `>` and spaces, which are
-percent-encoded so they cannot end the link.
+Slack asks, in links' URLs too; `|`, `<`, `>` and white space in a URL are percent-encoded
+so they cannot end the link.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from services.alerting.message import AlertMessage
 
@@ -144,9 +145,9 @@ def escape(text: str) -> str:
 
 
 def link_url(url: str) -> str:
-    """A URL safe inside `<url|text>`: the characters that would end the link encoded."""
-    return (url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
-            .replace(" ", "%20"))
+    """A URL safe inside `<url|text>`: `&` escaped as everywhere in mrkdwn, and `|`, `<`,
+    `>` and white space, which would end the link, percent-encoded."""
+    return re.sub(r"[\s|<>]", lambda m: quote(m.group()), url.replace("&", "&amp;"))
 
 
 def units(text: str) -> int:
