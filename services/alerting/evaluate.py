@@ -47,6 +47,7 @@ from services.store.models import (
 )
 from slo.budget import period_bounds
 from slo.durations import format_duration
+from slo.errors import SpecError
 from slo.model import SLO
 from slo.series import MINUTE_S
 from slo.windows import AlertWindows, slo_windows
@@ -153,8 +154,14 @@ class AlertEvaluator:
         self.on_enqueue = on_enqueue
         self.router = Router(config.route, notifiers)
         self.kinds = {n.name: n.kind for n in notifiers}
-        self.rules = {s.id: alert_rules(s, slo_windows(s, windows), config) for s in slos}
-        self.slos = {s.id: s for s in slos}
+        self.rules: dict[str, list[AlertRule]] = {}
+        self.skipped: list[str] = []  # SLOs that cannot alert, with the reason
+        for s in slos:
+            try:
+                self.rules[s.id] = alert_rules(s, slo_windows(s, windows), config)
+            except SpecError as exc:
+                self.skipped.append(str(exc))
+        self.slos = {s.id: s for s in slos if s.id in self.rules}
         self.trackers: dict[str, _Tracker] = {}
         self.started_at = clock()
 
@@ -198,7 +205,7 @@ class AlertEvaluator:
         self._advance(conn, horizons)
         if sent and self.on_enqueue is not None:
             self.on_enqueue()
-        return Round(evaluated, len(changes), sent)
+        return Round(evaluated, len(changes), sent, tuple(self.skipped))
 
     def _step(self, tracker: _Tracker, rule: AlertRule, active: bool, at: float,
               changes: list[_Pending]) -> None:

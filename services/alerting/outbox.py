@@ -148,9 +148,15 @@ def settle(conn: Connection, worker: str, outcomes: Sequence[Outcome], *, initia
     failed = [o for o in outcomes if not o.ok]
     if failed:
         params = []
+        retry_in: dict[tuple[str, str], float] = {}  # one wait per group keeps its order
         for o in failed:
             attempts = o.row.attempts + 1
-            retry_at = o.at + backoff_s(attempts, initial_s=initial_s, max_s=max_s)
+            group = (o.row.notifier, o.row.group_key)
+            if group not in retry_in:
+                most = max(f.row.attempts for f in failed
+                           if (f.row.notifier, f.row.group_key) == group) + 1
+                retry_in[group] = backoff_s(most, initial_s=initial_s, max_s=max_s)
+            retry_at = max(f.at for f in failed) + retry_in[group]
             dead = retry_at > o.row.deadline_at
             params.append({"row_id": o.row.id, "attempts": attempts,
                            "status": "dead" if dead else "pending",

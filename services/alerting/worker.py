@@ -65,47 +65,56 @@ class DeliveryWorker:
         return len(outcomes)
 
     def _send_all(self, rows: Sequence[outbox.Claimed]) -> list[outbox.Outcome]:
+        """Groups in parallel; within a group, requests one after another, in row order,
+        and none after one that failed: a resolve never overtakes its own firing."""
         groups: dict[tuple[str, str], list[outbox.Claimed]] = {}
         for row in rows:
             groups.setdefault((row.notifier, row.group_key), []).append(row)
-        work: list[tuple[OutgoingRequest | None, list[outbox.Claimed], str | None]] = []
-        for (name, _), members in groups.items():
-            notifier = self.notifiers.get(name)
-            if notifier is None:
-                work.append((None, members, f"notifier {name!r} is not configured"))
-                continue
-            try:
-                requests = build_requests(notifier, [m.message for m in members],
-                                          now=self.clock())
-            except ConfigError as exc:
-                work.append((None, members, str(exc)))
-                continue
-            covered: set[int] = set()
-            for request in requests:
-                work.append((request, [members[i] for i in request.covers], None))
-                covered.update(request.covers)
-            left = [m for i, m in enumerate(members) if i not in covered]
-            if left:
-                work.append((None, left, "the notifier built no request for it"))
-        futures = [self._pool.submit(self._send, request, members, error)
-                   for request, members, error in work]
+        futures = [self._pool.submit(self._send_group, members) for members in groups.values()]
         return [o for f in futures for o in f.result()]
 
-    def _send(self, request: OutgoingRequest | None, members: list[outbox.Claimed],
-              error: str | None) -> list[outbox.Outcome]:
+    def _send_group(self, members: list[outbox.Claimed]) -> list[outbox.Outcome]:
+        name = members[0].notifier
+        notifier = self.notifiers.get(name)
+        if notifier is None:
+            return self._failed(members, f"notifier {name!r} is not configured")
+        try:
+            requests = build_requests(notifier, [m.message for m in members], now=self.clock())
+        except ConfigError as exc:
+            return self._failed(members, str(exc))
+        outcomes: list[outbox.Outcome] = []
+        covered: set[int] = set()
+        for n, request in enumerate(requests):
+            part = [members[i] for i in request.covers]
+            covered.update(request.covers)
+            outcomes += self._send(notifier, request, part)
+            if not outcomes[-1].ok:
+                later = [members[i] for r in requests[n + 1:] for i in r.covers]
+                covered.update(i for r in requests[n + 1:] for i in r.covers)
+                outcomes += self._failed(later, "held back behind a failed message of its "
+                                                "group, to keep their order")
+                break
+        left = [m for i, m in enumerate(members) if i not in covered]
+        return outcomes + self._failed(left, "the notifier built no request for it")
+
+    def _failed(self, members: list[outbox.Claimed], error: str) -> list[outbox.Outcome]:
+        now = self.clock()
+        return [outbox.Outcome(m, False, now, 0.0, None, error) for m in members]
+
+    def _send(self, notifier: Notifier, request: OutgoingRequest,
+              members: list[outbox.Claimed]) -> list[outbox.Outcome]:
         started = self.clock()
         status: int | None = None
-        if request is not None:
-            notifier = self.notifiers[members[0].notifier]
-            try:
-                response = self._client.post(request.url, content=request.body,
-                                             headers=dict(request.headers),
-                                             timeout=notifier.timeout.total_seconds())
-                status = response.status_code
-                if not 200 <= status < 300:
-                    error = f"HTTP {status}: {response.text[:200]}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"[:500]
+        error: str | None = None
+        try:
+            response = self._client.post(request.url, content=request.body,
+                                         headers=dict(request.headers),
+                                         timeout=notifier.timeout.total_seconds())
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"HTTP {status}: {response.text[:200]}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
         done = self.clock()
         ms = (done - started) * 1000
         return [outbox.Outcome(m, error is None, done, ms, status, error) for m in members]

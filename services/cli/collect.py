@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,7 +33,7 @@ def collect(
     retention), once or each on its interval until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
         return
-    from services.runtime.jobs import build_jobs
+    from services.runtime.jobs import build_delivery, build_jobs
     from services.runtime.scheduler import Scheduler
     from services.runtime.signals import stop_on_signals
 
@@ -44,17 +44,39 @@ def collect(
     stop_on_signals(stop)
     if metrics_port is not None:
         serve_collector_metrics(metrics_port)
-    scheduler = Scheduler(engine, build_jobs(s, engine, every=interval, keep_state=once),
-                          stop_event=stop)
+    worker = build_delivery(s, engine)
+    wake = worker.wake.set if worker is not None else None
+    jobs = build_jobs(s, engine, every=interval, keep_state=once, on_enqueue=wake)
+    scheduler = Scheduler(engine, jobs, stop_event=stop)
     if once:
         runs = scheduler.run_once()
         for run in runs:
             typer.echo(run_line(run))
+        if worker is not None:  # what this run announced goes out before it exits
+            delivered = deliver_due(worker)
+            typer.echo(f"{'ok':<8} {'deliveries':<11} outbox  {delivered} settled")
         raise typer.Exit(1 if any(run.status == "failed" for run in runs) else 0)
     names = ", ".join(job.name for job in scheduler.jobs)
+    if worker is not None:
+        worker.start(stop)
+        names += ", delivery"
     typer.echo(f"collecting ({names}); SIGTERM or Ctrl-C stops")
     scheduler.run()
     typer.echo("stopped")
+
+
+def deliver_due(worker: Any, rounds: int = 100) -> int:
+    """Deliver what is due now (retries wait for the next run); rows settled."""
+    settled = 0
+    try:
+        for _ in range(rounds):
+            done = worker.deliver_once()
+            if not done:
+                break
+            settled += done
+    finally:
+        worker.close()
+    return settled
 
 
 def run_line(run: RunResult) -> str:

@@ -6,6 +6,7 @@ import typer
 
 from services.cli.app import app, settings
 from services.config import Settings
+from services.errors import ApolloError
 from services.files import mask_url
 
 db_app = typer.Typer(help="The store.", no_args_is_help=True)
@@ -46,8 +47,29 @@ def db_check() -> None:
 def config_check() -> None:
     """Validate the configuration and print every source it resolves to (passwords
     masked). Connects to nothing."""
-    for name, value in config_lines(settings()):
+    s = settings()
+    for name, value in config_lines(s):
         typer.echo(f"{name:<11} {value}")
+    problems = secret_problems(s)
+    for problem in problems:
+        typer.echo(f"apollo: error: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+def secret_problems(s: Settings) -> list[str]:
+    """Secrets the configuration names that the environment does not hold, or holds
+    malformed (API tokens)."""
+    from services.alerting.notifiers import missing_secrets
+    from services.auth import tokens_from_env
+
+    problems = [f"notifiers: {n.name} ({n.kind}) needs the environment variable {name}, "
+                "which is not set" for n in s.notifiers for name in missing_secrets(n)]
+    try:
+        tokens_from_env()
+    except ApolloError as exc:
+        problems.append(str(exc))
+    return problems
 
 
 def config_lines(s: Settings) -> list[tuple[str, str]]:

@@ -6,7 +6,16 @@ import sys
 
 import typer
 
-from services.cli import collect, dashboard, db, demo, docs, fleet, slo  # noqa: F401 (register)
+from services.cli import (  # noqa: F401 (register)
+    alerts,
+    collect,
+    dashboard,
+    db,
+    demo,
+    docs,
+    fleet,
+    slo,
+)
 from services.cli.app import app
 from services.errors import ApolloError
 

@@ -21,7 +21,7 @@ from collectors.scrape import Target
 from services.config import Settings, child_environment
 from services.fleet.runner import RunningFleet, start_fleet
 from services.runtime.history import Progress, write_history
-from services.runtime.jobs import build_jobs, register_services
+from services.runtime.jobs import build_delivery, build_jobs, register_services
 from services.runtime.processes import Child, start_dashboard
 from services.runtime.scheduler import Scheduler
 from services.store.engine import make_engine
@@ -91,7 +91,11 @@ def start_demo(settings: Settings, stop: threading.Event, say: Say,
         ensure_history(settings, engine, fleet.fleet.urls, say, progress, stop)
         targets = [Target(slug, url) for slug, url in fleet.fleet.urls.items()]
         client: Any = fleet.writer.client if fleet.writer is not None else None
-        jobs = build_jobs(settings, engine, targets=targets, events_client=client)
+        worker = build_delivery(settings, engine)
+        jobs = build_jobs(settings, engine, targets=targets, events_client=client,
+                          on_enqueue=worker.wake.set if worker is not None else None)
+        if worker is not None:
+            worker.start(stop)
 
         def report(runs: list[RunResult]) -> None:
             for line in problem_lines(runs):

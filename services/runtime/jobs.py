@@ -232,15 +232,44 @@ def _housekeeping_jobs(settings: Settings, engine: Engine, clock: Callable[[], f
             Job("retention", RETENTION_INTERVAL_S, expire)]
 
 
+def _alert_job(settings: Settings, engine: Engine, slos: Sequence[SLO], interval_s: float,
+               clock: Callable[[], float], on_enqueue: Callable[[], None] | None) -> Job:
+    """Alert evaluation over the minutes the metric jobs just wrote (it runs after them)."""
+    from services.alerting.evaluate import AlertEvaluator
+
+    evaluator = Lazy(lambda: AlertEvaluator(engine, slos, settings.alerting, settings.notifiers,
+                                            clock=clock, on_enqueue=on_enqueue))
+
+    def evaluate() -> list[RunResult]:
+        run = RunResult("alerts", "evaluate")
+        done = evaluator.get().evaluate()
+        run.samples = done.minutes
+        run.errors = list(done.errors)
+        return [run.finish()]
+
+    return Job("alerts", interval_s, evaluate)
+
+
+def build_delivery(settings: Settings, engine: Engine) -> Any | None:
+    """The outbox's delivery worker for this process, or None without notifiers."""
+    if not settings.notifiers or not settings.alerting.enabled:
+        return None
+    from services.alerting.worker import DeliveryWorker
+
+    return DeliveryWorker(engine, settings.notifiers, settings.alerting.delivery)
+
+
 def build_jobs(settings: Settings, engine: Engine, *, targets: list[Target] | None = None,
                events_client: Any | None = None, every: timedelta | None = None,
-               keep_state: bool = False, clock: Callable[[], float] = time.time) -> list[Job]:
+               keep_state: bool = False, clock: Callable[[], float] = time.time,
+               on_enqueue: Callable[[], None] | None = None) -> list[Job]:
     """Every job the configuration asks for, in the order a run-once collector runs them.
 
     `targets` replaces the configured scrape targets (the demo's own fleet); `events_client`
     is a ClickHouse client this process already holds (the demo owns its embedded engine),
     else ClickHouse is read only when `sources.clickhouse.dsn` is set; `every` replaces the
-    metrics interval; `keep_state` keeps scrape state on disk between runs (`--once`).
+    metrics interval; `keep_state` keeps scrape state on disk between runs (`--once`);
+    `on_enqueue` is called when alert evaluation wrote notifications (to wake a worker).
     """
     slos = configured_slos(settings)
     sources = settings.sources
@@ -253,6 +282,8 @@ def build_jobs(settings: Settings, engine: Engine, *, targets: list[Target] | No
         jobs = [_scrape_job(settings, engine, slos, targets, keep_state, interval_s)]
     if events_client is not None or sources.clickhouse.dsn:
         jobs += _clickhouse_jobs(settings, engine, slos, events_client, interval_s, clock)
+    if settings.alerting.enabled and slos:
+        jobs.append(_alert_job(settings, engine, slos, interval_s, clock, on_enqueue))
     jobs += _document_jobs(settings, engine, clock)
     jobs += _housekeeping_jobs(settings, engine, clock)
     return jobs
