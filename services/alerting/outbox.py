@@ -148,15 +148,16 @@ def settle(conn: Connection, worker: str, outcomes: Sequence[Outcome], *, initia
     failed = [o for o in outcomes if not o.ok]
     if failed:
         params = []
-        retry_in: dict[tuple[str, str], float] = {}  # one wait per group keeps its order
+        most: dict[tuple[str, str], int] = {}
+        for o in failed:
+            group = (o.row.notifier, o.row.group_key)
+            most[group] = max(most.get(group, 0), o.row.attempts + 1)
+        retry_in = {g: backoff_s(n, initial_s=initial_s, max_s=max_s)  # one wait per group
+                    for g, n in most.items()}  # keeps the order of its rows
+        last = max(o.at for o in failed)
         for o in failed:
             attempts = o.row.attempts + 1
-            group = (o.row.notifier, o.row.group_key)
-            if group not in retry_in:
-                most = max(f.row.attempts for f in failed
-                           if (f.row.notifier, f.row.group_key) == group) + 1
-                retry_in[group] = backoff_s(most, initial_s=initial_s, max_s=max_s)
-            retry_at = max(f.at for f in failed) + retry_in[group]
+            retry_at = last + retry_in[(o.row.notifier, o.row.group_key)]
             dead = retry_at > o.row.deadline_at
             params.append({"row_id": o.row.id, "attempts": attempts,
                            "status": "dead" if dead else "pending",
