@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sqlalchemy import func, select
+from support import Clock
 
 from services.alerting.evaluate import AlertEvaluator
 from services.alerting.silences import add_silence
@@ -19,7 +20,6 @@ from services.store.models import Alert, AlertTransition, OutboxMessage, SliMinu
 from slo.burn import Prefix, decide, error_ratios
 from slo.model import SLO, RequestRatio
 from slo.windows import GOOGLE_30D
-from support import Clock
 
 DAY = 86400
 T0 = 1_700_000_000 - 1_700_000_000 % 3600  # an hour boundary
