@@ -237,3 +237,33 @@ def test_outbox_rows_are_written_with_their_transitions_and_silences_hold_them(e
     assert quiet and silenced >= 1
     assert {k for k, _kind, _n in outbox} == expected
     assert {n for *_x, n in outbox} == {"sink"}
+
+
+def test_a_round_reads_only_its_new_minutes(engine, monkeypatch):
+    """After the first round, each round asks the store for the minutes since its cursor
+    (and the few it reads again for late scrapes), however long the SLO's windows are."""
+    import services.alerting.evaluate as evaluate_module
+    from services.alerting.evaluate import REREAD_MINUTES
+
+    good, total = bursty_series(4)
+    n = len(total)
+    write_minutes(engine, good, total, 0, n)
+    reads: list[tuple[float, float, str]] = []
+    real_sli = evaluate_module.queries.sli
+
+    def spy(conn, start, end, **kwargs):
+        reads.append((start.timestamp(), end.timestamp(), kwargs.get("resolution", "minute")))
+        return real_sli(conn, start, end, **kwargs)
+
+    monkeypatch.setattr(evaluate_module.queries, "sli", spy)
+    start = 3 * 1440
+    clock = Clock(T0 + 60 * (start + 1) + 5)
+    evaluator = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [], clock=clock)
+    evaluator.evaluate()
+    first_round = list(reads)
+    assert max(e - s for s, e, _r in first_round) >= 3 * DAY  # the windows, once
+    for step in (1, 3, 1, 7, 2):
+        reads.clear()
+        clock.now += 60 * step
+        evaluator.evaluate()
+        assert [(e - s) / 60 for s, e, _r in reads] == [step + REREAD_MINUTES]
