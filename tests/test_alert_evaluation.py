@@ -267,3 +267,57 @@ def test_a_round_reads_only_its_new_minutes(engine, monkeypatch):
         clock.now += 60 * step
         evaluator.evaluate()
         assert [(e - s) / 60 for s, e, _r in reads] == [step + REREAD_MINUTES]
+
+
+def test_an_openslo_alert_condition_fires_after_its_alert_after(engine):
+    """OpenSLO `AlertCondition` fast-burn: burn rate over 1h > 14.4, alertAfter 5m (the
+    reference bundle in ../shared/reference/openslo), worked with numpy sums here."""
+    from pathlib import Path
+
+    from services.files import load_slo_files
+
+    bundle = Path(__file__).resolve().parents[2] / "shared/reference/openslo/apollo-full-v1.yaml"
+    spec = next(s for s in load_slo_files([bundle]) if s.alerting.conditions)
+    (condition,) = spec.alerting.conditions
+    assert (condition.threshold, condition.alert_after.total_seconds()) == (14.4, 300)
+    good, total = bursty_series(4, seed=5)
+    n = len(total)
+    with engine.begin() as conn:
+        ids = ensure_services(conn, [ServiceInfo(spec.service, spec.service)])
+        slo_id = ensure_slo(conn, slug=spec.id, name=spec.name, objective=spec.objective,
+                            period_s=30 * DAY, service_id=ids[spec.service])
+        writes.upsert(conn, SliMinute.__table__,
+                      [(T0 + 60 * i, slo_id, float(good[i]), float(total[i]), "")
+                       for i in range(n)])
+    start = 3 * 1440
+    clock = Clock(T0 + 60 * (start + 1) + 5)
+    evaluator = AlertEvaluator(engine, [spec], AlertingConfig(), [], clock=clock)
+    while clock() < T0 + 60 * n:
+        evaluator.evaluate()
+        clock.now += 60 * 4
+    with engine.connect() as conn:
+        got = [(at, state) for at, state in conn.execute(
+            select(AlertTransition.at, AlertTransition.to_state)
+            .join(Alert, Alert.id == AlertTransition.alert_id)
+            .where(Alert.kind == "burn").order_by(AlertTransition.at))]
+    bad = total - good
+    limit = 14.4 * spec.error_budget_ratio
+    want, state, since = [], "inactive", None
+    for i in range(start, n):
+        lo = max(0, i + 1 - 60)
+        holds = bad[lo:i + 1].sum() / total[lo:i + 1].sum() > limit
+        at = float(T0 + 60 * (i + 1))
+        if holds and state in ("inactive", "resolved"):
+            state, since = "pending", at
+            want.append((at, "pending"))
+        if holds and state == "pending" and at - since >= 300:
+            state = "firing"
+            want.append((at, "firing"))
+        if not holds and state == "pending":
+            state = "inactive"
+            want.append((at, "inactive"))
+        if not holds and state == "firing":
+            state = "resolved"
+            want.append((at, "resolved"))
+    assert any(s == "firing" for _, s in want) and any(s == "pending" for _, s in want)
+    assert got == want

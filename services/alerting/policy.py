@@ -103,8 +103,8 @@ def alert_rules(slo: SLO, windows: AlertWindows, config: AlertingConfig) -> list
     severities = list(explicit) if explicit else ["page", "ticket"]
     for severity in severities:
         rule_spec = {"page": alerting.page, "ticket": alerting.ticket}.get(severity)
-        if rule_spec is not None and rule_spec.disabled:
-            continue
+        if not explicit and rule_spec is not None and rule_spec.disabled:
+            continue  # (explicit conditions replace the generated pairs, disabled or not)
         if explicit:
             conditions = tuple(c for c, _ in explicit[severity])
             for_s = max(a.total_seconds() for _, a in explicit[severity])
