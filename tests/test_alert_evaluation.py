@@ -321,3 +321,41 @@ def test_an_openslo_alert_condition_fires_after_its_alert_after(engine):
             want.append((at, "resolved"))
     assert any(s == "firing" for _, s in want) and any(s == "pending" for _, s in want)
     assert got == want
+
+
+def test_firing_alerts_are_reposted_to_alertmanager_with_their_key(engine):
+    """As Prometheus re-sends firing alerts: while an alert fires, each round past the
+    repost interval writes one `repost` row per Alertmanager notifier, under the firing's
+    key; nothing is re-posted once it resolved, and other notifiers get no re-posts."""
+    good, total = bursty_series(4)
+    n = len(total)
+    write_minutes(engine, good, total, 0, n)
+    am = Notifier(name="am", kind="alertmanager", url="http://127.0.0.1:9")
+    start = 3 * 1440
+    clock = Clock(T0 + 60 * (start + 1) + 5)
+    evaluator = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [am, SINK], clock=clock)
+    round_times = []
+    while clock() < T0 + 60 * n:
+        evaluator.evaluate()
+        round_times.append(clock())
+        clock.now += 60 * 3
+    rows = transitions(engine)
+    with engine.connect() as conn:
+        reposts = conn.execute(select(OutboxMessage.key, OutboxMessage.notifier,
+                                      OutboxMessage.created_at)
+                               .where(OutboxMessage.kind == "repost")).all()
+    assert reposts and {notifier for _k, notifier, _t in reposts} == {"am"}
+    spans = {}  # firing key -> (fired at, resolved at or None)
+    for _sev, at, state, _r, _b, key in rows:
+        fp, episode, _state = key.split(":")
+        if state == "firing":
+            spans[key] = [at, None]
+        elif state == "resolved":
+            spans[f"{fp}:{episode}:firing"][1] = at
+    for key, _notifier, created in reposts:
+        fired, resolved = spans[key]
+        assert created - fired >= 60 and (resolved is None or created < resolved + 180)
+    for key, (fired, resolved) in spans.items():  # one re-post per round while it fires
+        rounds = [t for t in round_times
+                  if t - fired >= 60 and (resolved is None or t < resolved)]
+        assert sorted(c for k, _n, c in reposts if k == key) == rounds
