@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.alerting.lifecycle import AlertState, Change, step, transition_key
@@ -202,6 +202,7 @@ class AlertEvaluator:
         silences = Silences.load(conn, now)
         sent = self._record(conn, changes, silences, now)
         sent += self._repeats(conn, silences, now)
+        self._refresh_values(conn, horizons, now)
         self._advance(conn, horizons)
         if sent and self.on_enqueue is not None:
             self.on_enqueue()
@@ -436,6 +437,25 @@ class AlertEvaluator:
         table = Acknowledgement.__table__
         return {(r.alert_id, r.episode) for r in conn.execute(
             select(table.c.alert_id, table.c.episode).where(table.c.expires_at > now))}
+
+    def _refresh_values(self, conn: Connection, horizons: Mapping[str, int], now: float
+                        ) -> None:
+        """The burn rates and budget now, on the alerts of SLOs with new minutes (what
+        `apollo alerts` and the dashboard show between transitions)."""
+        params = []
+        for slug, tracker in self.trackers.items():
+            horizon = horizons.get(slug, tracker.cursor)
+            if horizon <= tracker.cursor:
+                continue
+            budget = tracker.budget_remaining(horizon)
+            params += [{"alert_id": tracker.alert_ids[r.fingerprint], "at": now,
+                        "values": {"burn_rates": tracker.burn_rates(r, horizon),
+                                   "budget_remaining": budget, "through": horizon}}
+                       for r in tracker.rules if r.kind == "burn"]
+        if params:
+            conn.execute(update(ALERTS).where(ALERTS.c.id == bindparam("alert_id"))
+                         .values(values=bindparam("values"), updated_at=bindparam("at")),
+                         params)
 
     def _claim(self, conn: Connection) -> None:
         """Hold every cursor row at the value this evaluator knows, for the round: a row

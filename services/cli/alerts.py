@@ -57,7 +57,8 @@ def alerts(
         rates = ", ".join(f"{w} {v:.1f}x" for w, v in (values.get("burn_rates") or {}).items())
         budget = values.get("budget_remaining")
         left = f"  budget {budget:.1%}" if isinstance(budget, int | float) else ""
-        since = r["fired_at"] if r["state"] == "firing" else r["updated_at"]
+        since = {"firing": r["fired_at"], "pending": r["active_since"],
+                 "resolved": r["resolved_at"]}.get(r["state"]) or r["updated_at"]
         typer.echo(f"{r['state']:<9} {r['severity']:<7} {r['name']:<36} "
                    f"{r['slo'] or r['service'] or '-':<36} since {_when(since)}"
                    + (f"  {rates}" if rates else "") + left
