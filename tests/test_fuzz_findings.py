@@ -105,3 +105,15 @@ def test_a_family_that_reads_only_line_by_line_costs_the_page_only_that_family()
     assert page.values == {("up", ()): 1.0,
                            ("http_requests_total", (("code", "200"),)): 5.0}
     assert page.bad_lines  # and the odd family is reported
+
+
+def test_an_infinite_created_counter_is_reported_at_its_own_line():
+    """`x_created` under `# TYPE x_created counter` with a value past float range: read
+    alone, the line means nothing to either parser, and was reported at line 0."""
+    from collectors.scrape.parse import parse_page
+
+    lines = (ROOT / "tests/data/pages/counters.prom").read_text().split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("cache_created "))
+    lines[at] = "cache_created 3" + "9" * 400
+    (bad,) = parse_page("\n".join(lines)).bad_lines
+    assert (bad.line, bad.reason) == (at + 1, "counter value +Inf cannot be counted")

@@ -260,9 +260,16 @@ def _lines_of(text: str, keys: Iterable[Key]) -> dict[Key, tuple[int, str]]:
                                             for _, needles in candidates):
             continue
         wanted = {key for key, _ in candidates}
-        for name, labels in _series_of(line):
+        series = _series_of(line)
+        for name, labels in series:
             for key in ((name, labels), (name + "_total", labels)):
                 if key in wanted:
+                    where[key] = (number, line)
+        if not series:  # a line that means nothing without its page's TYPE lines (a lone
+            # `x_created` sample), or a value no parser reads alone: match it by its text
+            labelled = line[found.end():found.end() + 1] == "{"
+            for key, needles in candidates:
+                if bool(key[1]) == labelled and all(n in line for n in needles):
                     where[key] = (number, line)
     return where
 
