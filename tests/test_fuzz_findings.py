@@ -114,6 +114,6 @@ def test_an_infinite_created_counter_is_reported_at_its_own_line():
 
     lines = (ROOT / "tests/data/pages/counters.prom").read_text().split("\n")
     at = next(i for i, line in enumerate(lines) if line.startswith("cache_created "))
-    lines[at] = "cache_created 3" + "9" * 400
+    lines[at] = "cache_created 3" + "9" * 65_537
     (bad,) = parse_page("\n".join(lines)).bad_lines
     assert (bad.line, bad.reason) == (at + 1, "counter value +Inf cannot be counted")
