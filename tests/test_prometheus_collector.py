@@ -167,7 +167,7 @@ def test_sli_queries_render_each_kind_for_one_minute():
     assert events.kind == "events" and events.scales == {"total": 60.0, "errors": 60.0}
     assert "[1m]" in events.queries["total"] and "{{" not in events.queries["errors"]
     latency = sli_queries(PAYMENT_SLOS[1])
-    assert latency.strict and 'le="0.045"' in latency.queries["errors"]
+    assert latency.strict and 'le="0.09"' in latency.queries["errors"]
     counter = sli_queries(SLO("s", "c", 99.0, RequestRatio("x_total", good_query="y_total",
                                                              counter=True)))
     assert counter.queries == {"total": "sum(increase(x_total[1m]))",
@@ -370,8 +370,8 @@ def test_slo_rows_agree_with_the_service_rows(stack, clean):
     bounds, counts = buckets(clean, "payment-service", m)
     good, total = sli[("payment-service-latency", m)]
     assert total == pytest.approx(service["latency_count"], rel=1e-9)
-    assert good == pytest.approx(counts[list(bounds).index(0.045)], rel=1e-9)
-    assert good / total == pytest.approx(0.95, abs=0.01)  # the threshold is the model's p95
+    assert good == pytest.approx(counts[list(bounds).index(0.09)], rel=1e-9)
+    assert good / total == pytest.approx(0.9993, abs=0.0005)  # threshold: twice the p95
     # A raw error ratio is one minute of weight one whose good share is 1 - the ratio.
     good, total = sli[("payment-service-availability-raw", m)]
     assert total == 1.0

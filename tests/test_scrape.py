@@ -236,7 +236,7 @@ def test_latency_and_timeslice_slos_are_read_from_the_histograms(scraped):
     by_slo = sli.groupby("slo")[["good", "total"]].sum()
     assert by_slo.loc["api-gateway-latency", "good"] / by_slo.loc["api-gateway-latency",
                                                                   "total"] == pytest.approx(
-        0.95, abs=0.01)
+        0.9993, abs=0.0005)  # the model's share within the threshold, twice its p95
     minutes = by_slo.loc["api-gateway-latency-p95-minutes"]
     assert minutes["total"] == 9 and minutes["good"] <= 9
 

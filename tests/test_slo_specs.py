@@ -813,11 +813,11 @@ def test_an_empty_text_holds_no_slo():
 
 # --- the platform's own SLO files --------------------------------------------------------------
 
-SERVICES = {  # slug: (availability objective, p95 threshold in seconds)
-    "api-gateway": (99.9, 0.012), "auth-service": (99.9, 0.008),
-    "user-service": (99.5, 0.015), "payment-service": (99.9, 0.045),
-    "analytics-engine": (99.5, 0.12), "notification-hub": (99.9, 0.025),
-    "database-cluster": (99.9, 0.003),
+SERVICES = {  # slug: (availability objective, latency threshold: twice the p95, in seconds)
+    "api-gateway": (99.9, 0.024), "auth-service": (99.9, 0.016),
+    "user-service": (99.5, 0.03), "payment-service": (99.9, 0.09),
+    "analytics-engine": (99.5, 0.24), "notification-hub": (99.9, 0.05),
+    "database-cluster": (99.9, 0.006),
 }
 
 
@@ -854,20 +854,20 @@ def test_each_service_has_an_availability_slo_on_its_5xx_responses(platform_slos
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_each_service_has_a_latency_slo_at_its_p95_bucket_bound(platform_slos, service):
+def test_each_service_has_a_latency_slo_at_twice_its_p95(platform_slos, service):
     slo = platform_slos[f"{service}-latency"]
-    assert slo.objective == 95
+    assert slo.objective == 99
     assert slo.sli == LatencyThreshold(
         metric=f'http_request_duration_seconds{{job="{service}"}}',
         threshold_s=SERVICES[service][1])
 
 
-def test_the_gateway_keeps_its_p95_under_12ms_in_99_percent_of_minutes(platform_slos):
+def test_the_gateway_keeps_its_p95_under_15ms_in_99_percent_of_minutes(platform_slos):
     slo = platform_slos["api-gateway-latency-p95-minutes"]
     assert (slo.objective, slo.budgeting) == (99, "timeslices")
     assert slo.timeslices == Timeslices(timedelta(minutes=1), None)
     assert isinstance(slo.sli, Threshold)
-    assert (slo.sli.op, slo.sli.value) == ("lte", 0.012)
+    assert (slo.sli.op, slo.sli.value) == ("lte", 0.015)
     assert 'http_request_duration_seconds_bucket{job="api-gateway"}' in slo.sli.query
 
 

@@ -65,11 +65,15 @@ class _Quiet(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except ConnectionError:  # the scraper gave up (its timeout): nobody to answer
+            log.debug("%s went away before its answer", self.address_string())
+            self.close_connection = True
 
     def _json(self, status: int, payload: object) -> None:
         self._send(status, json.dumps(payload, indent=1).encode(), "application/json")
