@@ -314,6 +314,18 @@ class Listen(_Model):
     port: int = Field(default=0, ge=0, le=65535)
 
 
+class ApiConfig(Listen):
+    """The HTTP API. Tokens come from APOLLO_API_TOKENS (scope:token,…): writes always need
+    a write token; reads need a read token only with `require_token_for_reads`."""
+
+    port: int = Field(default=8000, ge=0, le=65535)
+    require_token_for_reads: bool = False
+    cors_origins: list[str] = Field(default_factory=list)  # closed by default
+    cache_ttl: Duration = timedelta(minutes=5)  # cached responses, also bounded by version
+    rate_limit_per_minute: int = Field(default=1200, ge=1)  # per token or client address
+    max_body: ByteSize = Field(default=ByteSize(1 << 20))  # uploads, receiver payloads
+
+
 class Settings(BaseSettings):
     """Everything Apollo can be told. Environment (`APOLLO_X__Y`) wins over the file."""
 
@@ -332,7 +344,7 @@ class Settings(BaseSettings):
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     retention: Retention = Field(default_factory=Retention)
     fleet: FleetConfig = Field(default_factory=FleetConfig)
-    api: Listen = Field(default_factory=lambda: Listen(port=8000))
+    api: ApiConfig = Field(default_factory=ApiConfig)
     dashboard: Listen = Field(default_factory=lambda: Listen(port=8501))
     _source: Path | None = PrivateAttr(default=None)  # the file these settings came from
 

@@ -8,6 +8,7 @@ import typer
 
 from services.cli import (  # noqa: F401 (register)
     alerts,
+    api,
     collect,
     dashboard,
     db,
