@@ -411,6 +411,28 @@ class AlertCursor(Base):
     through: Mapped[int] = mapped_column(BigInteger)
 
 
+# --- markers ----------------------------------------------------------------------------
+
+
+class Marker(Base):
+    """A deploy, an incident or any event worth a line on the charts (as Grafana's
+    annotations); SLO reports attribute the budget spent inside each one to it. Times are
+    Unix seconds; a marker holds over [at, end_at), or is a point in time without end_at."""
+
+    __tablename__ = "markers"
+    __table_args__ = (Index("ix_markers_at", "at"), Index("ix_markers_service_at", "service", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # deploy, incident, event
+    service: Mapped[str] = mapped_column(String(63), default="")  # '': the whole platform
+    at: Mapped[int] = mapped_column(BigInteger)
+    end_at: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    author: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[float] = mapped_column(Float)
+
+
 # --- collectors -------------------------------------------------------------------------
 
 
