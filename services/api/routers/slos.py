@@ -1,0 +1,489 @@
+"""/slos: the configured SLOs with their budget, burn rates and alert state; one SLO in
+full, its history, a backtest of its alerts and a forecast of its budget.
+
+The SLOs are those of the configured `slo_files`; their minutes come from the store
+(`stored_series`) and the figures from the SLO engine, exactly as `apollo slo report NAME`
+and `apollo slo backtest NAME` compute them: the period ending at `at` (default: this
+minute), turned into slices for timeslice budgets, reported at the end of the data.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from sqlalchemy import Connection, select
+
+from services.alerting import read as alert_reads
+from services.api.deps import (
+    Conn,
+    LabelFilter,
+    Labels,
+    Paging,
+    Range,
+    Reader,
+    bad_parameter,
+    json_response,
+    state,
+)
+from services.api.schemas import (
+    BacktestOut,
+    BudgetOut,
+    BurnPairOut,
+    ExhaustionOut,
+    FiringOut,
+    ForecastOut,
+    GapOut,
+    HistoryPointOut,
+    IncidentOut,
+    NeverFireOut,
+    PeriodOut,
+    Resolution,
+    SloAlertOut,
+    SloDetailOut,
+    SloHistoryOut,
+    SloListOut,
+    SloSummaryOut,
+    SpecSourceOut,
+    WindowOut,
+    responses,
+)
+from services.config import Settings
+from services.errors import InputError
+from services.files import expand, load_slo_files
+from services.store.models import Slo as SloRow
+from services.store.slo_data import stored_series
+from services.timerange import floor_minute, parse_time
+from slo.backtest import backtest
+from slo.budget import period_bounds, require_budget
+from slo.burn import Prefix
+from slo.durations import format_duration
+from slo.errors import SpecError
+from slo.forecast import Exhaustion, forecast
+from slo.model import SLO, EventRatio, LatencyThreshold, RawErrorRatio, RequestRatio, Threshold
+from slo.report import SloReport, report
+from slo.series import MINUTE_S, MinuteSeries, minutes
+from slo.timeslices import to_timeslices
+from slo.windows import slo_windows
+
+router = APIRouter(prefix="/slos", tags=["slos"])
+
+STEPS: dict[str, int] = {"minute": 60, "5m": 300, "hour": 3600}
+MAX_POINTS = 10_000  # a history's intervals
+MAX_RANGE_S = 400 * 86_400  # history and backtest ranges
+SEVERITIES = ("page", "ticket")
+
+AtParam = Annotated[str | None, Query(
+    max_length=64, description="When the figures hold: ISO 8601, Unix seconds, now-1h or "
+                               "-7d; floored to the minute. Default: now.")]
+
+
+# --- the configured SLOs ------------------------------------------------------------------
+
+_loaded: dict[tuple[Any, ...], list[SLO]] = {}
+_loading = threading.Lock()
+
+
+def _file_key(path: Any) -> tuple[str, int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (str(path), -1, -1)
+    return (str(path), info.st_mtime_ns, info.st_size)
+
+
+def configured_slos(settings: Settings) -> list[SLO]:
+    """The SLOs of `settings.slo_files`, read again only when a file changed; 503 when
+    they do not load (the message names file, line and field)."""
+    paths = expand(settings.slo_files) if settings.slo_files else []
+    key = tuple(_file_key(p) for p in paths)
+    found = _loaded.get(key)
+    if found is not None:
+        return found
+    with _loading:
+        try:
+            slos = load_slo_files(paths)
+        except InputError as exc:
+            raise HTTPException(503, detail=f"the configured slo_files do not load: {exc}"
+                                ) from None
+        _loaded.clear()
+        _loaded[key] = slos
+        return slos
+
+
+def _find(request: Request, slo_id: str) -> SLO:
+    slos = configured_slos(state(request).settings)
+    found = [s for s in slos if s.id == slo_id]
+    if not found:
+        raise HTTPException(404, detail=f"no SLO {slo_id[:200]!r} in the configured "
+                                        "slo_files")
+    return found[0]
+
+
+def sli_kind(slo: SLO) -> str:
+    kinds = ((RequestRatio, "request_ratio"), (RawErrorRatio, "raw_error_ratio"),
+             (LatencyThreshold, "latency_threshold"), (Threshold, "threshold"),
+             (EventRatio, "event_ratio"))
+    return next((name for cls, name in kinds if isinstance(slo.sli, cls)), "unknown")
+
+
+def _at(request: Request, at: str | None) -> int:
+    now = state(request).clock()
+    try:
+        t = parse_time(at, now, field="at") if at is not None else math.floor(now)
+    except InputError as exc:
+        raise bad_parameter("at", exc.reason) from None
+    return floor_minute(t)
+
+
+def _stored_labels(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The store's labels of each SLO (its service's team, environment and tier, and the
+    spec's own), as the collectors registered it."""
+    table = SloRow.__table__
+    rows = conn.execute(select(table.c.slug, table.c.labels).where(table.c.slug.in_(ids)))
+    return {r.slug: {str(k): str(v) for k, v in (r.labels or {}).items()} for r in rows}
+
+
+def slo_labels(slo: SLO, stored: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    return {**{str(k): str(v) for k, v in slo.labels.items()}, **stored.get(slo.id, {}),
+            "service": slo.service}
+
+
+def _matches(labels: Mapping[str, str], wanted: Labels) -> bool:
+    pairs = {**wanted.as_dict(), **({"service": wanted.service} if wanted.service else {})}
+    return all(labels.get(k) == v for k, v in pairs.items())
+
+
+# --- the engine's figures -------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """One SLO at one instant: the engine's report on the period ending there."""
+
+    slo: SLO
+    at: int
+    report: SloReport | None = None
+    series: MinuteSeries | None = None
+    problem: str | None = None
+    has_data: bool = False
+
+
+def evaluate(conn: Connection, slo: SLO, at: int) -> Evaluation:
+    """`apollo slo report NAME --at AT`: the period's stored minutes, sliced for timeslice
+    budgets, reported at the end of the data."""
+    length = int(slo.period.length.total_seconds())
+    series = stored_series(conn, slo.id, at - length, at)
+    if not series.has_data.any():
+        return Evaluation(slo, at, problem="no minutes stored in the period (has it been "
+                                           "collected?)")
+    sliced = to_timeslices(series, slo)
+    if not len(sliced):
+        return Evaluation(slo, at, problem="the period is shorter than one slice",
+                          has_data=True)
+    try:
+        result = report(slo, sliced, sliced.end, slo_windows(slo))
+    except SpecError as exc:
+        return Evaluation(slo, at, problem=exc.reason, has_data=True)
+    return Evaluation(slo, sliced.end, result, sliced, has_data=True)
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _windows(rep: SloReport) -> list[WindowOut]:
+    return [WindowOut(window=format_duration(w.window), error_ratio=_num(w.error_ratio),
+                      burn_rate=_num(w.burn_rate), complete=w.complete) for w in rep.windows]
+
+
+def _since(row: Mapping[str, Any]) -> float | None:
+    return {"firing": row["fired_at"], "pending": row["active_since"],
+            "resolved": row["resolved_at"]}.get(row["state"]) or row["updated_at"]
+
+
+def _alerts(ev: Evaluation, rows: Sequence[Mapping[str, Any]], *, pairs: bool
+            ) -> list[SloAlertOut]:
+    """Page and ticket (the stored state beside the engine's verdict on the data), then
+    the SLO's other alerts (no data, explicit conditions' severities)."""
+    mine = sorted((r for r in rows if r["slo"] == ev.slo.id),
+                  key=lambda r: alert_reads.STATE_ORDER.get(r["state"], 9))
+    computed = {a.severity: a for a in ev.report.alerts} if ev.report else {}
+    rules = {"page": ev.slo.alerting.page, "ticket": ev.slo.alerting.ticket}
+    out, used = [], set()
+    for severity in SEVERITIES:
+        row = next((r for r in mine if r["kind"] == "burn" and r["severity"] == severity), None)
+        verdict = computed.get(severity)
+        if row is not None:
+            used.add(row["id"])
+        out.append(SloAlertOut(
+            severity=severity, kind="burn",
+            state=row["state"] if row is not None else "inactive",
+            alert_id=row["id"] if row is not None else None,
+            since=_since(row) if row is not None else None,
+            firing_now=verdict.firing if verdict is not None else None,
+            disabled=rules[severity].disabled,
+            pairs=[BurnPairOut(short=format_duration(p.window.short),
+                               long=format_duration(p.window.long), factor=p.factor,
+                               threshold=p.threshold, firing=p.firing, can_fire=p.can_fire)
+                   for p in verdict.pairs] if pairs and verdict is not None else []))
+    for row in mine:
+        if row["id"] not in used:
+            out.append(SloAlertOut(severity=row["severity"], kind=row["kind"],
+                                   state=row["state"], alert_id=row["id"], since=_since(row),
+                                   firing_now=None))
+    return out
+
+
+def _summary_fields(ev: Evaluation, labels: dict[str, str],
+                    alert_rows: Sequence[Mapping[str, Any]], *, pairs: bool = False
+                    ) -> dict[str, Any]:
+    slo, rep = ev.slo, ev.report
+    return dict(
+        id=slo.id, service=slo.service, name=slo.name, description=slo.description,
+        labels=labels, sli_kind=sli_kind(slo), budgeting=slo.budgeting,
+        objective=slo.objective, period=format_duration(slo.period.length),
+        rolling=slo.period.rolling, at=ev.at, has_data=ev.has_data,
+        problem=ev.problem,
+        sli=_num(rep.budget.sli) if rep else None,
+        budget_remaining=_num(rep.budget.remaining_ratio) if rep else None,
+        current_burn_rate=_num(rep.current_burn_rate) if rep else None,
+        burn_rates=_windows(rep) if rep else [],
+        alerts=_alerts(ev, alert_rows, pairs=pairs),
+    )
+
+
+def _exhaustion(items: Sequence[Exhaustion]) -> list[ExhaustionOut]:
+    return [ExhaustionOut(basis=e.basis, burn_rate=_num(e.burn_rate), hours=_num(e.hours),
+                          earliest_hours=_num(e.earliest_hours),
+                          latest_hours=_num(e.latest_hours)) for e in items]
+
+
+def _forecast(ev: Evaluation) -> list[Exhaustion]:
+    if ev.report is None or ev.series is None:
+        return []
+    return forecast(ev.slo, ev.series, ev.at)
+
+
+def _detail(ev: Evaluation, labels: dict[str, str], rows: Sequence[Mapping[str, Any]]
+            ) -> SloDetailOut:
+    slo, rep = ev.slo, ev.report
+    start, end = period_bounds(ev.at, slo.period)
+    exhaustion = _forecast(ev)
+    b = rep.budget if rep else None
+    current = next((e for e in exhaustion if e.basis == "current"), None)
+    return SloDetailOut(
+        **_summary_fields(ev, labels, rows, pairs=True),
+        source=SpecSourceOut(path=slo.source.path, line=slo.source.line,
+                             format=slo.source.format),
+        period_window=PeriodOut(start=start, end=end,
+                                length=format_duration(slo.period.length),
+                                rolling=slo.period.rolling),
+        good=b.good if b else None, total=b.total if b else None, bad=b.bad if b else None,
+        coverage=_num(b.coverage) if b else None,
+        period_burn_rate=_num(rep.period_burn_rate) if rep else None,
+        budget=BudgetOut(
+            ratio=b.budget_ratio, spent=_num(b.spent_ratio), remaining=_num(b.remaining_ratio),
+            minutes=b.budget_minutes, spent_minutes=_num(b.spent_minutes),
+            remaining_minutes=_num(b.remaining_minutes), requests=b.allowed_bad,
+            remaining_requests=b.remaining_requests) if b else None,
+        gaps=[GapOut(start=g.start, end=g.end, minutes=g.minutes) for g in rep.gaps]
+        if rep else [],
+        exhaustion=_exhaustion(exhaustion),
+        time_to_exhaustion_hours=_num(current.hours) if current else None,
+    )
+
+
+# --- routes -------------------------------------------------------------------------------
+
+
+@router.get("", response_model=SloListOut, responses=responses(304, 401, 403, 503))
+def list_slos(request: Request, conn: Conn, _reader: Reader, labels: LabelFilter,
+              page: Paging, at: AtParam = None) -> Response:
+    """Every configured SLO (by id) with its SLI kind, objective, period, budget left,
+    burn rate per alert window and the state of its page and ticket alerts."""
+    t = _at(request, at)
+    slos = sorted(configured_slos(state(request).settings), key=lambda s: s.id)
+    stored = _stored_labels(conn, [s.id for s in slos])
+    chosen = [(s, slo_labels(s, stored)) for s in slos]
+    chosen = [(s, lab) for s, lab in chosen if _matches(lab, labels)]
+    shown, total = page.slice(chosen)
+    rows = alert_reads.alerts(conn, source="apollo")
+    items = [SloSummaryOut(**_summary_fields(evaluate(conn, s, t), lab, rows))
+             for s, lab in shown]
+    return json_response(request, SloListOut(items=items, total=total, limit=page.limit,
+                                             offset=page.offset))
+
+
+@router.get("/{slo_id}", response_model=SloDetailOut,
+            responses=responses(304, 401, 403, 404, 503))
+def read_slo(request: Request, slo_id: str, conn: Conn, _reader: Reader,
+             at: AtParam = None) -> Response:
+    """One SLO in full: its budget in requests and minutes, every window's burn rate, each
+    alert's pairs, the gaps in its data and the time until the budget runs out."""
+    slo = _find(request, slo_id)
+    ev = evaluate(conn, slo, _at(request, at))
+    labels = slo_labels(slo, _stored_labels(conn, [slo.id]))
+    rows = alert_reads.alerts(conn, source="apollo", slo=slo.id)
+    return json_response(request, _detail(ev, labels, rows))
+
+
+def _resolution(resolution: str | None, start: int, end: int) -> str:
+    if resolution is not None:
+        return resolution
+    span = end - start
+    return "minute" if span <= 6 * 3600 else ("5m" if span <= 7 * 86_400 else "hour")
+
+
+@router.get("/{slo_id}/history", response_model=SloHistoryOut,
+            responses=responses(304, 401, 403, 404, 503))
+def slo_history(
+    request: Request, slo_id: str, conn: Conn, _reader: Reader, time_range: Range,
+    resolution: Annotated[Resolution | None, Query(
+        description="minute, 5m or hour; default by the range (up to 6h: minute, up to "
+                    "7d: 5m, else hour).")] = None,
+) -> Response:
+    """The SLI and burn rate of each interval, and the budget left at the end of each
+    (over the period ending there), on the minutes the budget is computed from."""
+    slo = _find(request, slo_id)
+    chosen = _resolution(resolution, time_range.start, time_range.end)
+    step = STEPS[chosen]
+    start = time_range.start - time_range.start % step
+    end = -(-time_range.end // step) * step
+    if end - start > MAX_RANGE_S:
+        raise bad_parameter("from", "the range may span at most 400 days")
+    if (end - start) // step > MAX_POINTS:
+        raise bad_parameter("resolution", f"{chosen} gives {(end - start) // step} "
+                            f"intervals over this range; at most {MAX_POINTS}: choose a "
+                            "coarser one or a shorter range")
+    points = history_points(conn, slo, start, end, step)
+    return json_response(request, SloHistoryOut(slo=slo.id, resolution=chosen, step_s=step,
+                                                start=start, end=end, points=points))
+
+
+def history_points(conn: Connection, slo: SLO, start: int, end: int, step: int
+                   ) -> list[HistoryPointOut]:
+    """Intervals [start + step·j, + step) of the SLO's (sliced) minutes, with the budget
+    `budget_at` gives at each interval's end."""
+    ends = np.arange(start + step, end + 1, step, dtype=np.int64)
+    length = int(slo.period.length.total_seconds())
+    if slo.period.rolling:
+        period_starts = ends - length
+    else:
+        period_starts = np.asarray([period_bounds(int(t), slo.period)[0] for t in ends],
+                                   dtype=np.int64)
+    slice_s = MINUTE_S * (minutes(slo.timeslices.window) if slo.timeslices else 1)
+    first = int(min(start, int(period_starts.min())))
+    first -= first % slice_s
+    last = -(-end // slice_s) * slice_s
+    sliced = to_timeslices(stored_series(conn, slo.id, first, last), slo)
+    n = len(sliced)
+    prefix = Prefix.of_series(sliced)
+    with_data = np.concatenate(([0], np.cumsum(sliced.has_data)))
+
+    def index(t: np.ndarray) -> np.ndarray:
+        return np.clip((t - sliced.start) // MINUTE_S, 0, n)
+
+    lo, hi = index(ends - step), index(ends)
+    bad = prefix.bad[hi] - prefix.bad[lo]
+    total = prefix.total[hi] - prefix.total[lo]
+    counted = with_data[hi] - with_data[lo]
+    p_lo = index(period_starts)
+    p_bad = prefix.bad[hi] - prefix.bad[p_lo]
+    p_total = prefix.total[hi] - prefix.total[p_lo]
+    try:
+        ratio: float | None = require_budget(slo)
+    except SpecError:
+        ratio = None
+    out = []
+    for j in range(len(ends)):
+        has = counted[j] > 0
+        tot = float(total[j])
+        out.append(HistoryPointOut(
+            ts=int(ends[j]) - step,
+            good=tot - float(bad[j]) if has else None, total=tot if has else None,
+            sli=(tot - float(bad[j])) / tot if tot > 0 else None,
+            burn_rate=float(bad[j]) / tot / ratio if tot > 0 and ratio else None,
+            budget_remaining=1 - float(p_bad[j]) / (float(p_total[j]) * ratio)
+            if p_total[j] > 0 and ratio else None,
+            minutes_with_data=int(counted[j])))
+    return out
+
+
+def _optional_range(request: Request, slo: SLO, start: str | None, end: str | None
+                    ) -> tuple[int, int]:
+    """[from, to) in whole minutes; `from` defaults to one SLO period before `to`."""
+    now = state(request).clock()
+    try:
+        last = floor_minute(parse_time(end, now, field="to") if end else math.floor(now))
+        first = (floor_minute(parse_time(start, now, field="from")) if start
+                 else last - int(slo.period.length.total_seconds()))
+    except InputError as exc:
+        raise bad_parameter(exc.field or "from", exc.reason) from None
+    if first >= last:
+        raise bad_parameter("to", f"{end or 'now'!r} is not after from {start!r} "
+                                  "(in whole minutes)")
+    if last - first > MAX_RANGE_S:
+        raise bad_parameter("from", "the range may span at most 400 days")
+    return first, last
+
+
+FromParam = Annotated[str | None, Query(
+    alias="from", max_length=64, description="Start: ISO 8601, Unix seconds, now-7d or -7d. "
+                                             "Default: one SLO period before `to`.")]
+ToParam = Annotated[str | None, Query(alias="to", max_length=64,
+                                      description="End (excluded). Default: now.")]
+
+
+@router.get("/{slo_id}/backtest", response_model=BacktestOut,
+            responses=responses(304, 401, 403, 404, 409, 503))
+def slo_backtest(request: Request, slo_id: str, conn: Conn, _reader: Reader,
+                 start: FromParam = None, end: ToParam = None) -> Response:
+    """Replay the SLO's alert windows over [from, to): each firing, each incident
+    (inferred: minutes burning at twice the budget pace) with its detection time and the
+    budget spent before the page, and the window pairs that can never fire."""
+    slo = _find(request, slo_id)
+    first, last = _optional_range(request, slo, start, end)
+    sliced = to_timeslices(stored_series(conn, slo.id, first, last), slo)
+    if not len(sliced):
+        raise bad_parameter("from", "the range is shorter than one slice of the SLO")
+    try:
+        result = backtest(slo, sliced, slo_windows(slo))
+    except SpecError as exc:
+        raise HTTPException(409, detail=f"SLO {slo.id}: {exc.reason}") from None
+    return json_response(request, BacktestOut(
+        slo=slo.id, start=result.start, end=result.end,
+        firings=[FiringOut(severity=f.severity, start=f.start, end=f.end)
+                 for f in result.firings],
+        incidents=[IncidentOut(start=i.start, end=i.end, bad=i.bad,
+                               first_alert_at=i.first_alert_at, detection_s=i.detection_s,
+                               first_page_at=i.first_page_at,
+                               budget_spent_before_page=_num(i.budget_spent_before_page),
+                               resolved_at=i.resolved_at, reset_s=i.reset_s)
+                   for i in result.incidents],
+        never_fire=[NeverFireOut(severity=w.severity, short=format_duration(w.short),
+                                 long=format_duration(w.long)) for w in result.never_fire]))
+
+
+@router.get("/{slo_id}/forecast", response_model=ForecastOut,
+            responses=responses(304, 401, 403, 404, 409, 503))
+def slo_forecast(request: Request, slo_id: str, conn: Conn, _reader: Reader,
+                 at: AtParam = None) -> Response:
+    """When the budget runs out at the current (1h), 1-day and 7-day burn rates, on the
+    traffic of a median day (busy and quiet days give the band)."""
+    slo = _find(request, slo_id)
+    ev = evaluate(conn, slo, _at(request, at))
+    if ev.report is None:
+        raise HTTPException(409, detail=f"SLO {slo.id}: {ev.problem}")
+    b = ev.report.budget
+    return json_response(request, ForecastOut(
+        slo=slo.id, at=ev.at, budget_remaining=_num(b.remaining_ratio),
+        remaining_requests=b.remaining_requests, exhaustion=_exhaustion(_forecast(ev))))
