@@ -13,20 +13,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.api.schemas_writes import Problem
+
 AlertState = Literal["inactive", "pending", "firing", "resolved"]
 Resolution = Literal["minute", "5m", "hour"]
-
-
-class Problem(BaseModel):
-    """An error: what went wrong, and where."""
-
-    detail: str
 
 
 _DESCRIPTIONS = {
     304: "Not Modified: the ETag given in If-None-Match is still current",
     401: "No valid bearer token",
     403: "The token does not grant the scope asked for",
+    413: "The body is larger than api.max_body",
     404: "No such resource",
     409: "The resource cannot answer this (its configuration says why)",
     503: "The store or the configured SLO files cannot be read; retry",
@@ -149,6 +146,15 @@ class ExhaustionOut(BaseModel):
     latest_hours: float | None = Field(description="On quiet days.")
 
 
+class AttributionOut(BaseModel):
+    name: str = Field(description="The marker (`deploy #3 payment-service: v1.4.2`), or "
+                                  "`unattributed`: what no marker covers.")
+    kind: str
+    bad: float = Field(description="Bad events inside it, within the period.")
+    of_spent: float | None = Field(description="Share of the period's bad events.")
+    of_budget: float | None = Field(description="Share of the period's allowance.")
+
+
 class SloDetailOut(SloSummaryOut):
     source: SpecSourceOut
     period_window: PeriodOut
@@ -163,6 +169,9 @@ class SloDetailOut(SloSummaryOut):
     exhaustion: list[ExhaustionOut]
     time_to_exhaustion_hours: float | None = Field(
         description="At the current (1h) burn rate; null: the budget does not run out.")
+    attribution: list[AttributionOut] = Field(
+        description="Budget spent inside each stored marker (deploys, incidents) of its "
+                    "service or the whole platform, then what no marker covers.")
 
 
 class HistoryPointOut(BaseModel):

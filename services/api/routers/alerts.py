@@ -43,12 +43,13 @@ from services.api.schemas import (
     TransitionOut,
     responses,
 )
+from services.api.schemas_writes import BoundedRoute
 from services.errors import InputError
 from services.store.models import Acknowledgement
 from services.timerange import parse_time
 from slo.durations import parse_duration
 
-router = APIRouter(tags=["alerts"])
+router = APIRouter(tags=["alerts"], route_class=BoundedRoute)
 ACKS = Acknowledgement.__table__
 MAX_TRANSITIONS = 500
 
@@ -184,7 +185,7 @@ def _duration_s(text: str, field: str) -> float:
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AcknowledgementOut, status_code=201,
-             responses=responses(401, 403, 404))
+             responses=responses(401, 403, 404, 413))
 def acknowledge_alert(request: Request, alert_id: int, body: AckIn, _writer_token: Writer
                       ) -> AcknowledgementOut:
     """Acknowledge the alert's current episode: its repeats stop for `for`."""
@@ -232,7 +233,7 @@ def _time(value: str | float, field: str, now: float) -> float:
 
 
 @router.post("/silences", response_model=SilenceOut, status_code=201,
-             responses=responses(401, 403))
+             responses=responses(401, 403, 413))
 def create_silence(request: Request, body: SilenceIn, _writer_token: Writer) -> SilenceOut:
     """Silence the alerts whose labels match every matcher, from `starts_at` (default
     now) until `ends_at` or for `for`: they still change state, nobody is notified."""

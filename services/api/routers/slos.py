@@ -32,6 +32,7 @@ from services.api.deps import (
     state,
 )
 from services.api.schemas import (
+    AttributionOut,
     BacktestOut,
     BudgetOut,
     BurnPairOut,
@@ -56,9 +57,11 @@ from services.api.schemas import (
 from services.config import Settings
 from services.errors import InputError
 from services.files import expand, load_slo_files
+from services.store.markers import attribution_markers
 from services.store.models import Slo as SloRow
 from services.store.slo_data import stored_series
 from services.timerange import floor_minute, parse_time
+from slo.attribution import attribute
 from slo.backtest import backtest
 from slo.budget import period_bounds, require_budget
 from slo.burn import Prefix
@@ -273,8 +276,20 @@ def _forecast(ev: Evaluation) -> list[Exhaustion]:
     return forecast(ev.slo, ev.series, ev.at)
 
 
-def _detail(ev: Evaluation, labels: dict[str, str], rows: Sequence[Mapping[str, Any]]
-            ) -> SloDetailOut:
+def _attribution(conn: Connection, ev: Evaluation) -> list[AttributionOut]:
+    """`apollo slo report --markers` with the store's markers of the SLO's service."""
+    if ev.report is None or ev.series is None:
+        return []
+    b = ev.report.budget
+    found = attribution_markers(conn, service=ev.slo.service, start=b.period_start,
+                                end=ev.at)
+    return [AttributionOut(name=s.name, kind=s.kind, bad=s.bad, of_spent=_num(s.of_spent),
+                           of_budget=_num(s.of_budget))
+            for s in attribute(ev.slo, ev.series, ev.at, found)]
+
+
+def _detail(ev: Evaluation, labels: dict[str, str], rows: Sequence[Mapping[str, Any]],
+            attribution: list[AttributionOut]) -> SloDetailOut:
     slo, rep = ev.slo, ev.report
     start, end = period_bounds(ev.at, slo.period)
     exhaustion = _forecast(ev)
@@ -299,6 +314,7 @@ def _detail(ev: Evaluation, labels: dict[str, str], rows: Sequence[Mapping[str, 
         if rep else [],
         exhaustion=_exhaustion(exhaustion),
         time_to_exhaustion_hours=_num(current.hours) if current else None,
+        attribution=attribution,
     )
 
 
@@ -333,7 +349,7 @@ def read_slo(request: Request, slo_id: str, conn: Conn, _reader: Reader,
     ev = evaluate(conn, slo, _at(request, at))
     labels = slo_labels(slo, _stored_labels(conn, [slo.id]))
     rows = alert_reads.alerts(conn, source="apollo", slo=slo.id)
-    return json_response(request, _detail(ev, labels, rows))
+    return json_response(request, _detail(ev, labels, rows, _attribution(conn, ev)))
 
 
 def _resolution(resolution: str | None, start: int, end: int) -> str:
