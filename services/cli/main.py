@@ -15,6 +15,7 @@ from services.cli import (  # noqa: F401 (register)
     demo,
     docs,
     fleet,
+    markers,
     slo,
 )
 from services.cli.app import app

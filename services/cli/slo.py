@@ -90,6 +90,18 @@ def stored_slo_series(slo: Any, first: int, last: int) -> Any:
         engine.dispose()
 
 
+def stored_markers(slo: Any, first: int, last: int) -> Any:
+    """The stored markers of the SLO's service (and the platform's) over [first, last)."""
+    from services.store.markers import attribution_markers
+
+    engine = open_store()
+    try:
+        with engine.connect() as conn:
+            return attribution_markers(conn, service=slo.service, start=first, end=last)
+    finally:
+        engine.dispose()
+
+
 def _slo_and_series(name: str | None, spec: Path | None, data: Path | None,
                     which: str | None, start: str | None = None, end: str | None = None
                     ) -> tuple[Any, Any]:
@@ -228,7 +240,8 @@ def slo_report(
                                            "now-1h or -7d; default: the end of the last "
                                            "minute of the data.")] = None,
     markers: Annotated[Path | None, typer.Option(help="CSV name,kind,start,end: budget spent "
-                                                 "inside each.")] = None,
+                                                 "inside each (default with NAME: the "
+                                                 "markers stored for its service).")] = None,
     windows: Annotated[list[Path] | None, typer.Option("--windows")] = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -248,7 +261,11 @@ def slo_report(
     t = _at(series, at)
     result = report(chosen, series, t, _windows_for(chosen, windows))
     exhaustion = forecast(chosen, series, t)
-    shares = attribute(chosen, series, t, read_markers_csv(markers)) if markers else []
+    if markers is not None:
+        shares = attribute(chosen, series, t, read_markers_csv(markers))
+    else:  # by NAME without --markers: the markers stored for its service, if any
+        stored = stored_markers(chosen, int(series.start), t) if name is not None else []
+        shares = attribute(chosen, series, t, stored) if stored else []
     if json_out:
         payload = {**result.to_dict(), "exhaustion": [e.to_dict() for e in exhaustion],
                    "attribution": [s.to_dict() for s in shares]}
