@@ -68,6 +68,8 @@ CACHE_HEADER = b"x-apollo-cache"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 VARY_KEYED = frozenset({"accept", "origin", "authorization"})  # in the key, or in its scope
 RATE_LIMITED_ROUTE = "rate_limited"  # the route label of a refused request
+MAX_REMEMBERED_KEYS = 4096  # request keys remembered within one second
+_UNKNOWN = object()
 
 LOCAL, REDIS = "local", "redis"
 CONNECTING = "redis (connecting)"
@@ -274,6 +276,8 @@ class CacheAndLimits:
                  reads_need_token: bool) -> None:
         self.app, self.layers = app, layers
         self.tokens, self.reads_need_token = tokens, reads_need_token
+        self._keys: dict[tuple[str, bytes, str, bytes, bytes], str | None] = {}
+        self._keys_second = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -317,8 +321,7 @@ class CacheAndLimits:
         cache_scope = granted if self.reads_need_token else "open"
         key = None
         if method == "GET" and cache_scope is not None:
-            key = request_key(method, path, scope["query_string"], now=now, scope=cache_scope,
-                              accept=accept.decode("latin-1"), origin=origin.decode("latin-1"))
+            key = self._key(path, scope["query_string"], now, cache_scope, accept, origin)
         if key is None:
             await self.app(scope, receive, send)
             return
@@ -335,6 +338,21 @@ class CacheAndLimits:
                 await self._replay(send, entry, if_none_match, b"shared", started)
                 return
         await self.app(scope, receive, self._keeper(scope, send, key, epoch, version, now))
+
+    def _key(self, path: str, query: bytes, now: float, cache_scope: str, accept: bytes,
+             origin: bytes) -> str | None:
+        """`request_key`, remembered for the rest of the second (the same question asked
+        again within it has the same key: relative times resolve to whole seconds)."""
+        second = int(now)
+        if second != self._keys_second or len(self._keys) >= MAX_REMEMBERED_KEYS:
+            self._keys, self._keys_second = {}, second
+        raw = (path, query, cache_scope, accept, origin)
+        found = self._keys.get(raw, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._keys[raw] = request_key(
+                "GET", path, query, now=now, scope=cache_scope,
+                accept=accept.decode("latin-1"), origin=origin.decode("latin-1"))
+        return found  # type: ignore[return-value]
 
     def _caller(self, authorization: bytes, scope: Scope) -> tuple[str | None, str]:
         """(scope the token grants or None, rate-limit identity)."""
@@ -449,9 +467,17 @@ def _storable(headers: list[tuple[bytes, bytes]]) -> bool:
 
 
 def _observe(route: str, method: str, status: int, started: float) -> None:
-    """The API's own metrics for an answer the routes never saw."""
-    LATENCY.labels(route).observe(time.perf_counter() - started)
-    REQUESTS.labels(route, method, str(status)).inc()
+    """The API's own metrics for an answer the routes never saw (label children kept:
+    routes, methods and statuses are few)."""
+    children = _CHILDREN.get((route, method, status))
+    if children is None:
+        children = _CHILDREN[route, method, status] = (
+            LATENCY.labels(route), REQUESTS.labels(route, method, str(status)))
+    children[0].observe(time.perf_counter() - started)
+    children[1].inc()
+
+
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
 def _document_429(app: FastAPI) -> None:
