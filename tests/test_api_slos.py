@@ -1,0 +1,401 @@
+"""The SLO resources of the HTTP API, on SQLite and PostgreSQL.
+
+The store holds two days of SLI minutes the test writes itself (two instances of the
+payment service, an error burst at the end; a timeslice SLO of the gateway), an alert the
+evaluator would have written, and a deploy marker. Every figure the API answers is checked
+against a second computation: `apollo slo report|backtest NAME --json` on the same store
+for the same instant or range, and sums over the rows written here, done by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from support import T0
+
+from services.alerting.policy import fingerprint
+from services.alerting.read import ALERTS
+from services.api.app import create_app
+from services.auth import Authenticator, parse_tokens
+from services.config import load_settings
+from services.store import writes
+from services.store.catalog import ServiceInfo, ensure_services, ensure_slo
+from services.store.markers import add_marker
+from services.store.models import SliMinute
+
+ROOT = Path(__file__).resolve().parents[1]
+APOLLO = [sys.executable, "-c", "from services.cli import main; main()"]
+MIN = 60
+END = int(T0) + 2 * 86_400  # 2026-11-04 10:00 UTC: the data ends here
+NOW = END + 7  # the API's clock: `now` floors to END
+START = END - 2 * 86_400 + 13 * MIN  # two days of minutes, not hour-aligned
+BURST = (END - 30 * MIN, END - 10 * MIN)  # 20% of payment requests fail
+AVAILABILITY = "payment-service-availability"
+LATENCY = "payment-service-latency"
+P95_MINUTES = "api-gateway-latency-p95-minutes"
+SLO_FILES = [str(ROOT / "slos" / "payment-service.yaml"), str(ROOT / "slos" / "api-gateway.yaml")]
+ALL_IDS = ["api-gateway-availability", "api-gateway-latency", P95_MINUTES, AVAILABILITY,
+           LATENCY]
+READ, WRITE = "read-token-0123456789abcdef", "write-token-fedcba9876543210"
+
+
+# --- the store ------------------------------------------------------------------------------
+
+
+def _counts(seed: int, error_ratio: float, burst: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per minute of [START, END) and instance (2): good and total, NaN where not reported."""
+    rng = np.random.default_rng(seed)
+    n = (END - START) // MIN
+    total = rng.integers(40, 60, size=(2, n)).astype(float)
+    bad = rng.binomial(total.astype(int), error_ratio).astype(float)
+    if burst:
+        lo, hi = ((t - START) // MIN for t in BURST)
+        bad[:, lo:hi] = np.round(total[:, lo:hi] * 0.2)
+    missing = rng.random((2, n)) < 0.01
+    return np.where(missing, np.nan, total - bad), np.where(missing, np.nan, total)
+
+
+def _slices(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The p95 SLO: one row per minute (1 when its p95 met 15 ms), about 2% bad minutes."""
+    rng = np.random.default_rng(seed)
+    n = (END - START) // MIN
+    good = (rng.random((1, n)) > 0.02).astype(float)
+    return good, np.ones((1, n))
+
+
+DATA = {AVAILABILITY: _counts(1, 0.0005, True), LATENCY: _counts(2, 0.003, False),
+        P95_MINUTES: _slices(3)}
+
+
+def by_hand(slo: str) -> tuple[np.ndarray, np.ndarray]:
+    """Good and total per minute of [START, END), summed over instances (NaN: nothing)."""
+    good, total = DATA[slo]
+    seen = ~np.isnan(total)
+    return (np.where(seen.any(0), np.nansum(good, 0), np.nan),
+            np.where(seen.any(0), np.nansum(total, 0), np.nan))
+
+
+def _fill(engine) -> None:
+    with engine.begin() as conn:
+        ids = ensure_services(conn, [
+            ServiceInfo("payment-service", "Payment Service", team="payments",
+                        environment="production"),
+            ServiceInfo("api-gateway", "API Gateway", team="platform", environment="staging")])
+        for slug, (objective, service, team) in {
+                AVAILABILITY: (99.9, "payment-service", "payments"),
+                LATENCY: (99.0, "payment-service", "payments"),
+                P95_MINUTES: (99.0, "api-gateway", "platform")}.items():
+            sid = ensure_slo(conn, slug=slug, name=slug.removeprefix(service + "-"),
+                             objective=objective, period_s=30 * 86_400,
+                             service_id=ids[service], labels={"team": team})
+            good, total = DATA[slug]
+            rows = [(START + MIN * j, sid, float(good[i, j]), float(total[i, j]), f"pod-{i}")
+                    for i in range(good.shape[0]) for j in range(good.shape[1])
+                    if not np.isnan(total[i, j])]
+            writes.upsert(conn, SliMinute.__table__, rows)
+        conn.execute(ALERTS.insert().values(  # as the evaluator writes a firing page
+            fingerprint=fingerprint(AVAILABILITY, "burn", "page"), source="apollo",
+            kind="burn", name="PaymentServiceAvailability", slo=AVAILABILITY,
+            service="payment-service", severity="page", state="firing", episode=1,
+            labels={"severity": "page", "slo": AVAILABILITY}, annotations={},
+            active_since=BURST[0] + 5 * MIN, fired_at=BURST[0] + 7 * MIN,
+            updated_at=NOW, values={}))
+        add_marker(conn, kind="deploy", at=BURST[0] - 2 * MIN, end=BURST[1],
+                   text="v1.4.2 rollout", service="payment-service", now=NOW)
+
+
+@pytest.fixture
+def world(engine, tmp_path):
+    """(client, config path): the API over the filled store, and a config the CLI reads."""
+    _fill(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    config = tmp_path / "apollo.yaml"
+    config.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "var"), "database_url": url,
+                                      "slo_files": SLO_FILES}))
+    return client_for(engine, tmp_path), config
+
+
+def client_for(engine, tmp_path, **api) -> TestClient:
+    settings = load_settings(config_file(tmp_path), api=api) if api else load_settings(
+        config_file(tmp_path))
+    auth = Authenticator(parse_tokens(f"read:{READ},write:{WRITE}"), None)
+    return TestClient(create_app(settings, engine, clock=lambda: NOW, authenticator=auth))
+
+
+def config_file(tmp_path) -> Path:
+    path = tmp_path / "api.yaml"
+    path.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "var"),
+                                    "slo_files": SLO_FILES}))
+    return path
+
+
+def apollo(config: Path, *args: str) -> dict:
+    """`apollo --config CONFIG ARGS --json`, parsed."""
+    result = subprocess.run([*APOLLO, "--config", str(config), *args, "--json"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def burn_rates(items: list[dict]) -> dict[str, float | None]:
+    return {w["window"]: w["burn_rate"] for w in items}
+
+
+# --- one SLO, against the CLI's report -------------------------------------------------------
+
+
+@pytest.mark.parametrize("slo", [AVAILABILITY, P95_MINUTES])
+def test_an_slo_in_full_is_the_cli_report_at_the_same_instant(world, slo):
+    client, config = world
+    cli = apollo(config, "slo", "report", slo, "--at", str(END))
+    got = client.get(f"/api/v1/slos/{slo}")
+    assert got.status_code == 200, got.text
+    api = got.json()
+    assert api["at"] == cli["at"] == END
+    for key in ("sli", "good", "total", "bad", "coverage", "period_burn_rate"):
+        assert api[key] == cli[key], key
+    assert api["budget_remaining"] == cli["budget"]["remaining"]
+    assert api["current_burn_rate"] == cli["current_burn_rate"]
+    assert api["budget"] == cli["budget"]  # ratio, spent, remaining, requests and minutes
+    assert api["period_window"] == {**cli["period"], "rolling": True}
+    assert burn_rates(api["burn_rates"]) == {w["window"]: w["burn_rate"] for w in cli["windows"]}
+    assert [w["complete"] for w in api["burn_rates"]] == [w["complete"] for w in cli["windows"]]
+    assert api["gaps"] == cli["gaps"]
+    assert api["exhaustion"] == cli["exhaustion"]
+    current = next(e for e in cli["exhaustion"] if e["basis"] == "current")
+    assert api["time_to_exhaustion_hours"] == current["hours"]
+    for alert in cli["alerts"]:
+        mine = next(a for a in api["alerts"] if a["severity"] == alert["severity"])
+        assert mine["firing_now"] == alert["firing"]
+        assert mine["disabled"] == alert["disabled"]
+        assert [{k: p[k] for k in ("short", "long", "factor", "threshold", "firing",
+                                   "can_fire")} for p in mine["pairs"]] == alert["pairs"]
+
+    # and by hand, from the rows this test wrote
+    good, total = by_hand(slo)
+    assert api["total"] == pytest.approx(np.nansum(total))
+    assert api["good"] == pytest.approx(np.nansum(good))
+    budget_ratio = {AVAILABILITY: 0.001, P95_MINUTES: 0.01}[slo]
+    assert api["budget"]["ratio"] == pytest.approx(budget_ratio)
+    bad = np.nansum(total) - np.nansum(good)
+    assert api["budget_remaining"] == pytest.approx(1 - bad / (np.nansum(total) * budget_ratio))
+    assert api["budget"]["minutes"] == pytest.approx(30 * 1440 * budget_ratio)
+    assert api["coverage"] == pytest.approx(np.sum(~np.isnan(total)) / (30 * 1440))
+
+
+def test_the_burst_shows_in_burn_rates_alert_state_and_attribution(world, tmp_path):
+    client, config = world
+    api = client.get(f"/api/v1/slos/{AVAILABILITY}").json()
+    good, total = by_hand(AVAILABILITY)
+    last_hour = slice(len(total) - 60, None)
+    hour_ratio = (np.nansum(total[last_hour]) - np.nansum(good[last_hour])) / np.nansum(
+        total[last_hour])
+    assert burn_rates(api["burn_rates"])["1h"] == pytest.approx(hour_ratio / 0.001)
+    assert burn_rates(api["burn_rates"])["1h"] > 14.4  # the burst burns it fast
+    page = next(a for a in api["alerts"] if a["severity"] == "page")
+    assert page["state"] == "firing" and page["since"] == BURST[0] + 7 * MIN  # as stored
+    assert page["firing_now"] is True and page["alert_id"] is not None
+    ticket = next(a for a in api["alerts"] if a["severity"] == "ticket")
+    assert ticket["state"] == "inactive" and ticket["alert_id"] is None
+
+    # the deploy marker's share, as `apollo slo report --markers` gives it for its span
+    markers = tmp_path / "markers.csv"
+    name = api["attribution"][0]["name"]
+    assert name.startswith("deploy #") and "payment-service" in name
+    markers.write_text(f"name,kind,start,end\n{name},deploy,{BURST[0] - 2 * MIN},{BURST[1]}\n")
+    cli = apollo(config, "slo", "report", AVAILABILITY, "--at", str(END), "--markers",
+                 str(markers))
+    assert api["attribution"] == cli["attribution"]
+    lo, hi = ((t - START) // MIN for t in (BURST[0] - 2 * MIN, BURST[1]))
+    inside = np.nansum(total[lo:hi]) - np.nansum(good[lo:hi])
+    assert api["attribution"][0]["bad"] == pytest.approx(inside)
+
+
+def test_a_forecast_and_a_backtest_are_the_clis(world):
+    client, config = world
+    forecast = client.get(f"/api/v1/slos/{AVAILABILITY}/forecast", params={"at": str(END)})
+    assert forecast.status_code == 200, forecast.text
+    report = apollo(config, "slo", "report", AVAILABILITY, "--at", str(END))
+    assert forecast.json()["exhaustion"] == report["exhaustion"]
+    assert forecast.json()["budget_remaining"] == report["budget"]["remaining"]
+    assert forecast.json()["remaining_requests"] == report["budget"]["remaining_requests"]
+
+    span = {"from": str(START), "to": str(END)}
+    backtest = client.get(f"/api/v1/slos/{AVAILABILITY}/backtest", params=span)
+    assert backtest.status_code == 200, backtest.text
+    cli = apollo(config, "slo", "backtest", AVAILABILITY, "--from", str(START), "--to", str(END))
+    assert backtest.json() == cli
+    firings = backtest.json()["firings"]
+    assert any(f["severity"] == "page" and BURST[0] < f["start"] <= BURST[1] for f in firings)
+    incident = next(i for i in backtest.json()["incidents"] if i["start"] == BURST[0])
+    assert incident["end"] == BURST[1]  # inferred from the minutes burning 2x
+
+
+def test_history_is_the_written_minutes_per_interval_and_the_budget_at_each_end(world):
+    client, config = world
+    got = client.get(f"/api/v1/slos/{AVAILABILITY}/history",
+                     params={"from": str(END - 6 * 3600), "to": str(END), "resolution": "hour"})
+    assert got.status_code == 200, got.text
+    history = got.json()
+    assert (history["step_s"], history["start"], history["end"]) == (3600, END - 6 * 3600, END)
+    good, total = by_hand(AVAILABILITY)
+    assert len(history["points"]) == 6
+    for point in history["points"]:
+        lo = (point["ts"] - START) // MIN
+        interval = slice(lo, lo + 60)
+        assert point["total"] == pytest.approx(np.nansum(total[interval]))
+        assert point["good"] == pytest.approx(np.nansum(good[interval]))
+        assert point["sli"] == pytest.approx(np.nansum(good[interval]) / np.nansum(
+            total[interval]))
+        assert point["minutes_with_data"] == np.sum(~np.isnan(total[interval]))
+        upto = slice(0, lo + 60)  # the whole period before the interval's end has no more
+        bad = np.nansum(total[upto]) - np.nansum(good[upto])
+        assert point["budget_remaining"] == pytest.approx(
+            1 - bad / (np.nansum(total[upto]) * 0.001))
+    report = apollo(config, "slo", "report", AVAILABILITY, "--at", str(END))
+    assert history["points"][-1]["budget_remaining"] == pytest.approx(
+        report["budget"]["remaining"], rel=1e-12)
+
+    # a timeslice SLO's SLI is the share of good minutes; intervals without data are null
+    got = client.get(f"/api/v1/slos/{P95_MINUTES}/history",
+                     params={"from": str(START - 3600), "to": str(START + 3600 - 13 * MIN),
+                             "resolution": "5m"}).json()
+    slices, _ = by_hand(P95_MINUTES)
+    assert got["points"][0]["sli"] is None and got["points"][0]["minutes_with_data"] == 0
+    first = next(p for p in got["points"] if p["ts"] >= START)
+    lo = (first["ts"] - START) // MIN
+    assert first["sli"] == pytest.approx(slices[lo:lo + 5].mean())
+
+
+# --- the list ------------------------------------------------------------------------------
+
+
+def test_the_list_shows_every_configured_slo_with_the_same_figures_as_each_one(world):
+    client, _ = world
+    listed = client.get("/api/v1/slos")
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert [s["id"] for s in body["items"]] == ALL_IDS and body["total"] == 5
+    for item in body["items"]:
+        one = client.get(f"/api/v1/slos/{item['id']}").json()
+        assert {k: one[k] for k in item if k != "alerts"} == {k: v for k, v in item.items()
+                                                              if k != "alerts"}
+        assert [(a["severity"], a["state"], a["firing_now"]) for a in item["alerts"]] == [
+            (a["severity"], a["state"], a["firing_now"]) for a in one["alerts"]]
+    no_data = next(s for s in body["items"] if s["id"] == "api-gateway-availability")
+    assert no_data["has_data"] is False and no_data["sli"] is None
+    assert "no minutes stored" in no_data["problem"]
+    kinds = {s["id"]: (s["sli_kind"], s["budgeting"], s["objective"], s["period"])
+             for s in body["items"]}
+    assert kinds[P95_MINUTES] == ("threshold", "timeslices", 99.0, "30d")
+    assert kinds[AVAILABILITY] == ("request_ratio", "occurrences", 99.9, "30d")
+    assert kinds[LATENCY] == ("latency_threshold", "occurrences", 99.0, "30d")
+
+
+@pytest.mark.parametrize(("params", "ids"), [
+    pytest.param({"team": "payments"}, [AVAILABILITY, LATENCY], id="by team"),
+    pytest.param({"environment": "production"}, [AVAILABILITY, LATENCY],
+                 id="by environment, registered by the collectors"),
+    pytest.param({"service": "api-gateway"}, ALL_IDS[:3], id="by service, stored or not"),
+    pytest.param({"label": "team=platform", "environment": "staging"}, [P95_MINUTES],
+                 id="labels combine"),
+    pytest.param({"team": "nobody"}, [], id="no match is an empty page"),
+    pytest.param({"limit": "2", "offset": "1"}, ALL_IDS[1:3], id="a page"),
+])
+def test_the_list_filters_by_labels_and_pages(world, params, ids):
+    client, _ = world
+    body = client.get("/api/v1/slos", params=params).json()
+    assert [s["id"] for s in body["items"]] == ids
+    if "limit" in params:
+        assert (body["total"], body["limit"], body["offset"]) == (5, 2, 1)
+
+
+# --- refusals, ETags, OpenAPI --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "params", "named"), [
+    pytest.param("/api/v1/slos", {"at": "yesterday"}, "at", id="a time outside the grammar"),
+    pytest.param("/api/v1/slos", {"label": "team"}, "label", id="a label without a value"),
+    pytest.param("/api/v1/slos", {"limit": "0"}, "limit", id="an empty page"),
+    pytest.param(f"/api/v1/slos/{AVAILABILITY}/history", {"resolution": "week"}, "resolution",
+                 id="an unknown resolution"),
+    pytest.param(f"/api/v1/slos/{AVAILABILITY}/history",
+                 {"from": "-30d", "resolution": "minute"}, "resolution",
+                 id="too many intervals"),
+    pytest.param(f"/api/v1/slos/{AVAILABILITY}/history", {"from": "now", "to": "-1h"}, "to",
+                 id="a range ending before it starts"),
+    pytest.param(f"/api/v1/slos/{AVAILABILITY}/backtest", {"from": str(END), "to": str(START)},
+                 "to", id="a backtest ending before it starts"),
+    pytest.param(f"/api/v1/slos/{AVAILABILITY}/backtest", {"from": "-401d"}, "from",
+                 id="a backtest over more than 400 days"),
+])
+def test_bad_input_is_a_422_naming_the_parameter(world, url, params, named):
+    client, _ = world
+    got = client.get(url, params=params)
+    assert got.status_code == 422, got.text
+    assert [e["loc"][-1] for e in got.json()["detail"]] == [named]
+
+
+def test_unknown_slos_are_404_and_an_slo_without_data_has_no_forecast(world):
+    client, _ = world
+    for path in ("", "/history", "/backtest", "/forecast"):
+        got = client.get(f"/api/v1/slos/no-such-slo{path}")
+        assert got.status_code == 404 and "no-such-slo" in got.json()["detail"]
+    got = client.get("/api/v1/slos/api-gateway-availability/forecast")
+    assert got.status_code == 409 and "no minutes stored" in got.json()["detail"]
+
+
+def test_etags_answer_304_until_the_figures_change(world, engine):
+    client, _ = world
+    first = client.get(f"/api/v1/slos/{AVAILABILITY}")
+    tag = first.headers["etag"]
+    again = client.get(f"/api/v1/slos/{AVAILABILITY}", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
+    listed = client.get("/api/v1/slos")
+    assert client.get("/api/v1/slos", headers={"If-None-Match": listed.headers["etag"]}
+                      ).status_code == 304
+    with engine.begin() as conn:  # the evaluator resolves the page…
+        conn.execute(ALERTS.update().values(state="resolved", resolved_at=NOW))
+    page = next(a for a in first.json()["alerts"] if a["severity"] == "page")
+    acked = client.post(f"/api/v1/alerts/{page['alert_id']}/ack",  # …and a write lands
+                        json={"author": "ana", "for": "1h"},
+                        headers={"Authorization": f"Bearer {WRITE}"})
+    assert acked.status_code == 201, acked.text
+    changed = client.get(f"/api/v1/slos/{AVAILABILITY}", headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    page = next(a for a in changed.json()["alerts"] if a["severity"] == "page")
+    assert page["state"] == "resolved" and page["since"] == NOW
+
+
+def test_reads_need_a_token_when_the_config_says_so(world, engine, tmp_path):
+    client = client_for(engine, tmp_path, require_token_for_reads=True)
+    assert client.get("/api/v1/slos").status_code == 401
+    assert client.get("/api/v1/slos", headers={"Authorization": "Bearer not-a-token-at-all"}
+                      ).status_code == 401
+    for token in (READ, WRITE):
+        got = client.get(f"/api/v1/slos/{LATENCY}", headers={"Authorization": f"Bearer {token}"})
+        assert got.status_code == 200
+    assert client.get(f"/api/v1/slos/{LATENCY}").status_code == 401  # answered before: still
+
+
+def test_openapi_documents_every_slo_route_with_its_model_and_errors(world):
+    client, _ = world
+    spec = client.get("/openapi.json").json()
+    routes = {"/api/v1/slos": "SloListOut", "/api/v1/slos/{slo_id}": "SloDetailOut",
+              "/api/v1/slos/{slo_id}/history": "SloHistoryOut",
+              "/api/v1/slos/{slo_id}/backtest": "BacktestOut",
+              "/api/v1/slos/{slo_id}/forecast": "ForecastOut"}
+    for path, model in routes.items():
+        answers = spec["paths"][path]["get"]["responses"]
+        schema = answers["200"]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith(f"/{model}"), path
+        assert {"304", "422"} <= answers.keys(), path
+        assert path == "/api/v1/slos" or "404" in answers
+    assert "SloSummaryOut" in spec["components"]["schemas"]
