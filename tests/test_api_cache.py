@@ -14,28 +14,35 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 import sqlalchemy as sa
+import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.testclient import TestClient
-from harness import wait_until
+from harness import free_port, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 from support import T0, Clock
 
+from collectors.scrape import PageScraper, Target
+from collectors.scrape.names import names_by_service
 from services.api.app import create_app
 from services.api.cache import CachedResponse, ResponseCache, request_key
 from services.api.deps import Conn, Range, Reader, Writer, json_response
 from services.api.middleware import DEGRADED, Layers
 from services.api.ratelimit import RateLimiter, estimate, retry_after
 from services.auth import Authenticator, parse_tokens
-from services.config import Settings
+from services.config import EXAMPLE_CONFIG, Settings, load_settings
 from services.errors import SourceUnavailable
+from services.files import load_slo_files
+from services.store import queries
 from services.store.cache_version import VERSION_KEY, bump_version
 from services.store.engine import make_engine
 from services.store.migrate import upgrade
@@ -81,6 +88,10 @@ def probe_app(engine: sa.Engine, *, clock: Clock, reads_need_token: bool = False
         runs = conn.execute(sa.text("SELECT count(*) FROM collector_runs")).scalar()
         return json_response(request, {"from": window.start, "to": window.end, "runs": runs,
                                        "calls": probe.calls, "scope": reader})
+
+    @router.get("/probe/unavailable", status_code=503)
+    def unavailable() -> Response:
+        return Response(status_code=503)
 
     @router.post("/probe", status_code=201)
     def write_probe(request: Request, writer: Writer) -> Response:
@@ -518,3 +529,57 @@ def test_a_cached_entry_round_trips_through_its_shared_bytes():
     with pytest.raises(ValueError):
         CachedResponse.decode(b"not an entry", epoch=0)
     assert json.loads(entry.encode().partition(b"\n")[0])["status"] == 200
+
+
+# --- the API as a scrape target with its own SLOs ------------------------------------------
+
+
+@pytest.fixture
+def served_api(engine) -> Iterator[tuple[str, Probe]]:
+    """The probe app under uvicorn on a free loopback port, in a thread."""
+    probe = probe_app(engine, clock=Clock(time.time()))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(probe.app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: server.started or not thread.is_alive(), 15)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}", probe
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+def test_the_apis_own_metrics_feed_its_slos_as_the_example_config_names_them(served_api,
+                                                                           engine):
+    url, _ = served_api
+    settings = load_settings(EXAMPLE_CONFIG)
+    clock = Clock(T0 - 10)  # counting starts in the minute before: minute T0 is whole
+    scraper = PageScraper(engine, [Target("apollo-api", f"{url}/metrics")],
+                          slos=load_slo_files([ROOT / "slos" / "apollo-api.yaml"]),
+                          names=names_by_service(settings.services), clock=clock)
+    assert [r.slo.id for r in scraper.readings] == ["apollo-api-availability",
+                                                    "apollo-api-latency"]
+    assert scraper.scrape_once()[0].status == "ok"
+    clock.now = T0 + 5
+    assert scraper.scrape_once()[0].status == "ok"
+    with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
+        answers = [client.get(PROBE).status_code for _ in range(20)]
+        answers += [client.get(f"{PROBE}/unavailable").status_code for _ in range(2)]
+    assert answers == [200] * 20 + [503] * 2
+    for i in range(1, 13):  # every 15 s until three whole minutes are written
+        clock.now = T0 + 5 + 15 * i
+        assert scraper.scrape_once()[0].status == "ok"
+    start, end = T0, T0 + 180
+    with engine.connect() as conn:
+        service = queries.service_metrics(conn, start, end, services=["apollo-api"])
+        sli = queries.sli(conn, start, end, slos=["apollo-api-availability",
+                                                  "apollo-api-latency"])
+    assert service["requests"].sum() >= 22 and service["errors"].sum() == 2
+    by_slo = sli.groupby("slo")[["good", "total"]].sum()
+    availability = by_slo.loc["apollo-api-availability"]
+    assert availability["total"] - availability["good"] == 2
+    assert availability["total"] == service["requests"].sum()
+    assert by_slo.loc["apollo-api-latency", "total"] == service["requests"].sum()
