@@ -137,6 +137,7 @@ class RunList(BaseModel):
 
 
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not Modified: `If-None-Match` names the answer's current ETag."},
     401: {"model": ErrorOut, "description": "A token is needed to read, and none (or a "
                                             "bad one) was given."},
 }
