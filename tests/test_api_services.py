@@ -570,6 +570,21 @@ def test_bad_parameters_are_422_naming_them(bare, path, params, parameter):
         assert "coarser resolution" in problem["msg"]
 
 
+def test_slo_files_that_do_not_load_are_503_naming_the_file(store, tmp_path):
+    settings = _settings(tmp_path)
+    client = _client(settings, store)
+    assert client.get("/api/v1/services").status_code == 200
+    broken = Path(settings.slo_files[0])
+    broken.write_text(SLO_FILE.replace("objective: 99.9", "objective: 120"), encoding="utf-8")
+    _wrote(client)
+    answer = client.get("/api/v1/services")
+    assert answer.status_code == 503
+    assert f"{broken}:5" in answer.json()["detail"] and "objective" in answer.json()["detail"]
+    broken.write_text(SLO_FILE, encoding="utf-8")  # mended: read again
+    _wrote(client)
+    assert client.get("/api/v1/services").status_code == 200
+
+
 # --- GET /services/{slug}/series -------------------------------------------------------------
 
 

@@ -54,7 +54,6 @@ from services.store.series import STEPS, Resolution
 from services.store.timeutil import FIVE_MINUTES, HOUR, MINUTE, ceil_to, floor_to
 from services.timerange import TimeRange, floor_minute, parse_range
 from slo.budget import period_bounds
-from slo.errors import InputErrors
 from slo.model import SLO
 
 router = APIRouter(prefix="/services", tags=["services"])
@@ -94,7 +93,7 @@ Slug = Annotated[str, Path(description="The service's slug.", max_length=63)]
 
 # --- configuration read once per change -----------------------------------------------------
 
-_SLOS: dict[tuple[Any, ...], list[SLO]] = {}
+_SLOS: list[tuple[tuple[Any, ...], list[SLO]]] = []  # the last read: (file stamps, SLOs)
 
 
 def _stamp(path: FilePath) -> tuple[str, int, int]:
@@ -106,18 +105,20 @@ def _stamp(path: FilePath) -> tuple[str, int, int]:
 
 
 def configured_slos(settings: Settings) -> list[SLO]:
-    """The SLOs of `settings.slo_files`, read again only when a file changes; 503 naming
-    the files and lines when they do not load."""
+    """The SLOs of `settings.slo_files`, read again only when a file changes (its time or
+    size; one read kept, replaced whole, so concurrent requests see one or the other); 503
+    naming the files and lines when they do not load."""
     paths = expand(settings.slo_files)
     key = tuple(_stamp(p) for p in paths)
-    if key not in _SLOS:
-        try:
-            slos = load_slo_files(paths)
-        except (InputErrors, InputError) as exc:
-            raise HTTPException(503, f"SLO files do not load: {exc}") from None
-        _SLOS.clear()
-        _SLOS[key] = slos
-    return _SLOS[key]
+    last = _SLOS[-1] if _SLOS else None
+    if last is not None and last[0] == key:
+        return last[1]
+    try:
+        slos = load_slo_files(paths)
+    except InputError as exc:  # InputErrors too: every problem of every file
+        raise HTTPException(503, f"SLO files do not load: {exc}") from None
+    _SLOS[:] = [(key, slos)]
+    return slos
 
 
 # --- who the services are -------------------------------------------------------------------
