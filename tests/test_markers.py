@@ -191,6 +191,22 @@ def test_markers_added_listed_and_deleted_from_the_command_line(config):
     assert again.returncode == 1 and "no marker #1" in again.stderr
 
 
+def test_a_marker_written_from_the_command_line_makes_cached_answers_stale(config,
+                                                                          redis_url):
+    import redis
+
+    settings = yaml.safe_load(config.read_text()) | {"redis_url": redis_url}
+    config.write_text(yaml.safe_dump(settings))
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.get("apollo:cache:version") is None
+        added = apollo(config, "markers", "add", "--kind", "deploy", "--at", "now",
+                       "--text", "v2")
+        assert added.returncode == 0, added.stderr
+        assert client.get("apollo:cache:version") == b"1"
+        assert apollo(config, "markers", "delete", "1").returncode == 0
+        assert client.get("apollo:cache:version") == b"2"
+
+
 @pytest.mark.parametrize(("args", "message"), [
     pytest.param(["--at", "yesterday"], "--at: expected now, now-1h", id="a time outside "
                  "the grammar names --at"),

@@ -21,6 +21,22 @@ KIND_HELP = "deploy, incident or event."
 TIME_HELP = "ISO 8601 (naive = UTC), Unix seconds, now, now-5m or -1h"
 
 
+def _stale_answers() -> None:
+    """Tell the API's response cache the markers changed (when Redis is configured)."""
+    url = settings().redis_url
+    if url is None:
+        return
+    from services.store.cache_version import CacheVersion
+
+    version = CacheVersion(url)
+    try:
+        version.bump()
+    except ApolloError as exc:  # the API's cache TTL then bounds how stale it gets
+        typer.echo(f"apollo: warning: {exc}", err=True)
+    finally:
+        version.close()
+
+
 def _when(seconds: int | None) -> str:
     return "-" if seconds is None else datetime.fromtimestamp(seconds, UTC).strftime(
         "%Y-%m-%d %H:%M:%SZ")
@@ -96,6 +112,7 @@ def markers_add(
         raise InputError(exc.reason, field=flag) from None
     finally:
         engine.dispose()
+    _stale_answers()
     typer.echo(f"marker #{marker.id}: {marker.kind} {marker.service or '(platform)'} at "
                f"{_when(marker.at)}")
 
@@ -115,4 +132,5 @@ def markers_delete(
         engine.dispose()
     if not removed:
         raise ApolloError(f"no marker #{marker_id}")
+    _stale_answers()
     typer.echo(f"deleted marker #{marker_id}")
