@@ -458,8 +458,8 @@ def test_a_version_bump_invalidates_every_process_after_the_sync(engine, clock, 
         assert job.run() == []
     finally:
         job.close()
-    with redis.Redis.from_url(redis_url) as client:
-        assert int(client.get(VERSION_KEY)) == 1
+    with redis.Redis.from_url(redis_url) as direct:
+        assert int(direct.get(VERSION_KEY)) == 1
     assert wait_until(lambda: served(client.get(PROBE)) == "miss", SYNCED_WITHIN)
     assert one.calls == 2 and served(client.get(PROBE)) == "hit"
 
