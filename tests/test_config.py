@@ -47,7 +47,7 @@ def test_root_example_is_the_bundled_one():
 
 def test_without_a_file_the_bundled_example_is_used(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert load_settings().slugs == list(SEED_TABLE)
+    assert load_settings().slugs == [*SEED_TABLE, "apollo-api"]  # and Apollo's own API
 
 
 def test_a_local_apollo_yaml_wins_over_the_example(tmp_path, monkeypatch):

@@ -39,7 +39,8 @@ from slo.series import MinuteSeries
 from slo.windows import slo_windows
 
 ROOT = Path(__file__).resolve().parents[1]
-SLOS = {s.id: s for s in load_slo_files(expand([str(ROOT / "slos" / "*.yaml")]))}
+SLOS = {s.id: s for s in load_slo_files(expand([str(ROOT / "slos" / "*.yaml")]))
+        if s.service in PROFILES}  # the fleet's services (not Apollo's own API)
 DAY_MINUTES = 1440
 START = int(T0) - 60 * DAY_MINUTES  # the day of history ends at T0 (10:00 UTC)
 # Clean traffic may spend at most this share of an SLO's error budget. The availability

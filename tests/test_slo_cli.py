@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 APOLLO = str(Path(sys.executable).with_name("apollo"))
@@ -60,8 +61,10 @@ def test_validate_accepts_the_platform_slos():
     result = apollo("slo", "validate", "slos/*.yaml")
     assert result.returncode == 0, result.stderr
     counts = [int(line.split(": ")[1].split()[0]) for line in result.stdout.splitlines()]
-    assert len(counts) == 7
-    assert sum(counts) == 16
+    files = sorted((ROOT / "slos").glob("*.yaml"))
+    documents = [sum(1 for d in yaml.safe_load_all(p.read_text()) if d) for p in files]
+    assert len(counts) == len(files) >= 7
+    assert sum(counts) == sum(documents)
 
 
 def test_validate_reports_every_problem_with_file_line_and_field(tmp_path):
@@ -81,7 +84,7 @@ def test_rules_are_written_per_file_and_accepted_by_promtool(tmp_path):
     result = apollo("slo", "rules", "slos/*.yaml", "-o", str(tmp_path))
     assert result.returncode == 0, result.stderr
     written = sorted(tmp_path.glob("*.rules.yml"))
-    assert len(written) == 7
+    assert len(written) == len(list((ROOT / "slos").glob("*.yaml")))
     skipped = [line for line in result.stderr.splitlines() if "skipped" in line]
     assert len(skipped) == 2  # the timeslice and the ClickHouse SLOs have no PromQL form
     promtool = shutil.which("promtool")

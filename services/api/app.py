@@ -16,10 +16,9 @@ from sqlalchemy import Engine
 from services.api import middleware, telemetry
 from services.api.deps import ApiState
 from services.api.routers import ops
+from services.api.telemetry import API_PREFIX
 from services.auth import Authenticator
 from services.config import Settings
-
-API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings, engine: Engine, *, clock: Callable[[], float] = time.time,

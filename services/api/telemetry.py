@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+API_PREFIX = "/api/v1"  # where app.create_app mounts the resource routers
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter("apollo_api_requests", "API requests by route template, method and status.",
                    ["route", "method", "status"], registry=REGISTRY)
@@ -23,9 +24,25 @@ def install(app: FastAPI) -> None:
     async def observe(request: Request,
                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        LATENCY.labels(template).observe(time.perf_counter() - started)
-        REQUESTS.labels(template, request.method, str(response.status_code)).inc()
-        return response
+        status = 500  # a route that raises is an error the SLO must see
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            template = route_template(request)
+            LATENCY.labels(template).observe(time.perf_counter() - started)
+            REQUESTS.labels(template, request.method, str(status)).inc()
+
+
+def route_template(request: Request) -> str:
+    """The matched route's path with its mount prefix (`/api/v1/slos/{slo_id}`), never the
+    raw path; `unmatched` for a 404 outside every route."""
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if path is None:
+        return "unmatched"
+    # a router included with a prefix keeps its own paths (FastAPI >= 0.115)
+    if request.url.path.startswith(API_PREFIX + "/") and not path.startswith(API_PREFIX):
+        return API_PREFIX + path
+    return str(path)

@@ -29,7 +29,7 @@ from collectors.runs import RunResult, prune_runs
 from collectors.scrape import PageScraper, Target
 from collectors.scrape.names import names_by_service
 from services.config import Settings
-from services.errors import ConfigError
+from services.errors import ConfigError, SourceUnavailable
 from services.files import expand, load_slo_files
 from services.fleet.runner import read_state
 from services.runtime import metrics
@@ -250,6 +250,25 @@ def _alert_job(settings: Settings, engine: Engine, slos: Sequence[SLO], interval
     return Job("alerts", interval_s, evaluate)
 
 
+def _cache_version_job(redis_url: str, interval_s: float) -> Job:
+    """Last in each round: bump the API's cache version, so answers cached before this
+    round's rows are dropped (by every API process, within a second)."""
+    from services.store.cache_version import CacheVersion
+
+    version = CacheVersion(redis_url)
+
+    def bump() -> list[RunResult]:
+        run = RunResult("cache-version", "redis")
+        try:
+            version.bump()
+            run.samples = 1
+        except SourceUnavailable as exc:  # the API's TTL bounds staleness meanwhile
+            run.errors.append(str(exc))
+        return [run.finish()]
+
+    return Job("cache-version", interval_s, bump)
+
+
 def build_delivery(settings: Settings, engine: Engine) -> Any | None:
     """The outbox's delivery worker for this process, or None without notifiers."""
     if not settings.notifiers or not settings.alerting.enabled:
@@ -286,4 +305,6 @@ def build_jobs(settings: Settings, engine: Engine, *, targets: list[Target] | No
         jobs.append(_alert_job(settings, engine, slos, interval_s, clock, on_enqueue))
     jobs += _document_jobs(settings, engine, clock)
     jobs += _housekeeping_jobs(settings, engine, clock)
+    if settings.redis_url:
+        jobs.append(_cache_version_job(settings.redis_url, interval_s))
     return jobs
