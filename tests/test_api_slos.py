@@ -24,11 +24,12 @@ from services.alerting.policy import fingerprint
 from services.alerting.read import ALERTS
 from services.api.app import create_app
 from services.auth import Authenticator, parse_tokens
-from services.config import load_settings
+from services.config import EXAMPLE_CONFIG, load_settings
 from services.store import writes
 from services.store.catalog import ServiceInfo, ensure_services, ensure_slo
 from services.store.markers import add_marker
 from services.store.models import SliMinute
+from services.store.rollup import roll_up
 
 ROOT = Path(__file__).resolve().parents[1]
 APOLLO = [sys.executable, "-c", "from services.cli import main; main()"]
@@ -107,6 +108,7 @@ def _fill(engine) -> None:
             labels={"severity": "page", "slo": AVAILABILITY}, annotations={},
             active_since=BURST[0] + 5 * MIN, fired_at=BURST[0] + 7 * MIN,
             updated_at=NOW, values={}))
+        roll_up(conn, START, START + 86_400)  # the first day's hours rolled up, not the last
         add_marker(conn, kind="deploy", at=BURST[0] - 2 * MIN, end=BURST[1],
                    text="v1.4.2 rollout", service="payment-service", now=NOW)
 
@@ -142,6 +144,13 @@ def apollo(config: Path, *args: str) -> dict:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def close(a, b) -> bool:
+    """Equal, floats up to summation order."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-9, abs=1e-12)
+    return a == b
 
 
 def burn_rates(items: list[dict]) -> dict[str, float | None]:
@@ -283,10 +292,16 @@ def test_the_list_shows_every_configured_slo_with_the_same_figures_as_each_one(w
     assert listed.status_code == 200, listed.text
     body = listed.json()
     assert [s["id"] for s in body["items"]] == ALL_IDS and body["total"] == 5
-    for item in body["items"]:
+    for item in body["items"]:  # the list sums hour roll-ups where it can: the same sums
         one = client.get(f"/api/v1/slos/{item['id']}").json()
-        assert {k: one[k] for k in item if k != "alerts"} == {k: v for k, v in item.items()
-                                                              if k != "alerts"}
+        for key in (k for k in item if k not in ("alerts", "burn_rates")):
+            assert close(item[key], one[key]), key
+        assert [w["window"] for w in item["burn_rates"]] == [w["window"] for w in
+                                                              one["burn_rates"]]
+        for mine, full in zip(item["burn_rates"], one["burn_rates"], strict=True):
+            assert close(mine["burn_rate"], full["burn_rate"]), mine["window"]
+            assert close(mine["error_ratio"], full["error_ratio"]), mine["window"]
+        assert all(w["complete"] is None for w in item["burn_rates"])  # not read there
         assert [(a["severity"], a["state"], a["firing_now"]) for a in item["alerts"]] == [
             (a["severity"], a["state"], a["firing_now"]) for a in one["alerts"]]
     no_data = next(s for s in body["items"] if s["id"] == "api-gateway-availability")
@@ -399,3 +414,36 @@ def test_openapi_documents_every_slo_route_with_its_model_and_errors(world):
         assert {"304", "422"} <= answers.keys(), path
         assert path == "/api/v1/slos" or "404" in answers
     assert "SloSummaryOut" in spec["components"]["schemas"]
+
+
+def test_the_lists_read_keeps_every_sum_the_report_takes(engine):
+    """`summary_series` (hour roll-ups spread over their minutes, minutes where a window or
+    the period begins) against the minutes themselves: the period's sums, each alert
+    window's at `at`, and the exact hours minute by minute; also for a period starting
+    mid-hour inside the data."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from services.api.routers.slos import configured_slos, summary_series
+    from services.store.slo_data import stored_series
+    from slo.model import Period
+
+    _fill(engine)
+    settings = load_settings(EXAMPLE_CONFIG, slo_files=SLO_FILES)
+    slo = next(s for s in configured_slos(settings) if s.id == AVAILABILITY)
+    at = END - 17 * MIN
+    short = replace(slo, period=Period(timedelta(hours=30)))  # starts at 03:43 of day one
+    for chosen, length in ((slo, 30 * 86_400), (short, 30 * 3600)):
+        with engine.connect() as conn:
+            cheap = summary_series(conn, [chosen], at)[AVAILABILITY]
+            minutes = stored_series(conn, AVAILABILITY, at - length, at)
+        assert (cheap.start, len(cheap)) == (minutes.start, len(minutes))
+        assert np.nansum(cheap.total) == pytest.approx(np.nansum(minutes.total), rel=1e-12)
+        assert np.nansum(cheap.good) == pytest.approx(np.nansum(minutes.good), rel=1e-12)
+        first_whole = (-(-minutes.start // 3600) * 3600 - minutes.start) // MIN
+        np.testing.assert_array_equal(cheap.total[:first_whole], minutes.total[:first_whole])
+        np.testing.assert_array_equal(cheap.total[-43:], minutes.total[-43:])  # at's hour
+        windows = (5, 30, 60, 120, 360, 1440, 4320) if chosen is slo else (5,)
+        for w in windows:  # every window its alerts look at (a 30h period has none)
+            assert np.nansum(cheap.total[-w:]) == pytest.approx(np.nansum(minutes.total[-w:]))
+            assert np.nansum(cheap.bad[-w:]) == pytest.approx(np.nansum(minutes.bad[-w:]))

@@ -9,14 +9,16 @@ answer as one of them, so what is served is what is documented.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.api.schemas_writes import Problem
 
 AlertState = Literal["inactive", "pending", "firing", "resolved"]
 Resolution = Literal["minute", "5m", "hour"]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refused as input, not a 500
+Matcher = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]
 
 
 _DESCRIPTIONS = {
@@ -54,7 +56,8 @@ class WindowOut(BaseModel):
     window: str = Field(description="The window, e.g. `1h`.")
     error_ratio: float | None = Field(description="Bad / total events in the window.")
     burn_rate: float | None = Field(description="Error ratio in multiples of the budget.")
-    complete: bool = Field(description="Every minute of the window has data.")
+    complete: bool | None = Field(description="Every minute of the window has data (null "
+                                              "in the list, which reads whole hours).")
 
 
 class BurnPairOut(BaseModel):
@@ -329,8 +332,8 @@ _TIME = "ISO 8601, Unix seconds, `now`, `now+1h` or `+1h`."
 class AckIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    author: str = Field(min_length=1, max_length=200)
-    reason: str = Field(default="", max_length=2000)
+    author: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    reason: str = Field(default="", max_length=2000, pattern=NO_NUL)
     duration: str = Field(default="4h", alias="for", max_length=64,
                           description="How long repeats stop, e.g. `4h`.")
 
@@ -338,10 +341,11 @@ class AckIn(BaseModel):
 class SilenceIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    matchers: list[str] = Field(min_length=1, max_length=50,
-                                description='Alertmanager-style: `slo="x"`, `severity=~"page"`.')
-    author: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=2000)
+    matchers: list[Matcher] = Field(min_length=1, max_length=50,
+                                    description='Alertmanager-style: `slo="x"`, '
+                                                '`severity=~"page"`.')
+    author: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    reason: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
     starts_at: str | float | None = Field(default=None, description="Default now. " + _TIME)
     ends_at: str | float | None = Field(default=None, description="Give ends_at or for. " + _TIME)
     duration: str | None = Field(default=None, alias="for", max_length=64,

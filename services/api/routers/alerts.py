@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from sqlalchemy import Connection, func, select
 
 from services.alerting import read
@@ -29,6 +29,7 @@ from services.api.deps import (
     state,
 )
 from services.api.schemas import (
+    NO_NUL,
     AckIn,
     AcknowledgementOut,
     AlertDetailOut,
@@ -52,6 +53,9 @@ from slo.durations import parse_duration
 router = APIRouter(tags=["alerts"], route_class=BoundedRoute)
 ACKS = Acknowledgement.__table__
 MAX_TRANSITIONS = 500
+MAX_ID = 2**31 - 1  # the store's integer ids
+AlertId = Annotated[int, Path(ge=1, le=MAX_ID, description="The alert's id.")]
+SilenceId = Annotated[int, Path(ge=1, le=MAX_ID, description="The silence's id.")]
 
 
 def bad_body(field: str, reason: str) -> HTTPException:
@@ -106,7 +110,7 @@ def list_alerts(
     request: Request, conn: Conn, _reader: Reader, labels: LabelFilter, page: Paging,
     alert_state: Annotated[AlertState | None, Query(alias="state")] = None,
     source: Annotated[Literal["apollo", "alertmanager"] | None, Query()] = None,
-    slo: Annotated[str | None, Query(max_length=200)] = None,
+    slo: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
 ) -> Response:
     """Apollo's alerts and those an Alertmanager posted, firing first, then by name; the
     label filters read the alert's labels (`service` its service)."""
@@ -155,7 +159,7 @@ def _acks(conn: Connection, alert_id: int) -> list[AcknowledgementOut]:
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetailOut,
             responses=responses(304, 401, 403, 404))
-def read_alert(request: Request, alert_id: int, conn: Conn, _reader: Reader) -> Response:
+def read_alert(request: Request, alert_id: AlertId, conn: Conn, _reader: Reader) -> Response:
     """One alert with its transitions (newest first) and acknowledgements."""
     row = _alert_row(conn, alert_id)
     transitions = [TransitionOut(
@@ -186,7 +190,7 @@ def _duration_s(text: str, field: str) -> float:
 
 @router.post("/alerts/{alert_id}/ack", response_model=AcknowledgementOut, status_code=201,
              responses=responses(401, 403, 404, 413))
-def acknowledge_alert(request: Request, alert_id: int, body: AckIn, _writer_token: Writer
+def acknowledge_alert(request: Request, alert_id: AlertId, body: AckIn, _writer_token: Writer
                       ) -> AcknowledgementOut:
     """Acknowledge the alert's current episode: its repeats stop for `for`."""
     seconds = _duration_s(body.duration, "for")
@@ -259,7 +263,7 @@ def create_silence(request: Request, body: SilenceIn, _writer_token: Writer) -> 
 
 @router.delete("/silences/{silence_id}", response_model=SilenceOut,
                responses=responses(401, 403, 404))
-def expire(request: Request, silence_id: int, _writer_token: Writer) -> SilenceOut:
+def expire(request: Request, silence_id: SilenceId, _writer_token: Writer) -> SilenceOut:
     """End a silence now; its alerts notify again from their next change."""
     now = state(request).clock()
     with _writer(request).begin() as conn:

@@ -42,6 +42,7 @@ from services.store.models import CostLine as CostLineRow
 router = APIRouter(prefix="/costs", tags=["costs"])
 LINES = CostLineRow.__table__
 MILLION = Decimal(1_000_000)
+FIRST_MONTH, LAST_MONTH = date(1970, 1, 1), date(9998, 12, 1)
 
 
 def _stored_month(value: Any) -> date:
@@ -123,6 +124,9 @@ def read_costs(
             first = parse_month(month)
         except ValueError as exc:
             raise bad_parameter("month", str(exc).removeprefix("--month: ")) from None
+        if not FIRST_MONTH <= first <= LAST_MONTH:
+            raise bad_parameter("month", f"expected a month from {FIRST_MONTH:%Y-%m} to "
+                                         f"{LAST_MONTH:%Y-%m}, got {month!r}")
     else:
         today = datetime.fromtimestamp(now, UTC).date()
         first = months[0] if months else today.replace(day=1)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
 
 from services.api.deps import Conn, Paging, Reader, json_response, time_range
-from services.api.schemas import EngagementDayOut, EngagementOut, responses
+from services.api.schemas import NO_NUL, EngagementDayOut, EngagementOut, responses
 from services.store.models import EngagementDay
 
 router = APIRouter(prefix="/engagement", tags=["engagement"])
@@ -35,7 +35,8 @@ def read_engagement(
                      ] = "-30d",
     end: Annotated[str, Query(alias="to", max_length=64, description="End (excluded): "
                               "days starting before it are shown.")] = "now",
-    event_type: Annotated[str | None, Query(max_length=40, description="One engagement "
+    event_type: Annotated[str | None, Query(max_length=40, pattern=NO_NUL,
+                                            description="One engagement "
                                             "type, or `all`; default every row.")] = None,
 ) -> Response:
     """Days touching [from, to), oldest first, each event type then `all`."""

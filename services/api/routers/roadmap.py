@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 
 from services.api.deps import Conn, Reader, json_response
 from services.api.schemas import (
+    NO_NUL,
     PhaseCountOut,
     RoadmapDocumentOut,
     RoadmapFlagOut,
@@ -141,7 +142,8 @@ def _document(conn: Connection, document: str, rows: Sequence[Any]) -> RoadmapDo
 @router.get("", response_model=RoadmapOut, responses=responses(304, 401, 403))
 def read_roadmap(
     request: Request, conn: Conn, _reader: Reader,
-    document: Annotated[str | None, Query(max_length=500, description="Only this document "
+    document: Annotated[str | None, Query(max_length=500, pattern=NO_NUL,
+                                          description="Only this document "
                                           "(as the collector named it).")] = None,
 ) -> Response:
     """Every stored roadmap (or one): its tree, completion per item, phase, group and

@@ -13,9 +13,11 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import numpy as np
+import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import Connection, select
 
@@ -57,9 +59,10 @@ from services.api.schemas import (
 from services.config import Settings
 from services.errors import InputError
 from services.files import expand, load_slo_files
+from services.store import queries
 from services.store.markers import attribution_markers
 from services.store.models import Slo as SloRow
-from services.store.slo_data import stored_series
+from services.store.slo_data import EPOCH, stored_series
 from services.timerange import floor_minute, parse_time
 from slo.attribution import attribute
 from slo.backtest import backtest
@@ -69,7 +72,7 @@ from slo.durations import format_duration
 from slo.errors import SpecError
 from slo.forecast import Exhaustion, forecast
 from slo.model import SLO, EventRatio, LatencyThreshold, RawErrorRatio, RequestRatio, Threshold
-from slo.report import SloReport, report
+from slo.report import CURRENT_WINDOW, SloReport, report
 from slo.series import MINUTE_S, MinuteSeries, minutes
 from slo.timeslices import to_timeslices
 from slo.windows import slo_windows
@@ -77,6 +80,7 @@ from slo.windows import slo_windows
 router = APIRouter(prefix="/slos", tags=["slos"])
 
 STEPS: dict[str, int] = {"minute": 60, "5m": 300, "hour": 3600}
+HOUR_S = 3600
 MAX_POINTS = 10_000  # a history's intervals
 MAX_RANGE_S = 400 * 86_400  # history and backtest ranges
 SEVERITIES = ("page", "ticket")
@@ -177,11 +181,122 @@ class Evaluation:
     has_data: bool = False
 
 
-def evaluate(conn: Connection, slo: SLO, at: int) -> Evaluation:
+@dataclass(frozen=True)
+class _Rows:
+    """Stored intervals of several SLOs: start (Unix seconds), slug, good, total."""
+
+    ts: np.ndarray
+    slo: np.ndarray
+    good: np.ndarray
+    total: np.ndarray
+    step: int
+
+    @classmethod
+    def read(cls, conn: Connection, ids: Sequence[str], lo: int, hi: int,
+             resolution: str = "minute") -> _Rows:
+        if hi <= lo:
+            empty = np.zeros(0)
+            return cls(empty.astype(np.int64), empty.astype(object), empty, empty,
+                       STEPS[resolution])
+        frame = queries.sli(conn, datetime.fromtimestamp(lo, UTC),
+                            datetime.fromtimestamp(hi, UTC), slos=list(ids),
+                            resolution=resolution)  # type: ignore[arg-type]
+        return cls(((frame["ts"] - EPOCH) // pd.Timedelta(seconds=1)).to_numpy(),
+                   frame["slo"].to_numpy(), frame["good"].to_numpy(dtype=float),
+                   frame["total"].to_numpy(dtype=float), STEPS[resolution])
+
+    def place(self, slo_id: str, series: MinuteSeries) -> None:
+        """Write this SLO's intervals into `series`' minutes, an interval's counts spread
+        evenly over its minutes (as `to_timeslices` spreads slices: sums are kept)."""
+        k = self.step // MINUTE_S
+        mine = ((self.slo == slo_id) & (self.ts >= series.start)
+                & (self.ts + self.step <= series.end))
+        index = (self.ts[mine] - series.start) // MINUTE_S
+        for j in range(k):
+            series.good[index + j] = self.good[mine] / k
+            series.total[index + j] = self.total[mine] / k
+
+
+def _empty(start: int, end: int) -> MinuteSeries:
+    n = (end - start) // MINUTE_S
+    return MinuteSeries(start, np.full(n, np.nan), np.full(n, np.nan))
+
+
+def period_series(conn: Connection, slos: Sequence[SLO], at: int) -> dict[str, MinuteSeries]:
+    """Each SLO's stored minutes over its period ending at `at`, as `stored_series` gives
+    them (one SLO: `stored_series` itself), from one read: the minute tables are keyed time
+    first, so a range read scans every SLO's rows in it whatever it picks."""
+    if len(slos) == 1:
+        slo = slos[0]
+        return {slo.id: stored_series(conn, slo.id, at - _length(slo), at)}
+    first = at - max((_length(s) for s in slos), default=MINUTE_S)
+    rows = _Rows.read(conn, [s.id for s in slos], first, at)
+    out = {}
+    for slo in slos:
+        out[slo.id] = _empty(at - _length(slo), at)
+        rows.place(slo.id, out[slo.id])
+    return out
+
+
+def summary_series(conn: Connection, slos: Sequence[SLO], at: int) -> dict[str, MinuteSeries]:
+    """The series the list reports on, read cheaply: occurrence-budgeted SLOs take the whole
+    hours of their period from the hour roll-ups, spread evenly over each hour's minutes,
+    and read minutes only for the hours where the period or a burn window begins and for
+    the hour `at` falls in. Every sum the report takes (the period's, each window's) then
+    equals the minutes' (roll-ups equal the minute sums), so budget, SLI and burn rates
+    are those of `evaluate`; which minutes of the other hours had data is not known, so the
+    list leaves `complete` out. Timeslice SLOs read every minute."""
+    sliced = [s for s in slos if s.budgeting != "occurrences" and s.timeslices is not None]
+    out = period_series(conn, sliced, at) if sliced else {}
+    groups: dict[int, list[SLO]] = {}
+    for slo in slos:
+        if slo not in sliced:
+            groups.setdefault(_length(slo), []).append(slo)
+    for length, group in groups.items():
+        start = at - length
+        ids = [s.id for s in group]
+        exact = sorted({_hour(t) for t in (start, at - 1, *_window_starts(group, at))
+                        if t >= start})
+        parts = [_Rows.read(conn, ids, -(-start // HOUR_S) * HOUR_S, _hour(at), "hour")]
+        parts += [_Rows.read(conn, ids, max(start, h), min(at, h + HOUR_S)) for h in exact]
+        for slo in group:
+            series = out[slo.id] = _empty(start, at)
+            parts[0].place(slo.id, series)
+            for h in exact:  # the spread hour gives way to its own minutes
+                lo = (max(h, start) - start) // MINUTE_S
+                hi = (min(h + HOUR_S, at) - start) // MINUTE_S
+                series.good[lo:hi] = np.nan
+                series.total[lo:hi] = np.nan
+            for rows in parts[1:]:
+                rows.place(slo.id, series)
+    return out
+
+
+def _hour(t: int) -> int:
+    return t - t % HOUR_S
+
+
+def _window_starts(slos: Sequence[SLO], at: int) -> set[int]:
+    """Where each window the report computes begins (`at` minus its length)."""
+    lengths = {CURRENT_WINDOW}
+    for slo in slos:
+        try:
+            lengths.update(slo_windows(slo).durations)
+        except SpecError:
+            continue
+    return {at - int(w.total_seconds()) for w in lengths}
+
+
+def _length(slo: SLO) -> int:
+    return int(slo.period.length.total_seconds())
+
+
+def evaluate(conn: Connection, slo: SLO, at: int, series: MinuteSeries | None = None
+             ) -> Evaluation:
     """`apollo slo report NAME --at AT`: the period's stored minutes, sliced for timeslice
     budgets, reported at the end of the data."""
-    length = int(slo.period.length.total_seconds())
-    series = stored_series(conn, slo.id, at - length, at)
+    if series is None:
+        series = period_series(conn, [slo], at)[slo.id]
     if not series.has_data.any():
         return Evaluation(slo, at, problem="no minutes stored in the period (has it been "
                                            "collected?)")
@@ -203,9 +318,10 @@ def _num(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _windows(rep: SloReport) -> list[WindowOut]:
+def _windows(rep: SloReport, *, complete: bool = True) -> list[WindowOut]:
     return [WindowOut(window=format_duration(w.window), error_ratio=_num(w.error_ratio),
-                      burn_rate=_num(w.burn_rate), complete=w.complete) for w in rep.windows]
+                      burn_rate=_num(w.burn_rate), complete=w.complete if complete else None)
+            for w in rep.windows]
 
 
 def _since(row: Mapping[str, Any]) -> float | None:
@@ -247,8 +363,8 @@ def _alerts(ev: Evaluation, rows: Sequence[Mapping[str, Any]], *, pairs: bool
 
 
 def _summary_fields(ev: Evaluation, labels: dict[str, str],
-                    alert_rows: Sequence[Mapping[str, Any]], *, pairs: bool = False
-                    ) -> dict[str, Any]:
+                    alert_rows: Sequence[Mapping[str, Any]], *, pairs: bool = False,
+                    complete: bool = True) -> dict[str, Any]:
     slo, rep = ev.slo, ev.report
     return dict(
         id=slo.id, service=slo.service, name=slo.name, description=slo.description,
@@ -259,7 +375,7 @@ def _summary_fields(ev: Evaluation, labels: dict[str, str],
         sli=_num(rep.budget.sli) if rep else None,
         budget_remaining=_num(rep.budget.remaining_ratio) if rep else None,
         current_burn_rate=_num(rep.current_burn_rate) if rep else None,
-        burn_rates=_windows(rep) if rep else [],
+        burn_rates=_windows(rep, complete=complete) if rep else [],
         alerts=_alerts(ev, alert_rows, pairs=pairs),
     )
 
@@ -333,8 +449,9 @@ def list_slos(request: Request, conn: Conn, _reader: Reader, labels: LabelFilter
     chosen = [(s, lab) for s, lab in chosen if _matches(lab, labels)]
     shown, total = page.slice(chosen)
     rows = alert_reads.alerts(conn, source="apollo")
-    items = [SloSummaryOut(**_summary_fields(evaluate(conn, s, t), lab, rows))
-             for s, lab in shown]
+    series = summary_series(conn, [s for s, _ in shown], t)
+    items = [SloSummaryOut(**_summary_fields(evaluate(conn, s, t, series[s.id]), lab, rows,
+                                             complete=False)) for s, lab in shown]
     return json_response(request, SloListOut(items=items, total=total, limit=page.limit,
                                              offset=page.offset))
 
