@@ -291,7 +291,6 @@ def test_a_json_spec_validates_as_its_yaml_does(local):
 
 
 @pytest.mark.parametrize(("body", "line", "message"), [
-    pytest.param(b"", None, "empty body", id="empty"),
     pytest.param(b"version: prometheus/v1\nservice: \xff\n", 2, "not UTF-8",
                  id="not UTF-8, at its line"),
     pytest.param(b"apiVersion: apollo/v1\nkind: SLO\n  bad: [indent\n", 3, "",
@@ -307,6 +306,14 @@ def test_a_malformed_spec_is_a_200_with_its_errors(local, body, line, message):
     assert result["valid"] is False and result["slos"] == []
     assert result["errors"][0]["line"] == line
     assert message in result["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("body", [b"", b"  \n\n"], ids=["no body", "blank lines"])
+def test_no_document_at_all_is_422(local, body):
+    response = local.post("/api/v1/specs/validate", content=body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body"]
+    assert "empty; expected an SLO spec" in response.json()["detail"][0]["msg"]
 
 
 def test_a_spec_past_max_body_is_413(local, tmp_path):
@@ -559,8 +566,10 @@ def test_every_write_route_declares_its_models_and_errors(local, method, path):
         assert "413" in codes or method == "delete"
     if method == "post":
         assert operation["requestBody"]["content"]
-    if (method, path) not in {("post", "/api/v1/specs/validate"), ("get", "/api/v1/fleet")}:
-        assert "422" in codes  # every other route takes parameters or a JSON body
+    if method == "post" and "specs" not in path:
+        assert "400" in codes  # a body that is not JSON
+    if (method, path) != ("get", "/api/v1/fleet"):
+        assert "422" in codes  # every other route takes parameters or a body
     if "fleet" in path:
         assert "503" in codes
     assert operation.get("description") or operation.get("summary")

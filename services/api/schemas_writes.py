@@ -34,6 +34,18 @@ class Problem(BaseModel):
     detail: str
 
 
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class FieldErrors(BaseModel):
+    """422: what is wrong, field by field (FastAPI's own shape)."""
+
+    detail: list[FieldError]
+
+
 def problem(description: str) -> dict[str, Any]:
     """An entry of a route's `responses`: a refusal with its reason."""
     return {"description": description, "model": Problem}
@@ -42,6 +54,9 @@ def problem(description: str) -> dict[str, Any]:
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     401: problem("Reads need a token (api.require_token_for_reads) and none valid was given"),
     403: problem("The token does not grant read"),
+}
+NOT_JSON: dict[int | str, dict[str, Any]] = {
+    400: problem("The body could not be read as JSON"),
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: problem("No valid bearer token"),

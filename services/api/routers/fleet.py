@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.api.deps import Reader, Writer, state
 from services.api.schemas_writes import (
+    NOT_JSON,
     READ_ERRORS,
     WRITE_ERRORS,
     BoundedRoute,
@@ -104,7 +105,7 @@ def fleet_state(request: Request, _: Reader) -> FleetState:
 
 
 @router.post("/faults", status_code=201, response_model=FaultSet,
-             responses={**WRITE_ERRORS, **FLEET_ERRORS})
+             responses={**WRITE_ERRORS, **NOT_JSON, **FLEET_ERRORS})
 def inject_fault(body: FaultIn, request: Request, _: Writer) -> FaultSet:
     """Inject a fault into one service of the running demo fleet: `error_burst` (a `rate`
     of requests fail), `latency` (`factor` times slower) or `down`, `for` a while."""

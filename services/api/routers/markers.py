@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from services.api.deps import Conn, LabelFilter, Paging, Range, Reader, Writer, json_response, state
 from services.api.schemas_writes import (
+    NOT_JSON,
     READ_ERRORS,
     WRITE_ERRORS,
     BoundedRoute,
@@ -41,7 +42,8 @@ def _out(marker: markers.StoredMarker) -> MarkerOut:
     return MarkerOut(**{**marker.to_dict(), "service": marker.service or None})
 
 
-@router.post("", status_code=201, response_model=MarkerOut, responses=WRITE_ERRORS)
+@router.post("", status_code=201, response_model=MarkerOut,
+             responses={**WRITE_ERRORS, **NOT_JSON})
 def add_marker(body: MarkerIn, request: Request, response: Response, _: Writer) -> MarkerOut:
     """Store a marker; `at` and `end` in the one time grammar (relative forms count from
     now). A service must be one the platform knows."""

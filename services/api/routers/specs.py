@@ -29,6 +29,7 @@ from services.api.schemas_writes import (
     READ_ERRORS,
     WRITE_ERRORS,
     BoundedRoute,
+    FieldErrors,
     SpecProblem,
     SpecSlo,
     SpecStored,
@@ -61,11 +62,15 @@ sli:
     errors: sum(rate(http_requests_total{job="payment-service",code=~"5.."}[{{.window}}]))
     total: sum(rate(http_requests_total{job="payment-service"}[{{.window}}]))
 """
-SPEC_BODY = {"requestBody": {"required": True, "content": {
-    "application/yaml": {"schema": {"type": "string"}, "example": _EXAMPLE},
+# Any YAML or JSON value is a document the loader answers for (a wrong one with its
+# errors): the formats are described in docs/slo-spec.md, not in this schema.
+SPEC_BODY = {"requestBody": {"required": True, "description": "An SLO spec document",
+                             "content": {
+    "application/yaml": {"schema": {}, "example": _EXAMPLE},
     "application/json": {"schema": {}},
-    "text/plain": {"schema": {"type": "string"}},
+    "text/plain": {"schema": {"type": "string"}, "example": _EXAMPLE},
 }}}
+EMPTY = "empty; expected an SLO spec in YAML or JSON (" + ", ".join(FORMATS) + ")"
 _write_lock = threading.Lock()  # check-then-write of one process's uploads
 
 
@@ -91,9 +96,8 @@ def _problem(exc: InputError) -> SpecProblem:
 
 def validate_body(body: bytes) -> tuple[list[SLO], list[SpecProblem]]:
     """The SLOs of an uploaded document, or every error found in it, each at its line."""
-    if not body.strip():
-        return [], [SpecProblem(line=None, field="", message=(
-            "empty body; expected an SLO spec in YAML or JSON (" + ", ".join(FORMATS) + ")"))]
+    if not body.strip():  # no document at all: a bad request, not a spec that fails
+        raise bad_body("", EMPTY)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -113,10 +117,13 @@ def _validation(body: bytes) -> SpecValidation:
 
 
 @router.post("/validate", response_model=SpecValidation, openapi_extra=SPEC_BODY,
-             responses={**READ_ERRORS, 413: WRITE_ERRORS[413]})
+             responses={**READ_ERRORS, 413: WRITE_ERRORS[413],
+                        422: {"description": "An empty body: no document to validate",
+                              "model": FieldErrors}})
 async def validate_spec(request: Request, _: Reader) -> SpecValidation:
     """Validate an SLO spec of any supported format: its SLOs, or every error with its
-    line and field. A spec that does not validate is a 200 with `valid: false`."""
+    line and field. A spec that does not validate is a 200 with `valid: false`; an empty
+    body is 422."""
     body = await request.body()
     return await run_in_threadpool(_validation, body)
 
