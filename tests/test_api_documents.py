@@ -265,6 +265,10 @@ def test_engagement_is_the_stored_days_of_the_range(engagement, client):
     one = client.get("/api/v1/engagement", params={"from": "2026-10-31T12:00",
                                                    "to": "2026-10-31T13:00"}).json()
     assert {i["day"] for i in one["items"]} == {"2026-10-31"}
+    # to the last second there is: every day from Nov 1st, the last day no overflow
+    late = client.get("/api/v1/engagement", params={"from": "2026-11-01",
+                                                    "to": "9999-12-31T23:59:59"})
+    assert late.status_code == 200 and late.json()["total"] == 6
 
 
 def test_engagement_filters_by_type_and_pages(engagement, client):

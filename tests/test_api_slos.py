@@ -350,6 +350,9 @@ def test_the_list_filters_by_labels_and_pages(world, params, ids):
                  "to", id="a backtest ending before it starts"),
     pytest.param(f"/api/v1/slos/{AVAILABILITY}/backtest", {"from": "-401d"}, "from",
                  id="a backtest over more than 400 days"),
+    pytest.param(f"/api/v1/slos/{AVAILABILITY}/history",
+                 {"from": "9999-12-31", "to": "9999-12-31T23:59:59", "resolution": "hour"},
+                 "to", id="an interval ending past 9999"),
 ])
 def test_bad_input_is_a_422_naming_the_parameter(world, url, params, named):
     client, _ = world

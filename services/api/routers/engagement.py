@@ -5,7 +5,7 @@ UTC day and event type, `all` being every type together)."""
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -41,8 +41,7 @@ def read_engagement(
 ) -> Response:
     """Days touching [from, to), oldest first, each event type then `all`."""
     span = time_range(request, start, end)
-    first, last = _day(span.start), _day(span.end - 1) + timedelta(days=1)
-    where = [DAYS.c.day >= first, DAYS.c.day < last]
+    where = [DAYS.c.day >= _day(span.start), DAYS.c.day <= _day(span.end - 1)]
     if event_type is not None:
         where.append(DAYS.c.event_type == event_type)
     total = int(conn.execute(select(func.count()).select_from(DAYS).where(*where)).scalar_one())

@@ -63,7 +63,7 @@ from services.store import queries
 from services.store.markers import attribution_markers
 from services.store.models import Slo as SloRow
 from services.store.slo_data import EPOCH, stored_series
-from services.timerange import floor_minute, parse_time
+from services.timerange import LATEST, floor_minute, parse_time
 from slo.attribution import attribute
 from slo.backtest import backtest
 from slo.budget import period_bounds, require_budget
@@ -491,6 +491,8 @@ def slo_history(
     step = STEPS[chosen]
     start = time_range.start - time_range.start % step
     end = -(-time_range.end // step) * step
+    if end > LATEST:
+        raise bad_parameter("to", f"the last {chosen} interval would end past 9999-12-31")
     if end - start > MAX_RANGE_S:
         raise bad_parameter("from", "the range may span at most 400 days")
     if (end - start) // step > MAX_POINTS:
