@@ -44,7 +44,7 @@ from services.api.schemas import (
     TransitionOut,
     responses,
 )
-from services.api.schemas_writes import BoundedRoute
+from services.api.schemas_writes import BoundedRoute, bad_body
 from services.errors import InputError
 from services.store.models import Acknowledgement
 from services.timerange import parse_time
@@ -56,12 +56,6 @@ MAX_TRANSITIONS = 500
 MAX_ID = 2**31 - 1  # the store's integer ids
 AlertId = Annotated[int, Path(ge=1, le=MAX_ID, description="The alert's id.")]
 SilenceId = Annotated[int, Path(ge=1, le=MAX_ID, description="The silence's id.")]
-
-
-def bad_body(field: str, reason: str) -> HTTPException:
-    """422 naming a field of the request body, in FastAPI's own error shape."""
-    return HTTPException(422, detail=[{"loc": ["body", field], "msg": reason,
-                                       "type": "value_error"}])
 
 
 def _input_failure(exc: InputError, renames: Mapping[str, str] | None = None) -> HTTPException:
