@@ -1,19 +1,21 @@
 """Response (and request) models of the SLO, alert, roadmap, cost and engagement routes.
 
-Times are Unix seconds, as in the store and `apollo … --json`; durations are Prometheus
-style (`5m`, `30d`); ratios are 0..1. A figure that cannot be computed (no events, no
-data) is `null`, never NaN. The models are the OpenAPI contract: each route builds its
-answer as one of them, so what is served is what is documented.
+Times are RFC 3339 in UTC (`2026-12-06T00:15:00Z`): the routes build the models from Unix
+seconds, as the store and the SLO engine count, and `Instant` renders them; durations are
+Prometheus style (`5m`, `30d`) or seconds when a field says `_s`; ratios are 0..1. A
+figure that cannot be computed (no events, no data) is `null`, never NaN. The models are
+the OpenAPI contract: each route builds its answer as one of them, so what is served is
+what is documented.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.api.schemas_writes import Problem
+from services.api.schemas_writes import DateInstant, Instant, PreciseInstant, Problem
 
 AlertState = Literal["inactive", "pending", "firing", "resolved"]
 Resolution = Literal["minute", "5m", "hour"]
@@ -75,7 +77,7 @@ class SloAlertOut(BaseModel):
     kind: str = Field(description="`burn` (multiwindow burn rate) or `absent` (no data).")
     state: AlertState = Field(description="The alert's stored state (the evaluator's).")
     alert_id: int | None = Field(description="Its id under /alerts; null: never evaluated.")
-    since: float | None = Field(description="When the state began.")
+    since: PreciseInstant | None = Field(description="When the state began.")
     firing_now: bool | None = Field(
         description="Whether the burn-rate pairs fire on the data at `at` (before any "
                     "`for` delay); null for alerts that are not burn-rate pairs.")
@@ -101,7 +103,7 @@ class SloSummaryOut(BaseModel):
     objective: float = Field(description="Percent, e.g. 99.9.")
     period: str = Field(description="The compliance period, e.g. `30d`.")
     rolling: bool
-    at: int = Field(description="The instant the figures hold at (a minute boundary).")
+    at: Instant = Field(description="The instant the figures hold at (a minute boundary).")
     has_data: bool
     problem: str | None = Field(description="Why figures are missing, when they are.")
     sli: float | None = Field(description="Good / total events over the period so far.")
@@ -116,8 +118,8 @@ class SloListOut(_Page):
 
 
 class PeriodOut(BaseModel):
-    start: int
-    end: int
+    start: Instant
+    end: Instant
     length: str
     rolling: bool
 
@@ -135,8 +137,8 @@ class BudgetOut(BaseModel):
 
 
 class GapOut(BaseModel):
-    start: int
-    end: int
+    start: Instant
+    end: Instant
     minutes: int
 
 
@@ -178,7 +180,7 @@ class SloDetailOut(SloSummaryOut):
 
 
 class HistoryPointOut(BaseModel):
-    ts: int = Field(description="Start of the interval.")
+    ts: Instant = Field(description="Start of the interval.")
     good: float | None
     total: float | None
     sli: float | None = Field(description="Good / total in the interval.")
@@ -192,26 +194,26 @@ class SloHistoryOut(BaseModel):
     slo: str
     resolution: Resolution
     step_s: int
-    start: int
-    end: int
+    start: Instant
+    end: Instant
     points: list[HistoryPointOut]
 
 
 class FiringOut(BaseModel):
     severity: str
-    start: int
-    end: int | None = Field(description="null: still firing at the end of the data.")
+    start: Instant
+    end: Instant | None = Field(description="null: still firing at the end of the data.")
 
 
 class IncidentOut(BaseModel):
-    start: int
-    end: int | None
+    start: Instant
+    end: Instant | None
     bad: float
-    first_alert_at: int | None
+    first_alert_at: Instant | None
     detection_s: int | None
-    first_page_at: int | None
+    first_page_at: Instant | None
     budget_spent_before_page: float | None
-    resolved_at: int | None
+    resolved_at: Instant | None
     reset_s: int | None
 
 
@@ -223,8 +225,8 @@ class NeverFireOut(BaseModel):
 
 class BacktestOut(BaseModel):
     slo: str
-    start: int
-    end: int
+    start: Instant
+    end: Instant
     firings: list[FiringOut]
     incidents: list[IncidentOut]
     never_fire: list[NeverFireOut]
@@ -232,7 +234,7 @@ class BacktestOut(BaseModel):
 
 class ForecastOut(BaseModel):
     slo: str
-    at: int
+    at: Instant
     budget_remaining: float | None
     remaining_requests: float
     exhaustion: list[ExhaustionOut]
@@ -254,11 +256,11 @@ class AlertOut(BaseModel):
     episode: int
     labels: dict[str, str]
     annotations: dict[str, str]
-    active_since: float | None
-    fired_at: float | None
-    last_active_at: float | None
-    resolved_at: float | None
-    updated_at: float
+    active_since: PreciseInstant | None
+    fired_at: PreciseInstant | None
+    last_active_at: PreciseInstant | None
+    resolved_at: PreciseInstant | None
+    updated_at: PreciseInstant
     values: dict[str, Any] = Field(description="Its last burn rates and budget.")
 
 
@@ -269,7 +271,7 @@ class AlertListOut(_Page):
 class TransitionOut(BaseModel):
     id: int
     key: str = Field(description="The idempotency key its notifications carry.")
-    at: float
+    at: PreciseInstant
     from_state: str
     to_state: str
     episode: int
@@ -285,8 +287,8 @@ class AcknowledgementOut(BaseModel):
     episode: int
     author: str
     reason: str
-    at: float
-    expires_at: float
+    at: PreciseInstant
+    expires_at: PreciseInstant
 
 
 class AlertDetailOut(AlertOut):
@@ -301,9 +303,9 @@ class DeliveryOut(BaseModel):
     kind: str
     status: str = Field(description="pending, sent or dead.")
     attempts: int
-    created_at: float
-    sent_at: float | None
-    next_attempt_at: float
+    created_at: PreciseInstant
+    sent_at: PreciseInstant | None
+    next_attempt_at: PreciseInstant
     last_error: str | None
 
 
@@ -316,9 +318,9 @@ class SilenceOut(BaseModel):
     matchers: list[str]
     author: str
     reason: str
-    starts_at: float
-    ends_at: float
-    created_at: float
+    starts_at: PreciseInstant
+    ends_at: PreciseInstant
+    created_at: PreciseInstant
     active: bool
 
 
@@ -404,7 +406,7 @@ class PhaseCountOut(BaseModel):
 
 
 class RoadmapSnapshotOut(BaseModel):
-    taken_at: datetime
+    taken_at: DateInstant
     leaves: int
     leaves_done: int
     completion: float | None
@@ -413,7 +415,7 @@ class RoadmapSnapshotOut(BaseModel):
 
 class RoadmapDocumentOut(_Progress):
     document: str
-    updated_at: datetime
+    updated_at: DateInstant
     phases: list[RoadmapPhaseOut]
     groups: list[RoadmapGroupOut]
     flags: list[RoadmapFlagOut]
@@ -466,8 +468,9 @@ class CostsOut(BaseModel):
     mau: int | None = Field(description="Monthly active users used for cost per user.")
     requests: float = Field(description="Requests served by every service in the month so "
                                         "far (the store's service metrics).")
-    requests_start: int
-    requests_end: int
+    requests_start: Instant = Field(description="The requests are counted over "
+                                             "[requests_start, requests_end).")
+    requests_end: Instant
     partial_month: bool = Field(description="The month is still running: requests so far.")
     sources: list[CostSourceOut]
 
@@ -485,8 +488,8 @@ class EngagementDayOut(BaseModel):
 
 
 class EngagementOut(_Page):
-    start: int
-    end: int
+    start: Instant
+    end: Instant
     items: list[EngagementDayOut]
 
 

@@ -1,16 +1,16 @@
 """Response models of /api/v1/services and /api/v1/runs, so the OpenAPI document is whole.
 
 Figures without data are null (no minutes measured, no baseline configured); times are
-ISO 8601 in UTC.
+RFC 3339 in UTC (`2026-12-06T00:15:00Z`), as in every answer of the API (schemas_writes).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.api.schemas_writes import DateInstant, PreciseInstant
 from services.documents.status import Status
 
 
@@ -37,7 +37,7 @@ class SloBudgetOut(BaseModel):
 
     slo: str
     objective: float = Field(description="Percent, as in the spec (99.9).")
-    period_start: datetime
+    period_start: DateInstant
     remaining: float | None = Field(description="1 - spent; null without events in the "
                                                 "period; negative once overspent.")
 
@@ -79,8 +79,8 @@ class ServiceOut(BaseModel):
 
 
 class ServiceList(BaseModel):
-    from_: datetime = Field(alias="from", serialization_alias="from")
-    to: datetime
+    from_: DateInstant = Field(alias="from", serialization_alias="from")
+    to: DateInstant
     total: int = Field(description="Services matching the filters, on every page.")
     limit: int
     offset: int
@@ -90,7 +90,7 @@ class ServiceList(BaseModel):
 class SeriesPoint(BaseModel):
     """One interval of a service's series: [ts, ts + seconds)."""
 
-    ts: datetime
+    ts: DateInstant
     seconds: int = Field(description="Length of the interval the rates are taken over.")
     requests: float
     errors: float
@@ -108,9 +108,18 @@ class ServiceSeries(BaseModel):
     service: str
     resolution: Literal["minute", "5m", "hour"]
     percentile: float
-    from_: datetime = Field(alias="from", serialization_alias="from")
-    to: datetime
+    from_: DateInstant = Field(alias="from", serialization_alias="from")
+    to: DateInstant
     points: list[SeriesPoint]
+
+
+class RunGapOut(BaseModel):
+    """A span `[start, end)` a run could not fill."""
+
+    model_config = ConfigDict(extra="allow")
+
+    start: PreciseInstant
+    end: PreciseInstant
 
 
 class RunOut(BaseModel):
@@ -120,12 +129,12 @@ class RunOut(BaseModel):
     collector: str
     target: str
     status: Literal["ok", "partial", "failed"] | str
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: DateInstant
+    finished_at: DateInstant | None
     duration_s: float | None
     samples: int
     errors: int
-    gaps: list[dict[str, Any]]
+    gaps: list[RunGapOut]
     message: str
 
 

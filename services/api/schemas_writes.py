@@ -4,26 +4,73 @@ is read into memory (markers, SLO specs and fleet faults all use it).
 
 Errors are JSON: `{"detail": "reason"}`, and for 422 FastAPI's own shape, a list of
 `{"loc": ["body", "field"], "msg": ..., "type": ...}` naming the field.
+
+It also holds the one form of a time in every answer of the API: RFC 3339 in UTC
+(`2026-12-06T00:15:00Z`), whatever a route builds its model from (`Instant` for Unix
+seconds as the store keeps them, `PreciseInstant` for fractional ones, `DateInstant` for
+datetimes), so the routes hand over what they have and the models render it.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
 from slo.durations import parse_duration
+
+# --- times ------------------------------------------------------------------------------
+
+
+def rfc3339(value: float | datetime) -> str:
+    """A time as RFC 3339 in UTC: `2026-12-06T00:15:00Z`, with `.ffffff` only when it has a
+    fraction of a second (as pydantic renders an aware datetime). Unix seconds or a
+    datetime (naive = UTC)."""
+    if isinstance(value, datetime):
+        return _datetime_text(_utc(value))
+    if value == math.floor(value):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(value)))
+    return _datetime_text(datetime.fromtimestamp(value, UTC))
+
+
+def _datetime_text(value: datetime) -> str:
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{value.microsecond:06d}Z" if value.microsecond else f"{text}Z"
+
+
+def _utc(value: datetime) -> datetime:
+    """Aware in UTC: naive is taken as UTC, another offset is converted."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if not value.utcoffset() else value.astimezone(UTC)
+
+
+_AS_RFC3339 = PlainSerializer(rfc3339, return_type=str, when_used="json")
+_RFC3339_SCHEMA = WithJsonSchema({"type": "string", "format": "date-time",
+                                  "examples": ["2026-12-06T00:15:00Z"]}, mode="serialization")
+Instant = Annotated[int, _AS_RFC3339, _RFC3339_SCHEMA]
+"""Whole Unix seconds in Python (as the store and the SLO engine count), RFC 3339 in JSON."""
+PreciseInstant = Annotated[float, _AS_RFC3339, _RFC3339_SCHEMA]
+"""Unix seconds with a fraction (alert and outbox times), RFC 3339 in JSON."""
+DateInstant = Annotated[datetime, AfterValidator(_utc)]
+"""A datetime, made aware in UTC, so pydantic renders it with `Z` (naive = UTC)."""
+
 
 # --- errors -----------------------------------------------------------------------------
 
@@ -148,13 +195,13 @@ def time_text(value: str | int | float) -> str:
 class MarkerOut(BaseModel):
     id: int
     kind: MarkerKind
-    service: str | None = Field(description="None: the whole platform")
-    at: int = Field(description="Unix seconds")
-    end: int | None = Field(description="Unix seconds (excluded); None: a point in time")
+    service: str | None = Field(description="null: the whole platform")
+    at: Instant = Field(description="When (it started)")
+    end: Instant | None = Field(description="When it ended (excluded); null: a point in time")
     text: str
     tags: list[str]
     author: str
-    created_at: float
+    created_at: PreciseInstant
 
 
 class MarkerPage(BaseModel):
@@ -258,8 +305,8 @@ def _only_for(name: str, kind: str, value: float | None, info: ValidationInfo) -
 
 class FaultOut(BaseModel):
     kind: FaultKind
-    start: float | None = Field(description="Unix seconds")
-    until: float = Field(description="Unix seconds (excluded)")
+    start: PreciseInstant | None = Field(description="When it began")
+    until: PreciseInstant = Field(description="When it ends (excluded)")
     rate: float
     factor: float
 
