@@ -24,6 +24,7 @@ Matcher = Annotated[str, StringConstraints(min_length=1, max_length=1000, patter
 
 
 _DESCRIPTIONS = {
+    400: "The body could not be read as JSON",
     304: "Not Modified: the ETag given in If-None-Match is still current",
     401: "No valid bearer token",
     403: "The token does not grant the scope asked for",
@@ -35,9 +36,10 @@ _DESCRIPTIONS = {
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these status codes (422 FastAPI declares itself)."""
+    """OpenAPI `responses` for these status codes (422 FastAPI declares itself). A route
+    that takes a body (413) also answers 400 when the body is not JSON."""
     out: dict[int | str, dict[str, Any]] = {}
-    for code in codes:
+    for code in sorted({*codes, *((400,) if 413 in codes else ())}):
         entry: dict[str, Any] = {"description": _DESCRIPTIONS[code]}
         if code != 304:
             entry["model"] = Problem

@@ -27,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    Strict,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
@@ -162,6 +163,9 @@ class BoundedRoute(APIRoute):
 
 MarkerKind = Literal["deploy", "incident", "event"]
 TimeText = Annotated[str, StringConstraints(max_length=64)]
+# A JSON number is Unix seconds; strict, so a string is a TimeText (at most 64 characters)
+# and never read as a number, whatever its length.
+TimeNumber = Annotated[int, Strict()] | Annotated[float, Strict()]
 TIME_HELP = "ISO 8601 (naive = UTC), Unix seconds, now, now-5m or -1h"
 
 
@@ -173,8 +177,8 @@ class MarkerIn(BaseModel):
     kind: MarkerKind = Field(description="deploy, incident or event")
     service: str | None = Field(default=None, max_length=63,
                                 description="A service slug; none: the whole platform")
-    at: TimeText | int | float = Field(description=f"When (it started): {TIME_HELP}")
-    end: TimeText | int | float | None = Field(default=None,
+    at: TimeText | TimeNumber = Field(description=f"When (it started): {TIME_HELP}")
+    end: TimeText | TimeNumber | None = Field(default=None,
                                                description=f"When it ended (excluded): "
                                                            f"{TIME_HELP}")
     text: str = Field(min_length=1, max_length=10_000, description="What happened")
