@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,6 +27,16 @@ class Gap:
     @property
     def minutes(self) -> int:
         return (self.end - self.start) // MINUTE_S
+
+
+class InProgress(NamedTuple):
+    """An SLO's minute still being counted: good and total from `minute` (its start, Unix
+    seconds) up to `through`. A collector hands it to alert evaluation in-process."""
+
+    minute: int
+    good: float
+    total: float
+    through: float
 
 
 @dataclass(frozen=True)

@@ -359,3 +359,39 @@ def test_firing_alerts_are_reposted_to_alertmanager_with_their_key(engine):
         rounds = [t for t in round_times
                   if t - fired >= 60 and (resolved is None or t < resolved)]
         assert sorted(c for k, _n, c in reposts if k == key) == rounds
+
+
+def test_between_minute_ends_the_minute_being_counted_is_judged(engine):
+    """A collector hands over the minute it is still counting: a burst pages before that
+    minute ends, and the burn rates recorded are the window's up to that instant, the
+    oldest minute counted for the share the window still covers (worked by hand)."""
+    from slo.series import InProgress
+
+    good, total = bursty_series(4, seed=21)
+    n = len(total)
+    quiet = np.full(n, 0.0005)  # no bursts: nothing fires on the stored minutes
+    bad = np.round(total * quiet)
+    good = total - bad
+    write_minutes(engine, good, total, 0, n - 1)
+    last = n - 1  # the minute being counted: its first 30 s fail every request
+    current = InProgress(T0 + 60 * last, good=0.0, total=1000.0, through=T0 + 60 * last + 30)
+    clock = Clock(T0 + 60 * last + 31)
+    evaluator = AlertEvaluator(engine, [SLO_SPEC], AlertingConfig(), [], clock=clock,
+                               in_progress=lambda: {SLO_SPEC.id: current})
+    evaluator.evaluate()
+    rows = transitions(engine)
+    assert [(sev, at, state) for sev, at, state, *_ in rows] == [
+        ("page", current.through, "firing")]
+    rates = rows[0][3]
+    for window, minutes in {"5m": 5, "1h": 60}.items():
+        lo = last - minutes  # the minute the window starts inside: half of it still counts
+        by_hand = ((bad[lo + 1:last].sum() + 0.5 * bad[lo] + 1000)
+                   / (total[lo + 1:last].sum() + 0.5 * total[lo] + 1000))
+        assert rates[window] == pytest.approx(by_hand / 0.001, rel=1e-9)
+    # the same minute, complete and stored, judged at its end: still a page, no new change
+    write_minutes(engine, np.append(good[:-1], 0.0), np.append(total[:-1], 2000.0),
+                  last, last + 1)  # its second half failed every request too
+    clock.now = T0 + 60 * (last + 1) + 5
+    evaluator.in_progress = None
+    evaluator.evaluate()
+    assert len(transitions(engine)) == 1

@@ -445,3 +445,36 @@ def test_a_minute_whose_figures_overflow_is_set_aside_and_named(tmp_path):
     with engine.connect() as conn:
         assert queries.service_metrics(conn, T0, T0 + 600).empty
     engine.dispose()
+
+
+def test_the_minute_being_counted_is_handed_over_summed_over_pods(tmp_path):
+    """`in_progress`: per SLO, the good and total counted so far in the minute the pods are
+    in, summed over pods, up to the older of their last scrapes (worked by hand)."""
+    from slo.model import SLO, RequestRatio
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    slo = SLO(service="pay", name="availability", objective=99.9, sli=RequestRatio(
+        total_query='sum(rate(http_requests_total{job="pay"}[{{.window}}]))',
+        error_query='sum(rate(http_requests_total{job="pay",code=~"5.."}[{{.window}}]))'))
+
+    def counters(ok: float, failed: float) -> str:
+        return ("# TYPE http_requests_total counter\n"
+                f'http_requests_total{{code="200"}} {ok}\n'
+                f'http_requests_total{{code="500"}} {failed}\n')
+
+    start = T0 - T0 % 60 + 60  # a minute boundary
+    clock = Clock(start)
+    pages = {"a": counters(0, 0), "b": counters(0, 0)}
+    with serving(pages) as base:
+        scraper = PageScraper(engine, [Target("pay", f"{base}/a"), Target("pay", f"{base}/b")],
+                              clock=clock, slos=[slo])
+        scraper.scrape_once()
+        assert scraper.in_progress() == {}  # nothing counted yet
+        clock.now = start + 20  # 20 s into the minute: a counted 300 ok + 30 failed, b 90 + 10
+        pages.update(a=counters(300, 30), b=counters(90, 10))
+        scraper.scrape_once()
+        (slug, current), = scraper.in_progress().items()
+    assert slug == slo.id
+    assert current == (start, 300 + 90, 300 + 30 + 90 + 10, start + 20)
+    engine.dispose()

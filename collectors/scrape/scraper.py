@@ -59,6 +59,7 @@ from services.store import writes
 from services.store.catalog import ensure_service_ids, ensure_slo
 from services.store.models import LatencyBucketMinute, ServiceMinute, SliMinute
 from slo.model import SLO
+from slo.series import MINUTE_S, InProgress
 
 # httpcore's pool rescans its whole queue whenever a connection frees: with hundreds of
 # requests queued at once that grows with the square of the targets, so admit a few at a time
@@ -346,6 +347,39 @@ class PageScraper:
                                   f"{', '.join(held)}): it counts a series set aside above")
         run.gaps = [{"start": a, "end": b} for a, b in state.gaps[gaps_before:]]
         return service_rows, buckets, sli_rows
+
+    def in_progress(self) -> dict[str, InProgress]:
+        """Per SLO, the minute its targets are still counting: its good and total so far,
+        summed over this replica's targets, and the time they are counted up to (the
+        oldest of the targets' last scrapes). Alert evaluation reads it in-process, to judge
+        between minute ends; it is never written. An SLO whose targets are in different
+        minutes, or whose minute counts a series set aside, is left out."""
+        out: dict[str, InProgress] = {}
+        dropped: set[str] = set()
+        for target in self._mine():
+            state = self.state[target.url]
+            if state.last_t is None:
+                continue
+            minute = int(state.last_t // MINUTE_S) * MINUTE_S  # the one being counted
+            increases = state.counts.get(minute)
+            if increases is None or state.unknown.get(minute):
+                continue
+            for reading in self._readings_of(target.service):
+                result = good_total(reading, increases, job=target.service,
+                                    instance=target.instance)
+                slug = reading.slo.id
+                if result is None or slug in dropped:
+                    continue
+                seen = out.get(slug)
+                if seen is not None and seen.minute != minute:
+                    dropped.add(slug)
+                    del out[slug]
+                    continue
+                good, total = result
+                out[slug] = InProgress(minute, good, total, state.last_t) if seen is None else \
+                    InProgress(minute, seen.good + good, seen.total + total,
+                               min(seen.through, state.last_t))
+        return out
 
     def _save_state(self) -> None:
         if self.state_path is None:

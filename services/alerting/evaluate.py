@@ -49,7 +49,7 @@ from slo.budget import period_bounds
 from slo.durations import format_duration
 from slo.errors import SpecError
 from slo.model import SLO
-from slo.series import MINUTE_S
+from slo.series import MINUTE_S, InProgress
 from slo.windows import AlertWindows, slo_windows
 
 log = logging.getLogger(__name__)
@@ -105,10 +105,26 @@ class _Tracker:
             return None
         return 1 - bad / (total * self.slo.error_budget_ratio)
 
-    def burn_rates(self, rule: AlertRule, at: int) -> dict[str, float]:
+    def ratio(self, width: int, at: float, current: InProgress | None = None) -> float:
+        """Error ratio over the `width` minutes up to `at`: at a minute end, the stored
+        minutes; between minute ends, the minute being counted so far plus the stored
+        ones before it, the oldest of them in the share the window still covers (events
+        taken as spread evenly over a minute, as a rate over a range is)."""
+        if current is None:
+            return self.window.ratio(width, int(at))
+        share = (at - current.minute) / MINUTE_S  # of the minute being counted
+        first = current.minute - MINUTE_S * width  # the minute the window starts inside
+        bad, total = self.window.sums(first + MINUTE_S, current.minute)
+        edge_bad, edge_total = self.window.counts(first)
+        bad += (1 - share) * edge_bad + max(0.0, current.total - current.good)
+        total += (1 - share) * edge_total + current.total
+        return bad / total if total > 0 else math.nan
+
+    def burn_rates(self, rule: AlertRule, at: float, current: InProgress | None = None
+                   ) -> dict[str, float]:
         rates = {}
         for width in sorted(rule.widths):
-            ratio = self.window.ratio(width, at)
+            ratio = self.ratio(width, at, current)
             if not math.isnan(ratio):
                 rates[format_duration(timedelta(minutes=width))] = (
                     ratio / self.slo.error_budget_ratio)
@@ -135,8 +151,9 @@ def _holds(value: float, op: str, limit: float) -> bool:
     return not math.isnan(value) and COMPARE[op](value, limit)
 
 
-def _active(tracker: _Tracker, rule: AlertRule, at: int) -> bool:
-    return any(all(_holds(tracker.window.ratio(w, at), c.op, c.limit) for w in c.widths)
+def _active(tracker: _Tracker, rule: AlertRule, at: float,
+            current: InProgress | None = None) -> bool:
+    return any(all(_holds(tracker.ratio(w, at, current), c.op, c.limit) for w in c.widths)
                for c in rule.conditions)
 
 
@@ -147,8 +164,10 @@ class AlertEvaluator:
                  notifiers: Sequence[Notifier], *,
                  windows: Mapping[timedelta, AlertWindows] | None = None,
                  clock: Callable[[], float] = time.time,
-                 on_enqueue: Callable[[], None] | None = None) -> None:
+                 on_enqueue: Callable[[], None] | None = None,
+                 in_progress: Callable[[], Mapping[str, InProgress]] | None = None) -> None:
         self.engine = engine
+        self.in_progress = in_progress
         self.config = config
         self.clock = clock
         self.on_enqueue = on_enqueue
@@ -187,6 +206,7 @@ class AlertEvaluator:
         self._read_new(conn, horizons)
         changes: list[_Pending] = []
         evaluated = 0
+        counting = self.in_progress() if self.in_progress is not None else {}
         for slug, tracker in self.trackers.items():
             horizon = horizons.get(slug, tracker.cursor)
             for at in range(tracker.cursor + MINUTE_S, horizon + 1, MINUTE_S):
@@ -194,6 +214,14 @@ class AlertEvaluator:
                 for rule in tracker.rules:
                     if rule.kind == "burn":
                         self._step(tracker, rule, _active(tracker, rule, at), at, changes)
+            current = counting.get(slug)
+            if (current is not None and current.minute == max(horizon, tracker.cursor)
+                    and current.minute < current.through <= now):
+                for rule in tracker.rules:  # between minute ends: the minute being counted
+                    if rule.kind == "burn":
+                        self._step(tracker, rule, _active(tracker, rule, current.through,
+                                                          current), current.through, changes,
+                                   current)
             for rule in tracker.rules:
                 if rule.kind == "absent":
                     last = tracker.window.last_data
@@ -209,14 +237,14 @@ class AlertEvaluator:
         return Round(evaluated, len(changes), sent, tuple(self.skipped))
 
     def _step(self, tracker: _Tracker, rule: AlertRule, active: bool, at: float,
-              changes: list[_Pending]) -> None:
+              changes: list[_Pending], current: InProgress | None = None) -> None:
         prev = tracker.states.get(rule.fingerprint, AlertState())
         state, change = step(prev, active, at, rule.timing)
         tracker.states[rule.fingerprint] = state
         if change is None:
             return
         minute_end = int(at) - int(at) % MINUTE_S
-        rates = tracker.burn_rates(rule, minute_end) if rule.kind == "burn" else {}
+        rates = tracker.burn_rates(rule, at, current) if rule.kind == "burn" else {}
         changes.append(_Pending(tracker, rule, change, state, rates,
                                 tracker.budget_remaining(minute_end)))
 

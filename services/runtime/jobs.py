@@ -118,7 +118,8 @@ def build_scraper(settings: Settings, engine: Engine, targets: list[Target] | No
 
 
 def _scrape_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
-                targets: list[Target] | None, keep_state: bool, interval_s: float) -> Job:
+                targets: list[Target] | None, keep_state: bool, interval_s: float
+                ) -> tuple[Job, Lazy[PageScraper]]:
     def make() -> PageScraper:
         register_services(settings, engine)
         return build_scraper(settings, engine, targets, keep_state=keep_state, slos=slos)
@@ -130,7 +131,7 @@ def _scrape_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
         metrics.PENDING_ROWS.set(scraper.get().pending_rows)  # rows waiting for the store
         return runs
 
-    return Job("scrape", interval_s, scrape)
+    return Job("scrape", interval_s, scrape), scraper
 
 
 def _prometheus_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
@@ -233,12 +234,16 @@ def _housekeeping_jobs(settings: Settings, engine: Engine, clock: Callable[[], f
 
 
 def _alert_job(settings: Settings, engine: Engine, slos: Sequence[SLO], interval_s: float,
-               clock: Callable[[], float], on_enqueue: Callable[[], None] | None) -> Job:
-    """Alert evaluation over the minutes the metric jobs just wrote (it runs after them)."""
+               clock: Callable[[], float], on_enqueue: Callable[[], None] | None,
+               scraper: Lazy[PageScraper] | None) -> Job:
+    """Alert evaluation over the minutes the metric jobs just wrote (it runs after them),
+    and, when this process scrapes pages, over the minute they are still counting."""
     from services.alerting.evaluate import AlertEvaluator
 
+    counting = (lambda: scraper.get().in_progress()) if scraper is not None else None
     evaluator = Lazy(lambda: AlertEvaluator(engine, slos, settings.alerting, settings.notifiers,
-                                            clock=clock, on_enqueue=on_enqueue))
+                                            clock=clock, on_enqueue=on_enqueue,
+                                            in_progress=counting))
 
     def evaluate() -> list[RunResult]:
         run = RunResult("alerts", "evaluate")
@@ -295,14 +300,17 @@ def build_jobs(settings: Settings, engine: Engine, *, targets: list[Target] | No
     metrics_every = every or (sources.prometheus.interval if sources.prometheus.url
                               else sources.scrape.interval)
     interval_s = metrics_every.total_seconds()
+    scraper: Lazy[PageScraper] | None = None
     if sources.prometheus.url:
         jobs = [_prometheus_job(settings, engine, slos, interval_s)]
     else:
-        jobs = [_scrape_job(settings, engine, slos, targets, keep_state, interval_s)]
+        scrape, scraper = _scrape_job(settings, engine, slos, targets, keep_state, interval_s)
+        jobs = [scrape]
     if events_client is not None or sources.clickhouse.dsn:
         jobs += _clickhouse_jobs(settings, engine, slos, events_client, interval_s, clock)
     if settings.alerting.enabled and slos:
-        jobs.append(_alert_job(settings, engine, slos, interval_s, clock, on_enqueue))
+        jobs.append(_alert_job(settings, engine, slos, interval_s, clock, on_enqueue,
+                               None if keep_state else scraper))  # (--once: whole minutes)
     jobs += _document_jobs(settings, engine, clock)
     jobs += _housekeeping_jobs(settings, engine, clock)
     if settings.redis_url:
