@@ -79,8 +79,10 @@ def f1(x: float | None) -> str:
 
 
 def bench_page(args: argparse.Namespace) -> list[Any]:
-    from bench.alerting_page import dump, one_run, progress
+    from bench.alerting_page import dump, load, one_run, progress
 
+    if args.from_json:  # the report again, from runs saved with --json
+        return [load(line) for line in Path(args.from_json).read_text().splitlines() if line]
     results = []
     for k in range(args.runs):
         phase = (args.phase + 60.0 * k / args.runs) % 60
@@ -175,32 +177,53 @@ def detail_lines(results: list[Any]) -> list[str]:
             fc = r.fleet_check
             lines.append(f"    fleet's own 5xx count vs true: {fc['fleet_5xx']:.0f} vs "
                          f"{fc['true_5xx']:.0f} ({fc['excess_s']:+.1f} s of the burst)")
+        fire_at = t.fire_at if t else None
+        resolve_at = t.resolve_at if t else None
         pd = r.prom_detail
-        page = pd.get("page") or {}
-        if page.get("startsAt"):
-            starts = iso_seconds(page["startsAt"])
-            lines.append(f"    (b) Prometheus alert active (startsAt) "
-                         f"+{f1(sub(starts, r.fault_start))}, at the sink "
-                         f"+{f1(r.since_start(r.prom_page))}")
+        starts = iso_seconds((pd.get("page") or {}).get("startsAt") or "")
+        if starts is not None:
+            lines.append(f"    (b) page: Prometheus's alert active (startsAt) "
+                         f"{sign(sub(starts, fire_at))} s after the earliest, at the sink "
+                         f"{sign(sub(r.prom_page, starts))} s after that")
+        ends = iso_seconds((pd.get("resolve") or {}).get("endsAt") or "")
+        if ends is not None:
+            lines.append(f"    (b) resolve: Prometheus's alert inactive (endsAt) "
+                         f"{sign(sub(ends, resolve_at))} s after the earliest, at the sink "
+                         f"{sign(sub(r.prom_resolve, ends))} s after that")
         ad = r.apollo_detail
         for tr in ad.get("transitions", []):
-            if tr.get("slo") and "availability" not in str(tr.get("slo")):
+            if "availability" not in str(tr.get("slo")) or tr.get("severity") != "page":
                 continue
-            sent = [o for o in ad.get("outbox", []) if o["transition"] == tr["id"]]
-            where = "; ".join(
-                f"outbox {o['kind']} created +{f1(sub(o['created_at'], r.fault_start))} sent "
-                f"+{f1(sub(o['sent_at'], r.fault_start))} ({o['attempts']} attempt(s), "
-                f"{o['status']})" for o in sent)
-            lines.append(f"    (a) {tr['severity']} {tr['from']} -> {tr['to']} at "
-                         f"+{f1(tr['at'] - r.fault_start)} {where}")
+            sent = [o for o in ad.get("outbox", []) if o["transition"] == tr["id"]
+                    and o["kind"] == "transition"]
+            ref = fire_at if tr["to"] == "firing" else resolve_at
+            at_sink = r.apollo_page if tr["to"] == "firing" else r.apollo_resolve
+            what = "page" if tr["to"] == "firing" else "resolve"
+            if not sent:
+                lines.append(f"    (a) {what}: decided for the minute ending "
+                             f"{sign(sub(tr['at'], ref))} s after the earliest; no outbox row")
+                continue
+            o = sent[0]
+            lines.append(
+                f"    (a) {what}: decided for the minute ending {sign(sub(tr['at'], ref))} s "
+                f"after the earliest, evaluated (outbox row written) "
+                f"{sign(sub(o['created_at'], tr['at']))} s after that minute's end, sent "
+                f"{sign(sub(o['sent_at'], o['created_at']))} s later ({o['attempts']} "
+                f"attempt(s)); at the sink {sign(sub(at_sink, tr['at']))} s after the minute's "
+                "end")
         if ad.get("first_scrape") is not None:
-            lines.append(f"    (a) first scrape {ad['first_scrape']} UTC, history seam "
+            lines.append(f"    (a) first scrape {str(ad['first_scrape'])[11:19]} UTC (so scrapes "
+                         f"at :{str(ad['first_scrape'])[17:19]} +15k s), history written to "
                          f"{time.strftime('%H:%M:%S', time.gmtime(ad['seam']))} UTC")
         if ad.get("error"):
             lines.append(f"    (a) store detail: {ad['error']}")
         for note in r.notes:
             lines.append(f"    note: {note}")
     return lines
+
+
+def sign(x: float | None) -> str:
+    return "—" if x is None else f"{x:+.1f}"
 
 
 def iso_seconds(text: str) -> float | None:
@@ -232,6 +255,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42, help="the fleet's seed")
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs (logs)")
     parser.add_argument("--json", help="append each page run as a JSON line to this file")
+    parser.add_argument("--from-json", help="page: no runs, the report of runs saved with --json")
     parser.add_argument("--transitions", type=int, default=10_000, help="outbox: rows")
     parser.add_argument("--skip-pg", action="store_true", help="outbox: SQLite only")
     parser.add_argument("--pg-url", help="outbox: an existing PostgreSQL (may CREATE DATABASE)")

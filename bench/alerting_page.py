@@ -491,8 +491,16 @@ def fmt(x: float | None, digits: int = 0) -> str:
 
 
 def dump(result: RunResult) -> str:
-    """The run as JSON (for --json)."""
+    """The run as JSON (for --json; `load` reads it back for --from-json)."""
     out = {k: v for k, v in result.__dict__.items() if k != "truth"}
     if result.truth is not None:
         out["truth"] = result.truth.__dict__
     return json.dumps(out, default=str)
+
+
+def load(line: str) -> RunResult:
+    data = json.loads(line)
+    truth = data.pop("truth", None)
+    result = RunResult(**data)
+    result.truth = Truth(**truth) if truth else None
+    return result
