@@ -13,6 +13,7 @@ import glob
 import math
 import os
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -160,6 +161,41 @@ def load_slo_files(paths: Iterable[Path]) -> list[SLO]:
     if errors:
         raise InputErrors(errors)
     return slos
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    """What tells a file changed: its modification time and size (-1s: not there)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return (str(path), -1, -1)
+    return (str(path), info.st_mtime_ns, info.st_size)
+
+
+_CATALOG: list[tuple[tuple[tuple[str, int, int], ...], list[SLO]]] = []  # the last read
+_CATALOG_LOCK = threading.Lock()
+
+
+def slo_catalog(patterns: Iterable[str]) -> list[SLO]:
+    """The SLOs of the files `patterns` name or match (`expand`, `load_slo_files`), read
+    again only when one of them changes (its time or size, or which files match): a
+    long-lived reader (the API) parses them once, not per request. The last read is kept
+    and replaced whole, so concurrent callers get one read or the other (the list is
+    shared: do not change it). Raises what
+    `load_slo_files` raises (InputErrors naming every file and line), and reads again on
+    the next call."""
+    paths = expand(patterns)
+    key = tuple(_stamp(p) for p in paths)
+    last = _CATALOG[-1] if _CATALOG else None
+    if last is not None and last[0] == key:
+        return last[1]
+    with _CATALOG_LOCK:  # one reader parses; the others wait for its result
+        last = _CATALOG[-1] if _CATALOG else None
+        if last is not None and last[0] == key:
+            return last[1]
+        slos = load_slo_files(paths)
+        _CATALOG[:] = [(key, slos)]
+        return slos
 
 
 def load_windows(paths: Iterable[Path]) -> dict[timedelta, AlertWindows]:

@@ -39,6 +39,9 @@ class Exhaustion:
                 "earliest_hours": self.earliest_hours, "latest_hours": self.latest_hours}
 
 
+PROFILE_PERCENTILES = (("low", 10), ("mid", 50), ("high", 90))
+
+
 def daily_profiles(series: MinuteSeries, end_index: int) -> dict[str, np.ndarray]:
     """Requests per minute of the day: 10th, 50th and 90th percentile over the days seen."""
     total = series.total[:end_index + 1]
@@ -51,9 +54,36 @@ def daily_profiles(series: MinuteSeries, end_index: int) -> dict[str, np.ndarray
     shaped = total[len(total) - days * DAY_MINUTES:].reshape(days, DAY_MINUTES)
     offset = (series.start // MINUTE_S + len(total) - days * DAY_MINUTES) % DAY_MINUTES
     shaped = np.roll(shaped, offset, axis=1)  # column k = minute k of the UTC day
-    with np.errstate(all="ignore"):
-        low, mid, high = np.nanpercentile(shaped, [10, 50, 90], axis=0)
-    return {name: np.nan_to_num(v) for name, v in (("low", low), ("mid", mid), ("high", high))}
+    return {name: np.nan_to_num(v) for name, v in
+            zip((n for n, _ in PROFILE_PERCENTILES),
+                nan_percentiles(shaped, [q for _, q in PROFILE_PERCENTILES]), strict=True)}
+
+
+def nan_percentiles(values: np.ndarray, percentiles: list[float]) -> list[np.ndarray]:
+    """`np.nanpercentile(values, percentiles, axis=0)` (linear interpolation, NaNs left out,
+    NaN for a column without numbers), bit for bit, from one sort of the columns instead of
+    numpy's sort per column (~100x faster for 30 days of minutes)."""
+    ordered = np.sort(values, axis=0)  # NaNs last
+    counts = (~np.isnan(values)).sum(axis=0)
+    columns = np.arange(values.shape[1])
+    out = []
+    for q in np.true_divide(percentiles, 100):
+        # numpy's 'linear' method: virtual index (n - 1) q, weight its fractional part, the
+        # largest number when the index reaches the last one; `_lerp` as numpy writes it
+        virtual = (counts - 1) * q
+        below = np.floor(virtual)
+        last = virtual >= counts - 1
+        lo = np.where(last, counts - 1, below).astype(np.intp)
+        hi = np.where(last, counts - 1, below + 1).astype(np.intp)
+        a = ordered[np.maximum(lo, 0), columns]
+        b = ordered[np.maximum(hi, 0), columns]
+        gamma = virtual - below
+        with np.errstate(invalid="ignore"):
+            diff = b - a
+            value = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+        value = np.where(last, a, value)
+        out.append(np.where(counts > 0, value, np.nan))
+    return out
 
 
 def _minutes_until(traffic: float, profile: np.ndarray, first_minute_of_day: int) -> int | None:

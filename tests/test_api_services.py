@@ -694,7 +694,8 @@ def test_runs_newest_first(runs):
     assert (running["finished_at"], running["duration_s"]) == (None, None)
     partial = body["items"][3]
     assert (partial["status"], partial["errors"], partial["message"], partial["gaps"]) == (
-        "partial", 1, "timeout", [{"start": 1, "end": 2}])
+        "partial", 1, "timeout",
+        [{"start": "1970-01-01T00:00:01Z", "end": "1970-01-01T00:00:02Z"}])
 
 
 @pytest.mark.parametrize(("params", "names"), [

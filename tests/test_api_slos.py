@@ -10,8 +10,11 @@ for the same instant or range, and sums over the rows written here, done by hand
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +26,7 @@ from support import T0
 from services.alerting.policy import fingerprint
 from services.alerting.read import ALERTS
 from services.api.app import create_app
+from services.api.deps import configured_slos
 from services.auth import Authenticator, parse_tokens
 from services.config import EXAMPLE_CONFIG, load_settings
 from services.store import writes
@@ -153,6 +157,22 @@ def close(a, b) -> bool:
     return a == b
 
 
+_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+
+
+def unix(doc):
+    """An API answer with its instants (RFC 3339 in UTC) as the Unix seconds the CLI
+    prints: whole seconds as int."""
+    if isinstance(doc, dict):
+        return {k: unix(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [unix(v) for v in doc]
+    if isinstance(doc, str) and _INSTANT.fullmatch(doc):
+        seconds = datetime.fromisoformat(doc).timestamp()
+        return int(seconds) if seconds.is_integer() else seconds
+    return doc
+
+
 def burn_rates(items: list[dict]) -> dict[str, float | None]:
     return {w["window"]: w["burn_rate"] for w in items}
 
@@ -166,7 +186,7 @@ def test_an_slo_in_full_is_the_cli_report_at_the_same_instant(world, slo):
     cli = apollo(config, "slo", "report", slo, "--at", str(END))
     got = client.get(f"/api/v1/slos/{slo}")
     assert got.status_code == 200, got.text
-    api = got.json()
+    api = unix(got.json())
     assert api["at"] == cli["at"] == END
     for key in ("sli", "good", "total", "bad", "coverage", "period_burn_rate"):
         assert api[key] == cli[key], key
@@ -201,7 +221,7 @@ def test_an_slo_in_full_is_the_cli_report_at_the_same_instant(world, slo):
 
 def test_the_burst_shows_in_burn_rates_alert_state_and_attribution(world, tmp_path):
     client, config = world
-    api = client.get(f"/api/v1/slos/{AVAILABILITY}").json()
+    api = unix(client.get(f"/api/v1/slos/{AVAILABILITY}").json())
     good, total = by_hand(AVAILABILITY)
     last_hour = slice(len(total) - 60, None)
     hour_ratio = (np.nansum(total[last_hour]) - np.nansum(good[last_hour])) / np.nansum(
@@ -229,21 +249,24 @@ def test_the_burst_shows_in_burn_rates_alert_state_and_attribution(world, tmp_pa
 
 def test_a_forecast_and_a_backtest_are_the_clis(world):
     client, config = world
-    forecast = client.get(f"/api/v1/slos/{AVAILABILITY}/forecast", params={"at": str(END)})
-    assert forecast.status_code == 200, forecast.text
+    got = client.get(f"/api/v1/slos/{AVAILABILITY}/forecast", params={"at": str(END)})
+    assert got.status_code == 200, got.text
+    forecast = unix(got.json())
     report = apollo(config, "slo", "report", AVAILABILITY, "--at", str(END))
-    assert forecast.json()["exhaustion"] == report["exhaustion"]
-    assert forecast.json()["budget_remaining"] == report["budget"]["remaining"]
-    assert forecast.json()["remaining_requests"] == report["budget"]["remaining_requests"]
+    assert forecast["at"] == report["at"] == END
+    assert forecast["exhaustion"] == report["exhaustion"]
+    assert forecast["budget_remaining"] == report["budget"]["remaining"]
+    assert forecast["remaining_requests"] == report["budget"]["remaining_requests"]
 
     span = {"from": str(START), "to": str(END)}
-    backtest = client.get(f"/api/v1/slos/{AVAILABILITY}/backtest", params=span)
-    assert backtest.status_code == 200, backtest.text
+    got = client.get(f"/api/v1/slos/{AVAILABILITY}/backtest", params=span)
+    assert got.status_code == 200, got.text
+    backtest = unix(got.json())
     cli = apollo(config, "slo", "backtest", AVAILABILITY, "--from", str(START), "--to", str(END))
-    assert backtest.json() == cli
-    firings = backtest.json()["firings"]
+    assert backtest == cli
+    firings = backtest["firings"]
     assert any(f["severity"] == "page" and BURST[0] < f["start"] <= BURST[1] for f in firings)
-    incident = next(i for i in backtest.json()["incidents"] if i["start"] == BURST[0])
+    incident = next(i for i in backtest["incidents"] if i["start"] == BURST[0])
     assert incident["end"] == BURST[1]  # inferred from the minutes burning 2x
 
 
@@ -252,7 +275,7 @@ def test_history_is_the_written_minutes_per_interval_and_the_budget_at_each_end(
     got = client.get(f"/api/v1/slos/{AVAILABILITY}/history",
                      params={"from": str(END - 6 * 3600), "to": str(END), "resolution": "hour"})
     assert got.status_code == 200, got.text
-    history = got.json()
+    history = unix(got.json())
     assert (history["step_s"], history["start"], history["end"]) == (3600, END - 6 * 3600, END)
     good, total = by_hand(AVAILABILITY)
     assert len(history["points"]) == 6
@@ -276,6 +299,7 @@ def test_history_is_the_written_minutes_per_interval_and_the_budget_at_each_end(
     got = client.get(f"/api/v1/slos/{P95_MINUTES}/history",
                      params={"from": str(START - 3600), "to": str(START + 3600 - 13 * MIN),
                              "resolution": "5m"}).json()
+    got = unix(got)
     slices, _ = by_hand(P95_MINUTES)
     assert got["points"][0]["sli"] is None and got["points"][0]["minutes_with_data"] == 0
     first = next(p for p in got["points"] if p["ts"] >= START)
@@ -388,7 +412,7 @@ def test_etags_answer_304_until_the_figures_change(world, engine):
     assert acked.status_code == 201, acked.text
     changed = client.get(f"/api/v1/slos/{AVAILABILITY}", headers={"If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["etag"] != tag
-    page = next(a for a in changed.json()["alerts"] if a["severity"] == "page")
+    page = next(a for a in unix(changed.json())["alerts"] if a["severity"] == "page")
     assert page["state"] == "resolved" and page["since"] == NOW
 
 
@@ -419,34 +443,99 @@ def test_openapi_documents_every_slo_route_with_its_model_and_errors(world):
     assert "SloSummaryOut" in spec["components"]["schemas"]
 
 
-def test_the_lists_read_keeps_every_sum_the_report_takes(engine):
-    """`summary_series` (hour roll-ups spread over their minutes, minutes where a window or
-    the period begins) against the minutes themselves: the period's sums, each alert
-    window's at `at`, and the exact hours minute by minute; also for a period starting
-    mid-hour inside the data."""
+def test_the_lists_series_gives_the_report_the_minutes_sums(engine):
+    """`summary_series` (for occurrence budgets `slo_data.report_series`: the sums of the
+    period and of each window from the roll-ups and the minutes at their edges) against
+    the minutes themselves: the report on either has the same budget, SLI, burn rates and
+    alert verdicts; also at an instant mid-hour, and for a period starting mid-hour inside
+    the data (the first day is rolled up, the second is not)."""
     from dataclasses import replace
     from datetime import timedelta
 
-    from services.api.routers.slos import configured_slos, summary_series
-    from services.store.slo_data import stored_series
+    from services.api.routers.slos import evaluate, summary_series
+    from services.store.slo_data import stored_series, window_lengths
     from slo.model import Period
 
     _fill(engine)
     settings = load_settings(EXAMPLE_CONFIG, slo_files=SLO_FILES)
     slo = next(s for s in configured_slos(settings) if s.id == AVAILABILITY)
-    at = END - 17 * MIN
     short = replace(slo, period=Period(timedelta(hours=30)))  # starts at 03:43 of day one
-    for chosen, length in ((slo, 30 * 86_400), (short, 30 * 3600)):
-        with engine.connect() as conn:
-            cheap = summary_series(conn, [chosen], at)[AVAILABILITY]
-            minutes = stored_series(conn, AVAILABILITY, at - length, at)
-        assert (cheap.start, len(cheap)) == (minutes.start, len(minutes))
-        assert np.nansum(cheap.total) == pytest.approx(np.nansum(minutes.total), rel=1e-12)
-        assert np.nansum(cheap.good) == pytest.approx(np.nansum(minutes.good), rel=1e-12)
-        first_whole = (-(-minutes.start // 3600) * 3600 - minutes.start) // MIN
-        np.testing.assert_array_equal(cheap.total[:first_whole], minutes.total[:first_whole])
-        np.testing.assert_array_equal(cheap.total[-43:], minutes.total[-43:])  # at's hour
-        windows = (5, 30, 60, 120, 360, 1440, 4320) if chosen is slo else (5,)
-        for w in windows:  # every window its alerts look at (a 30h period has none)
-            assert np.nansum(cheap.total[-w:]) == pytest.approx(np.nansum(minutes.total[-w:]))
-            assert np.nansum(cheap.bad[-w:]) == pytest.approx(np.nansum(minutes.bad[-w:]))
+    for at in (END, END - 17 * MIN):
+        for chosen, length in ((slo, 30 * 86_400), (short, 30 * 3600)):
+            with engine.connect() as conn:
+                cheap = summary_series(conn, [chosen], at)[AVAILABILITY]
+                minutes = stored_series(conn, AVAILABILITY, at - length, at)
+                ours, theirs = evaluate(conn, chosen, at, cheap), evaluate(conn, chosen, at,
+                                                                           minutes)
+            assert (cheap.start, len(cheap)) == (minutes.start, len(minutes))
+            assert np.nansum(cheap.total) == pytest.approx(np.nansum(minutes.total), rel=1e-12)
+            assert np.nansum(cheap.good) == pytest.approx(np.nansum(minutes.good), rel=1e-12)
+            for w in window_lengths(chosen):  # a 30h period has no alert windows: just 5m
+                w = int(w.total_seconds()) // MIN
+                assert np.nansum(cheap.total[-w:]) == pytest.approx(np.nansum(
+                    minutes.total[-w:]), rel=1e-12)
+                assert np.nansum(cheap.bad[-w:]) == pytest.approx(np.nansum(
+                    minutes.bad[-w:]), rel=1e-12)
+            assert (ours.problem, ours.has_data, ours.at) == (theirs.problem, theirs.has_data,
+                                                              theirs.at)
+            if theirs.report is None:
+                continue
+            a, b = ours.report, theirs.report
+            for key in ("good", "total", "sli", "remaining_ratio", "remaining_requests"):
+                assert getattr(a.budget, key) == pytest.approx(getattr(b.budget, key),
+                                                               rel=1e-12), key
+            assert [w.window for w in a.windows] == [w.window for w in b.windows]
+            assert [w.total for w in a.windows] == pytest.approx([w.total for w in b.windows],
+                                                                 rel=1e-12)
+            assert [w.burn_rate for w in a.windows] == pytest.approx(
+                [w.burn_rate for w in b.windows], rel=1e-12)
+            assert [(x.severity, x.firing, [p.firing for p in x.pairs]) for x in a.alerts] == [
+                (x.severity, x.firing, [p.firing for p in x.pairs]) for x in b.alerts]
+
+
+def _cuts(rng: np.random.Generator, n: int) -> list[int]:
+    """`n` + 1 distinct whole minutes around the data, some on the hour or 5 minutes."""
+    points = set()
+    while len(points) < n + 1:
+        t = int(rng.integers(START - 3 * 3600, END + 3600)) // MIN * MIN
+        points.add(t - t % (3600, 300, 60)[len(points) % 3])
+    return sorted(points)
+
+
+@pytest.mark.parametrize("intervals", [1, 4, 30])
+def test_interval_sums_are_the_written_minutes_in_a_few_queries(engine, intervals):
+    """`interval_sums` of several SLOs against the rows the test wrote, summed by hand, for
+    cuts anywhere (on the hour, on 5 minutes, or neither; in the rolled-up first day, the
+    second that is not, before and after the data); its statements do not grow with the
+    SLOs or the intervals asked."""
+    from sqlalchemy import event
+
+    from services.store.slo_data import Sums, interval_sums, stored_series
+
+    _fill(engine)
+    rng = np.random.default_rng(intervals)
+    cuts = {slug: _cuts(rng, intervals) for slug in DATA}
+    cuts["no-such-slo"] = [START, END]
+    statements = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda *args: statements.append(args[2]))
+    with engine.connect() as conn:
+        got = interval_sums(conn, cuts)
+    assert len(statements) <= 9  # ids, where the roll-ups end (2 each), one per resolution
+    assert got["no-such-slo"] == [Sums()]
+    for slug, points in cuts.items():
+        if slug not in DATA:
+            continue
+        good, total = DATA[slug]
+        assert len(got[slug]) == intervals
+        for (lo, hi), sums in zip(pairwise(points), got[slug], strict=True):
+            a, b = (min(max(t - START, 0), END - START) // MIN for t in (lo, hi))
+            assert sums.good == pytest.approx(np.nansum(good[:, a:b]), rel=1e-12)
+            assert sums.total == pytest.approx(np.nansum(total[:, a:b]), rel=1e-12)
+            assert sums.rows == np.sum(~np.isnan(total[:, a:b]))
+    with engine.connect() as conn:  # and the minutes one SLO's report reads, exactly
+        series = stored_series(conn, AVAILABILITY, START - 5 * MIN, END + 5 * MIN)
+    good, total = by_hand(AVAILABILITY)
+    np.testing.assert_array_equal(series.total[5:-5], total)
+    np.testing.assert_array_equal(series.good[5:-5], good)
+    assert np.isnan(series.total[:5]).all() and np.isnan(series.total[-5:]).all()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -17,7 +17,9 @@ from sqlalchemy import Connection, Engine
 from services.auth import Authenticator, AuthError
 from services.config import Settings
 from services.errors import InputError
+from services.files import slo_catalog
 from services.timerange import TimeRange, parse_range
+from slo.model import SLO
 
 MAX_PAGE = 1000
 
@@ -97,6 +99,16 @@ def time_range(
 Range = Annotated[TimeRange, Depends(time_range)]
 
 
+def configured_slos(settings: Settings) -> list[SLO]:
+    """The SLOs of `settings.slo_files` (`files.slo_catalog`: parsed again only when a file
+    changes); 503 naming every file, line and field when they do not load."""
+    try:
+        return slo_catalog(settings.slo_files)
+    except InputError as exc:  # InputErrors too: every problem of every file
+        raise HTTPException(503, detail=f"the configured slo_files do not load: {exc}"
+                            ) from None
+
+
 @dataclass(frozen=True)
 class Labels:
     """Label filters every list takes: team, environment, service, and any `label=k=v`."""
@@ -112,6 +124,13 @@ class Labels:
             if getattr(self, k):
                 out[k] = getattr(self, k)
         return out
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether `labels` (a service's or an SLO's, `service` among them) hold every
+        pair asked for; an empty team, environment or service asks nothing."""
+        if self.service and labels.get("service") != self.service:
+            return False
+        return all(labels.get(k) == v for k, v in self.as_dict().items())
 
 
 def labels(

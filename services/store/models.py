@@ -182,7 +182,12 @@ class _SliSeries:
 
 class SliMinute(_SliSeries, Base):
     __tablename__ = "sli_minutes"
-    __table_args__ = (PrimaryKeyConstraint("minute", "slo_id", "instance"), _NO_ROWID)
+    # One SLO's minutes, read whole by the SLO report (30 days: 43,200 per instance), lie
+    # spread among every SLO's in the time-first key; this index holds them as one run with
+    # their counts (read without touching the table: ~4x faster on SQLite, see 0006).
+    __table_args__ = (PrimaryKeyConstraint("minute", "slo_id", "instance"),
+                      Index("ix_sli_minutes_slo_minute", "slo_id", "minute", "good", "total"),
+                      _NO_ROWID)
     minute: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
 
 

@@ -45,7 +45,7 @@ from services.store.series import (
 )
 from services.store.timeutil import MINUTE, epoch_index, floor_to, to_epoch
 
-__all__ = ["Resolution", "latency_buckets", "service_metrics", "sli"]
+__all__ = ["Resolution", "latency_buckets", "service_metrics", "sli", "sli_rolled_until"]
 _COUNTS = ("ts", "series", MINUTES, "instances")  # int64 columns of every read
 
 
@@ -183,3 +183,11 @@ def sli(
     """Per SLO and interval: good and total events (summed over instances)."""
     return _read(conn, SLI, start, end, resolution, slos, labels)
 
+
+
+def sli_rolled_until(conn: Connection, resolution: Resolution, start: int, end: int) -> int:
+    """Where the SLI roll-up rows of `resolution` ("5m" or "hour") stop being whole in
+    [start, end) (Unix seconds): the end of the newest rolled interval there, or earlier
+    where minutes were written behind the last roll-up, or `start`. A read of the range
+    takes roll-up rows before it and the minutes from it on, as `sli` does."""
+    return _stored_until(conn, SLI, SLI.level(resolution), start, end)

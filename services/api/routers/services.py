@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -23,11 +22,11 @@ from services.alerting.read import TRANSITIONS, alerts
 from services.api.deps import (
     Conn,
     LabelFilter,
-    Labels,
     Paging,
     Range,
     Reader,
     bad_parameter,
+    configured_slos,
     json_response,
     state,
 )
@@ -47,13 +46,12 @@ from services.config import ServiceConfig, Settings
 from services.documents.platform import GIB, p95_by_interval, service_summary
 from services.documents.status import AlertFact, BudgetFact, service_status
 from services.errors import InputError
-from services.files import expand, load_slo_files
 from services.store import queries
 from services.store.models import Service
-from services.store.series import STEPS, Resolution
-from services.store.timeutil import FIVE_MINUTES, HOUR, MINUTE, ceil_to, floor_to
+from services.store.series import STEPS
+from services.store.slo_data import period_sums
+from services.store.timeutil import MINUTE, ceil_to, floor_to
 from services.timerange import TimeRange, floor_minute, parse_range
-from slo.budget import period_bounds
 from slo.model import SLO
 
 router = APIRouter(prefix="/services", tags=["services"])
@@ -91,36 +89,6 @@ TableRange = Annotated[TimeRange, Depends(last_hour)]
 Slug = Annotated[str, Path(description="The service's slug.", max_length=63)]
 
 
-# --- configuration read once per change -----------------------------------------------------
-
-_SLOS: list[tuple[tuple[Any, ...], list[SLO]]] = []  # the last read: (file stamps, SLOs)
-
-
-def _stamp(path: FilePath) -> tuple[str, int, int]:
-    try:
-        info = path.stat()
-    except OSError:
-        return (str(path), -1, -1)
-    return (str(path), info.st_mtime_ns, info.st_size)
-
-
-def configured_slos(settings: Settings) -> list[SLO]:
-    """The SLOs of `settings.slo_files`, read again only when a file changes (its time or
-    size; one read kept, replaced whole, so concurrent requests see one or the other); 503
-    naming the files and lines when they do not load."""
-    paths = expand(settings.slo_files)
-    key = tuple(_stamp(p) for p in paths)
-    last = _SLOS[-1] if _SLOS else None
-    if last is not None and last[0] == key:
-        return last[1]
-    try:
-        slos = load_slo_files(paths)
-    except InputError as exc:  # InputErrors too: every problem of every file
-        raise HTTPException(503, f"SLO files do not load: {exc}") from None
-    _SLOS[:] = [(key, slos)]
-    return slos
-
-
 # --- who the services are -------------------------------------------------------------------
 
 
@@ -152,61 +120,27 @@ def service_labels(conn: Connection, settings: Settings,
     return out
 
 
-def _matches(labels: Mapping[str, str], wanted: Labels) -> bool:
-    if wanted.service is not None and labels["service"] != wanted.service:
-        return False
-    return all(labels.get(k) == v for k, v in wanted.as_dict().items())
-
-
 # --- budgets and alerts behind the status ---------------------------------------------------
-
-
-_STEPS: tuple[tuple[int, Resolution], ...] = ((HOUR, "hour"), (FIVE_MINUTES, "5m"),
-                                              (MINUTE, "minute"))
-
-
-def _pieces(start: int, end: int, level: int = 0) -> list[tuple[int, int, Resolution]]:
-    """[start, end) as the fewest reads: whole hours (roll-ups) in the middle, 5-minute
-    blocks beside them, minutes at the very edges. 5-minute rows are kept as long as hours,
-    so once the period's first minutes outlived minute retention only the minutes before
-    its first whole 5-minute block are missed (at most 4 of a 30-day period's 43,200)."""
-    step, resolution = _STEPS[level]
-    if step == MINUTE:
-        return [(start, end, resolution)] if start < end else []
-    lo, hi = ceil_to(start, step), floor_to(end, step)
-    if hi <= lo:
-        return _pieces(start, end, level + 1)
-    return [*_pieces(start, lo, level + 1), (lo, hi, resolution),
-            *_pieces(hi, end, level + 1)]
 
 
 def _utc(t: int) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
 
-def budgets_at(conn: Connection, slos: Sequence[SLO], at: int) -> dict[str, tuple[int, float |
-                                                                                   None]]:
+def budgets_at(conn: Connection, slos: Sequence[SLO], at: int
+               ) -> dict[str, tuple[int, float | None]]:
     """SLO id -> (period start, error budget left at `at`): 1 - bad / (total × budget) over
     the period `slo.budget.period_bounds` gives (as `budget_at` computes it from the
-    minutes), summed from roll-ups and the minutes at the edges (`_pieces`); None without
-    events."""
-    groups: dict[int, list[SLO]] = {}
-    for slo in slos:
-        groups.setdefault(period_bounds(at, slo.period)[0], []).append(slo)
+    minutes), from the store's period sums (`slo_data.period_sums`: roll-ups and the
+    minutes at the edges); None without events."""
+    periods = period_sums(conn, slos, at)
     out: dict[str, tuple[int, float | None]] = {}
-    for start, members in groups.items():
-        ids = [s.id for s in members]
-        sums = {i: [0.0, 0.0] for i in ids}  # good, total
-        for lo, hi, resolution in _pieces(start, at):
-            frame = queries.sli(conn, _utc(lo), _utc(hi), resolution=resolution, slos=ids)
-            for slug, good, total in frame.groupby("slo")[["good", "total"]].sum().itertuples():
-                sums[slug][0] += float(good)
-                sums[slug][1] += float(total)
-        for slo in members:
-            good, total = sums[slo.id]
-            ratio = slo.error_budget_ratio
-            left = 1 - (total - good) / (total * ratio) if total > 0 and ratio > 0 else None
-            out[slo.id] = (start, left)
+    for slo in slos:
+        start, sums = periods[slo.id]
+        ratio = slo.error_budget_ratio
+        left = (1 - sums.bad / (sums.total * ratio) if sums.total > 0 and ratio > 0
+                else None)
+        out[slo.id] = (start, left)
     return out
 
 
@@ -307,7 +241,7 @@ def list_services(request: Request, _: Reader, conn: Conn, span: TableRange,
     s = state(request)
     configs = s.settings.services
     labels = service_labels(conn, s.settings, configs)
-    chosen = [c for c in configs if _matches(labels[c.slug], wanted)]
+    chosen = [c for c in configs if wanted.matches(labels[c.slug])]
     page, total = paging.slice(chosen)
     items = service_rows(conn, s.settings, page, labels, span, s.clock())
     return json_response(request, _dump(ServiceList(

@@ -10,14 +10,11 @@ minute), turned into slices for timeslice budgets, reported at the end of the da
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import numpy as np
-import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import Connection, select
 
@@ -25,11 +22,11 @@ from services.alerting import read as alert_reads
 from services.api.deps import (
     Conn,
     LabelFilter,
-    Labels,
     Paging,
     Range,
     Reader,
     bad_parameter,
+    configured_slos,
     json_response,
     state,
 )
@@ -56,13 +53,10 @@ from services.api.schemas import (
     WindowOut,
     responses,
 )
-from services.config import Settings
 from services.errors import InputError
-from services.files import expand, load_slo_files
-from services.store import queries
 from services.store.markers import attribution_markers
 from services.store.models import Slo as SloRow
-from services.store.slo_data import EPOCH, stored_series
+from services.store.slo_data import report_series, stored_series
 from services.timerange import LATEST, floor_minute, parse_time
 from slo.attribution import attribute
 from slo.backtest import backtest
@@ -72,7 +66,7 @@ from slo.durations import format_duration
 from slo.errors import SpecError
 from slo.forecast import Exhaustion, forecast
 from slo.model import SLO, EventRatio, LatencyThreshold, RawErrorRatio, RequestRatio, Threshold
-from slo.report import CURRENT_WINDOW, SloReport, report
+from slo.report import SloReport, report
 from slo.series import MINUTE_S, MinuteSeries, minutes
 from slo.timeslices import to_timeslices
 from slo.windows import slo_windows
@@ -80,7 +74,6 @@ from slo.windows import slo_windows
 router = APIRouter(prefix="/slos", tags=["slos"])
 
 STEPS: dict[str, int] = {"minute": 60, "5m": 300, "hour": 3600}
-HOUR_S = 3600
 MAX_POINTS = 10_000  # a history's intervals
 MAX_RANGE_S = 400 * 86_400  # history and backtest ranges
 SEVERITIES = ("page", "ticket")
@@ -91,36 +84,6 @@ AtParam = Annotated[str | None, Query(
 
 
 # --- the configured SLOs ------------------------------------------------------------------
-
-_loaded: dict[tuple[Any, ...], list[SLO]] = {}
-_loading = threading.Lock()
-
-
-def _file_key(path: Any) -> tuple[str, int, int]:
-    try:
-        info = path.stat()
-    except OSError:
-        return (str(path), -1, -1)
-    return (str(path), info.st_mtime_ns, info.st_size)
-
-
-def configured_slos(settings: Settings) -> list[SLO]:
-    """The SLOs of `settings.slo_files`, read again only when a file changed; 503 when
-    they do not load (the message names file, line and field)."""
-    paths = expand(settings.slo_files) if settings.slo_files else []
-    key = tuple(_file_key(p) for p in paths)
-    found = _loaded.get(key)
-    if found is not None:
-        return found
-    with _loading:
-        try:
-            slos = load_slo_files(paths)
-        except InputError as exc:
-            raise HTTPException(503, detail=f"the configured slo_files do not load: {exc}"
-                                ) from None
-        _loaded.clear()
-        _loaded[key] = slos
-        return slos
 
 
 def _find(request: Request, slo_id: str) -> SLO:
@@ -161,11 +124,6 @@ def slo_labels(slo: SLO, stored: Mapping[str, Mapping[str, str]]) -> dict[str, s
             "service": slo.service}
 
 
-def _matches(labels: Mapping[str, str], wanted: Labels) -> bool:
-    pairs = {**wanted.as_dict(), **({"service": wanted.service} if wanted.service else {})}
-    return all(labels.get(k) == v for k, v in pairs.items())
-
-
 # --- the engine's figures -------------------------------------------------------------------
 
 
@@ -181,110 +139,16 @@ class Evaluation:
     has_data: bool = False
 
 
-@dataclass(frozen=True)
-class _Rows:
-    """Stored intervals of several SLOs: start (Unix seconds), slug, good, total."""
-
-    ts: np.ndarray
-    slo: np.ndarray
-    good: np.ndarray
-    total: np.ndarray
-    step: int
-
-    @classmethod
-    def read(cls, conn: Connection, ids: Sequence[str], lo: int, hi: int,
-             resolution: str = "minute") -> _Rows:
-        if hi <= lo:
-            empty = np.zeros(0)
-            return cls(empty.astype(np.int64), empty.astype(object), empty, empty,
-                       STEPS[resolution])
-        frame = queries.sli(conn, datetime.fromtimestamp(lo, UTC),
-                            datetime.fromtimestamp(hi, UTC), slos=list(ids),
-                            resolution=resolution)  # type: ignore[arg-type]
-        return cls(((frame["ts"] - EPOCH) // pd.Timedelta(seconds=1)).to_numpy(),
-                   frame["slo"].to_numpy(), frame["good"].to_numpy(dtype=float),
-                   frame["total"].to_numpy(dtype=float), STEPS[resolution])
-
-    def place(self, slo_id: str, series: MinuteSeries) -> None:
-        """Write this SLO's intervals into `series`' minutes, an interval's counts spread
-        evenly over its minutes (as `to_timeslices` spreads slices: sums are kept)."""
-        k = self.step // MINUTE_S
-        mine = ((self.slo == slo_id) & (self.ts >= series.start)
-                & (self.ts + self.step <= series.end))
-        index = (self.ts[mine] - series.start) // MINUTE_S
-        for j in range(k):
-            series.good[index + j] = self.good[mine] / k
-            series.total[index + j] = self.total[mine] / k
-
-
-def _empty(start: int, end: int) -> MinuteSeries:
-    n = (end - start) // MINUTE_S
-    return MinuteSeries(start, np.full(n, np.nan), np.full(n, np.nan))
-
-
-def period_series(conn: Connection, slos: Sequence[SLO], at: int) -> dict[str, MinuteSeries]:
-    """Each SLO's stored minutes over its period ending at `at`, as `stored_series` gives
-    them (one SLO: `stored_series` itself), from one read: the minute tables are keyed time
-    first, so a range read scans every SLO's rows in it whatever it picks."""
-    if len(slos) == 1:
-        slo = slos[0]
-        return {slo.id: stored_series(conn, slo.id, at - _length(slo), at)}
-    first = at - max((_length(s) for s in slos), default=MINUTE_S)
-    rows = _Rows.read(conn, [s.id for s in slos], first, at)
-    out = {}
-    for slo in slos:
-        out[slo.id] = _empty(at - _length(slo), at)
-        rows.place(slo.id, out[slo.id])
-    return out
-
-
 def summary_series(conn: Connection, slos: Sequence[SLO], at: int) -> dict[str, MinuteSeries]:
-    """The series the list reports on, read cheaply: occurrence-budgeted SLOs take the whole
-    hours of their period from the hour roll-ups, spread evenly over each hour's minutes,
-    and read minutes only for the hours where the period or a burn window begins and for
-    the hour `at` falls in. Every sum the report takes (the period's, each window's) then
-    equals the minutes' (roll-ups equal the minute sums), so budget, SLI and burn rates
-    are those of `evaluate`; which minutes of the other hours had data is not known, so the
-    list leaves `complete` out. Timeslice SLOs read every minute."""
-    sliced = [s for s in slos if s.budgeting != "occurrences" and s.timeslices is not None]
-    out = period_series(conn, sliced, at) if sliced else {}
-    groups: dict[int, list[SLO]] = {}
-    for slo in slos:
-        if slo not in sliced:
-            groups.setdefault(_length(slo), []).append(slo)
-    for length, group in groups.items():
-        start = at - length
-        ids = [s.id for s in group]
-        exact = sorted({_hour(t) for t in (start, at - 1, *_window_starts(group, at))
-                        if t >= start})
-        parts = [_Rows.read(conn, ids, -(-start // HOUR_S) * HOUR_S, _hour(at), "hour")]
-        parts += [_Rows.read(conn, ids, max(start, h), min(at, h + HOUR_S)) for h in exact]
-        for slo in group:
-            series = out[slo.id] = _empty(start, at)
-            parts[0].place(slo.id, series)
-            for h in exact:  # the spread hour gives way to its own minutes
-                lo = (max(h, start) - start) // MINUTE_S
-                hi = (min(h + HOUR_S, at) - start) // MINUTE_S
-                series.good[lo:hi] = np.nan
-                series.total[lo:hi] = np.nan
-            for rows in parts[1:]:
-                rows.place(slo.id, series)
+    """The series the list reports on, read cheaply: for occurrence budgets
+    `slo_data.report_series` (the period's and every window's sums from the roll-ups and
+    the minutes at their edges, so budget, SLI and burn rates are those of `evaluate`;
+    which minutes had data is not known, so the list leaves `complete` out); timeslice
+    budgets judge each slice on its minutes, so they read every minute."""
+    sliced = {s.id for s in slos if s.budgeting != "occurrences" and s.timeslices is not None}
+    out = {s.id: stored_series(conn, s.id, at - _length(s), at) for s in slos if s.id in sliced}
+    out.update(report_series(conn, [s for s in slos if s.id not in sliced], at))
     return out
-
-
-def _hour(t: int) -> int:
-    return t - t % HOUR_S
-
-
-def _window_starts(slos: Sequence[SLO], at: int) -> set[int]:
-    """Where each window the report computes begins (`at` minus its length)."""
-    lengths = {CURRENT_WINDOW}
-    for slo in slos:
-        try:
-            lengths.update(slo_windows(slo).durations)
-        except SpecError:
-            continue
-    return {at - int(w.total_seconds()) for w in lengths}
 
 
 def _length(slo: SLO) -> int:
@@ -296,7 +160,7 @@ def evaluate(conn: Connection, slo: SLO, at: int, series: MinuteSeries | None = 
     """`apollo slo report NAME --at AT`: the period's stored minutes, sliced for timeslice
     budgets, reported at the end of the data."""
     if series is None:
-        series = period_series(conn, [slo], at)[slo.id]
+        series = stored_series(conn, slo.id, at - _length(slo), at)
     if not series.has_data.any():
         return Evaluation(slo, at, problem="no minutes stored in the period (has it been "
                                            "collected?)")
@@ -446,7 +310,7 @@ def list_slos(request: Request, conn: Conn, _reader: Reader, labels: LabelFilter
     slos = sorted(configured_slos(state(request).settings), key=lambda s: s.id)
     stored = _stored_labels(conn, [s.id for s in slos])
     chosen = [(s, slo_labels(s, stored)) for s in slos]
-    chosen = [(s, lab) for s, lab in chosen if _matches(lab, labels)]
+    chosen = [(s, lab) for s, lab in chosen if labels.matches(lab)]
     shown, total = page.slice(chosen)
     rows = alert_reads.alerts(conn, source="apollo")
     series = summary_series(conn, [s for s, _ in shown], t)
