@@ -444,11 +444,12 @@ def test_openapi_documents_every_slo_route_with_its_model_and_errors(world):
 
 
 def test_the_lists_series_gives_the_report_the_minutes_sums(engine):
-    """`summary_series` (for occurrence budgets `slo_data.report_series`: the sums of the
-    period and of each window from the roll-ups and the minutes at their edges) against
-    the minutes themselves: the report on either has the same budget, SLI, burn rates and
-    alert verdicts; also at an instant mid-hour, and for a period starting mid-hour inside
-    the data (the first day is rolled up, the second is not)."""
+    """`summary_series` (for occurrence budgets `slo_data.report_series`: a short series
+    holding the sums of the period and of each window, from the roll-ups and the minutes
+    at their edges) against the minutes themselves: the report on either has the same
+    budget, SLI, burn rates and alert verdicts; also at an instant mid-hour, for a period
+    starting mid-hour inside the data (the first day is rolled up, the second is not) and
+    for a calendar month beginning at 18:30 UTC."""
     from dataclasses import replace
     from datetime import timedelta
 
@@ -460,14 +461,18 @@ def test_the_lists_series_gives_the_report_the_minutes_sums(engine):
     settings = load_settings(EXAMPLE_CONFIG, slo_files=SLO_FILES)
     slo = next(s for s in configured_slos(settings) if s.id == AVAILABILITY)
     short = replace(slo, period=Period(timedelta(hours=30)))  # starts at 03:43 of day one
+    month = replace(slo, period=Period(timedelta(days=30), rolling=False,  # from 18:30 UTC
+                                       calendar_unit="month", timezone="Asia/Kolkata"))
     for at in (END, END - 17 * MIN):
-        for chosen, length in ((slo, 30 * 86_400), (short, 30 * 3600)):
+        for chosen, length in ((slo, 30 * 86_400), (short, 30 * 3600), (month, 30 * 86_400)):
             with engine.connect() as conn:
                 cheap = summary_series(conn, [chosen], at)[AVAILABILITY]
                 minutes = stored_series(conn, AVAILABILITY, at - length, at)
                 ours, theirs = evaluate(conn, chosen, at, cheap), evaluate(conn, chosen, at,
                                                                            minutes)
-            assert (cheap.start, len(cheap)) == (minutes.start, len(minutes))
+            assert cheap.end == minutes.end == at and len(cheap) < len(minutes)
+            if chosen.period.rolling:  # the longest window (3 days) and a minute
+                assert len(cheap) <= 3 * 1440 + 1
             assert np.nansum(cheap.total) == pytest.approx(np.nansum(minutes.total), rel=1e-12)
             assert np.nansum(cheap.good) == pytest.approx(np.nansum(minutes.good), rel=1e-12)
             for w in window_lengths(chosen):  # a 30h period has no alert windows: just 5m
@@ -508,9 +513,13 @@ def test_interval_sums_are_the_written_minutes_in_a_few_queries(engine, interval
     cuts anywhere (on the hour, on 5 minutes, or neither; in the rolled-up first day, the
     second that is not, before and after the data); its statements do not grow with the
     SLOs or the intervals asked."""
+    from dataclasses import replace
+    from datetime import timedelta
+
     from sqlalchemy import event
 
-    from services.store.slo_data import Sums, interval_sums, stored_series
+    from services.store.slo_data import Sums, interval_sums, period_sums, stored_series
+    from slo.model import Period
 
     _fill(engine)
     rng = np.random.default_rng(intervals)
@@ -533,6 +542,19 @@ def test_interval_sums_are_the_written_minutes_in_a_few_queries(engine, interval
             assert sums.good == pytest.approx(np.nansum(good[:, a:b]), rel=1e-12)
             assert sums.total == pytest.approx(np.nansum(total[:, a:b]), rel=1e-12)
             assert sums.rows == np.sum(~np.isnan(total[:, a:b]))
+    # a budget period beginning mid-hour on the rolled-up day: a calendar day in India
+    day = replace(next(s for s in configured_slos(load_settings(
+        EXAMPLE_CONFIG, slo_files=SLO_FILES)) if s.id == AVAILABILITY), period=Period(
+        timedelta(days=1), rolling=False, calendar_unit="day", timezone="Asia/Kolkata"))
+    at = END - 17 * MIN
+    with engine.connect() as conn:
+        [(start, sums)] = period_sums(conn, [day], at).values()
+    assert start == END - 86_400 + 8 * 3600 + 30 * MIN  # 2026-11-03 18:30 UTC
+    good, total = DATA[AVAILABILITY]
+    a, b = (start - START) // MIN, (at - START) // MIN
+    assert (sums.good, sums.total) == pytest.approx(
+        (np.nansum(good[:, a:b]), np.nansum(total[:, a:b])), rel=1e-12)
+
     with engine.connect() as conn:  # and the minutes one SLO's report reads, exactly
         series = stored_series(conn, AVAILABILITY, START - 5 * MIN, END + 5 * MIN)
     good, total = by_hand(AVAILABILITY)

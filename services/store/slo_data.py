@@ -217,13 +217,20 @@ def window_lengths(slo: SLO) -> set[timedelta]:
 
 
 def report_series(conn: Connection, slos: Sequence[SLO], at: int) -> dict[str, MinuteSeries]:
-    """Per SLO, a series over [at - period length, at) on which `slo.report.report(slo,
-    series, at, …)` takes the same period and window sums as on the stored minutes, from
-    `interval_sums`: NaN everywhere but the last minute of each interval between the
-    instants where the budget period or a window begins, which holds the interval's sums
-    (and is NaN when no minute of the interval had data). Only those sums and whether the
-    series has any data are the minutes' own: minute counts (coverage, `complete`) and gaps
-    are not. For occurrence budgets only: timeslice budgets need the minutes."""
+    """Per SLO, a short series ending at `at` on which `slo.report.report(slo, series, at,
+    …)` takes the same budget and window sums as on the stored minutes of [at - period
+    length, at), from `interval_sums`.
+
+    The instants where that range, the budget period and each window begin cut it into
+    intervals. The series starts one minute before the second cut: its first minute holds
+    the first interval's sums, and each later interval's sums sit on its last minute (NaN
+    when no minute of the interval had data). Every window and the period then begin on a
+    cut, as many minutes before `at` as on the minutes, or at or before the series' start
+    where the report clips them to it, so the report adds up exactly the intervals it adds
+    up on the minutes: over the longest window plus one minute (3 days for 30-day windows)
+    instead of the whole period. Only those sums and whether any minute had data are the
+    minutes' own: minute counts (coverage, `complete`) and gaps are not. For occurrence
+    budgets only: timeslice budgets judge each slice on its minutes."""
     cuts: dict[str, list[int]] = {}
     for slo in slos:
         first = at - int(slo.period.length.total_seconds())
@@ -234,11 +241,12 @@ def report_series(conn: Connection, slos: Sequence[SLO], at: int) -> dict[str, M
     out = {}
     for slo in slos:
         points = cuts[slo.id]
-        n = (at - points[0]) // MINUTE_S
+        start = points[1] - MINUTE_S  # cuts are whole minutes apart: start >= points[0]
+        n = (at - start) // MINUTE_S
         good, total = np.full(n, np.nan), np.full(n, np.nan)
         for end, part in zip(points[1:], sums[slo.id], strict=True):
             if part.rows:
-                good[(end - points[0]) // MINUTE_S - 1] = part.good
-                total[(end - points[0]) // MINUTE_S - 1] = part.total
-        out[slo.id] = MinuteSeries(points[0], good, total)
+                good[(end - start) // MINUTE_S - 1] = part.good
+                total[(end - start) // MINUTE_S - 1] = part.total
+        out[slo.id] = MinuteSeries(start, good, total)
     return out

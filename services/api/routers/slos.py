@@ -141,10 +141,11 @@ class Evaluation:
 
 def summary_series(conn: Connection, slos: Sequence[SLO], at: int) -> dict[str, MinuteSeries]:
     """The series the list reports on, read cheaply: for occurrence budgets
-    `slo_data.report_series` (the period's and every window's sums from the roll-ups and
-    the minutes at their edges, so budget, SLI and burn rates are those of `evaluate`;
-    which minutes had data is not known, so the list leaves `complete` out); timeslice
-    budgets judge each slice on its minutes, so they read every minute."""
+    `slo_data.report_series` (short series holding the period's and every window's sums,
+    from the roll-ups and the minutes at their edges, so budget, SLI and burn rates are
+    those of `evaluate` on the minutes; which minutes had data is not known, so the list
+    leaves `complete` out); timeslice budgets judge each slice on its minutes, so they
+    read every minute."""
     sliced = {s.id for s in slos if s.budgeting != "occurrences" and s.timeslices is not None}
     out = {s.id: stored_series(conn, s.id, at - _length(s), at) for s in slos if s.id in sliced}
     out.update(report_series(conn, [s for s in slos if s.id not in sliced], at))
