@@ -561,3 +561,44 @@ def test_interval_sums_are_the_written_minutes_in_a_few_queries(engine, interval
     np.testing.assert_array_equal(series.total[5:-5], total)
     np.testing.assert_array_equal(series.good[5:-5], good)
     assert np.isnan(series.total[:5]).all() and np.isnan(series.total[-5:]).all()
+
+
+def test_the_slo_files_are_parsed_once_for_every_route_until_one_changes(engine, tmp_path,
+                                                                          monkeypatch):
+    """/slos, /slos/{id} and /services share one catalog of the configured files
+    (`files.slo_catalog`): parsed on the first request, again only after a file changed;
+    a file that no longer loads is 503 naming its line on both resources."""
+    from services import files
+
+    _fill(engine)
+    spec = tmp_path / "slos" / "payment-service.yaml"
+    spec.parent.mkdir()
+    text = Path(SLO_FILES[0]).read_text(encoding="utf-8")
+    spec.write_text(text, encoding="utf-8")
+    settings = load_settings(EXAMPLE_CONFIG, data_dir=tmp_path / "var",  # its services
+                             slo_files=[str(spec.parent / "*.yaml")])
+    app = create_app(settings, engine, clock=lambda: NOW,
+                     authenticator=Authenticator(parse_tokens(f"read:{READ}"), None))
+    client = TestClient(app)
+    parsed = []
+    real = files.load_slo_files
+    monkeypatch.setattr(files, "load_slo_files",
+                        lambda paths: parsed.append(list(paths)) or real(paths))
+    for path in ("/api/v1/slos", f"/api/v1/slos/{AVAILABILITY}", "/api/v1/services"):
+        assert client.get(path).status_code == 200, path
+    assert parsed == [[spec]]
+
+    broken = text.replace("objective: 99.9", "objective: 120", 1)
+    assert broken != text
+    spec.write_text(broken, encoding="utf-8")
+    app.state.layers.invalidate()  # cached answers dropped, as a collection round does
+    for path in ("/api/v1/slos", f"/api/v1/slos/{AVAILABILITY}", "/api/v1/services"):
+        answer = client.get(path)
+        assert answer.status_code == 503, path
+        assert f"{spec}:" in answer.json()["detail"] and "objective" in answer.json()["detail"]
+    spec.write_text(text, encoding="utf-8")  # mended: parsed again, once
+    app.state.layers.invalidate()
+    before = len(parsed)
+    for path in ("/api/v1/slos", f"/api/v1/slos/{AVAILABILITY}", "/api/v1/services"):
+        assert client.get(path).status_code == 200, path
+    assert len(parsed) == before + 1

@@ -24,7 +24,6 @@ from datetime import timedelta
 from itertools import pairwise
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import BigInteger, Connection, and_, case, cast, func, literal, or_, select
 
 from services.store import queries
@@ -39,7 +38,6 @@ from slo.report import CURRENT_WINDOW
 from slo.series import MINUTE_S, MinuteSeries
 from slo.windows import slo_windows
 
-EPOCH = pd.Timestamp(0, tz="UTC")
 MINUTE_TABLE = SLI.minute
 
 
