@@ -7,7 +7,8 @@ The store (SQLite) holds `--days` days of the demo fleet's minutes ending at a f
 instant (`apollo fleet history`'s own path: simulators, pages, the page collector's row
 builders), every whole hour rolled up as the roll-up job leaves it and no minute expired:
 the most minutes a 30-day SLO can read. It is built once per (days, end) and kept at
-`--store` (about 2 minutes for 30 days).
+`--store` (about 2 minutes for 30 days), and migrated to this checkout's schema before each
+run (a store built earlier gets the newer indexes).
 
 Each route is asked `--n` times through Starlette's TestClient (in process, no socket) with
 the API's response cache emptied before each (every answer is computed) and the API's clock
@@ -43,7 +44,6 @@ if str(ROOT) not in sys.path:
 from bench.machine import machine_line  # noqa: E402
 
 END = 1_793_786_400 + 17 * 60  # 2026-11-04 10:17 UTC: mid-hour, as `now` usually is
-ROUTES = ("/api/v1/services", "/api/v1/slos", "/api/v1/slos/{id}")
 
 
 def _settings(store: Path) -> Any:
