@@ -40,10 +40,12 @@ test: system-deps $(VENV)/.test-installed lint
 	$(BIN)/pytest
 
 bench: system-deps $(VENV)/.test-installed
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/store_write.py
 	$(BIN)/python bench/slo_engine.py --skip-per-slo
 	$(BIN)/python bench/collect.py
 	$(BIN)/python bench/backtest.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
