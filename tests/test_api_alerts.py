@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,23 @@ AS_WRITER = {"Authorization": f"Bearer {WRITE}"}
 AS_READER = {"Authorization": f"Bearer {READ}"}
 ACKS = Acknowledgement.__table__
 PAYMENTS = "payment-service-availability"
+DELIVERY_TIMES = ("created_at", "sent_at", "next_attempt_at")
+SILENCE_TIMES = ("starts_at", "ends_at", "created_at")
+
+
+def rfc3339(seconds: float | None) -> str | None:
+    """Unix seconds as the API writes a time: RFC 3339 in UTC with `Z`, a fraction of a
+    second only when there is one (worked out here, not by the API's own renderer)."""
+    if seconds is None:
+        return None
+    moment = datetime.fromtimestamp(seconds, UTC)
+    text = moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def as_answered(row: dict, times: tuple[str, ...]) -> dict:
+    """A row of Unix seconds (the store's, the CLI's) with its `times` as the API writes them."""
+    return {k: rfc3339(v) if k in times else v for k, v in row.items()}
 
 
 def _apollo_alert(conn, slo: str, service: str, severity: str, state: str, team: str,
@@ -115,9 +133,10 @@ def test_the_list_is_apollo_alerts_and_alertmanagers_as_the_cli_lists_them(world
     assert [a["id"] for a in api["items"]] == [a["id"] for a in cli] and api["total"] == 3
     for mine, theirs in zip(api["items"], cli, strict=True):
         for key in ("fingerprint", "source", "kind", "name", "slo", "service", "severity",
-                    "state", "episode", "labels", "annotations", "fired_at", "resolved_at",
-                    "values"):
+                    "state", "episode", "labels", "annotations", "values"):
             assert mine[key] == theirs[key], key
+        for key in ("fired_at", "resolved_at"):  # the CLI keeps Unix seconds
+            assert mine[key] == rfc3339(theirs[key]), key
     assert [a["state"] for a in api["items"]] == ["firing", "firing", "resolved"]
     external = next(a for a in api["items"] if a["source"] == "alertmanager")
     assert (external["name"], external["severity"], external["kind"]) == (
@@ -153,7 +172,7 @@ def test_one_alert_has_its_transitions_newest_first_as_stored(world, engine):
                               .order_by(TRANSITIONS.c.at.desc())).mappings().all()
     assert [(t["to_state"], t["at"], t["burn_rates"], t["budget_remaining"], t["reason"])
             for t in alert["transitions"]] == [
-        (t["to_state"], t["at"], t["burn_rates"], t["budget_remaining"], t["reason"])
+        (t["to_state"], rfc3339(t["at"]), t["burn_rates"], t["budget_remaining"], t["reason"])
         for t in stored]
     assert [t["to_state"] for t in alert["transitions"]] == ["firing", "pending"]
     assert alert["values"] == {"burn_rates": {"5m": 20.5, "1h": 16.25}, "budget_remaining": 0.4}
@@ -170,7 +189,8 @@ def test_deliveries_are_the_outbox_newest_first_and_dead_letters_alone(world):
     assert [d["status"] for d in every["items"]] == ["dead", "pending", "dead", "sent"]
     dead = client.get("/api/v1/alerts/deliveries", params={"dead": "true"}).json()
     cli = apollo(config, "deliveries", "--dead")
-    assert dead["items"] == [{k: d[k] for k in dead["items"][0]} for d in cli]
+    assert dead["items"] == [as_answered({k: d[k] for k in dead["items"][0]}, DELIVERY_TIMES)
+                             for d in cli]
     assert dead["total"] == 2 and [d["last_error"] for d in dead["items"]] == [
         "HTTP 404", "HTTP 500 from slack"]
     page = client.get("/api/v1/alerts/deliveries", params={"limit": "2", "offset": "1"}).json()
@@ -219,7 +239,7 @@ def test_acknowledging_needs_a_write_token_and_stores_the_ack(world, engine):
     assert got.status_code == 201, got.text
     with engine.connect() as conn:
         row = conn.execute(sa.select(ACKS)).mappings().one()
-    assert got.json() == {**dict(row)}
+    assert got.json() == as_answered(dict(row), ("at", "expires_at"))
     assert (row["alert_id"], row["episode"], row["author"], row["reason"]) == (
         ids["page"], 1, "ana", "rolling back v1.4.2")
     assert (row["at"], row["expires_at"]) == (NOW, NOW + 7200)
@@ -259,25 +279,26 @@ def test_a_silence_is_added_listed_as_the_cli_lists_it_and_expired(world, engine
     added = client.post("/api/v1/silences", json=body, headers=AS_WRITER)
     assert added.status_code == 201, added.text
     silence = added.json()
-    assert (silence["starts_at"], silence["ends_at"], silence["active"]) == (NOW, NOW + 7200,
-                                                                           True)
+    assert (silence["starts_at"], silence["ends_at"], silence["active"]) == (
+        rfc3339(NOW), rfc3339(NOW + 7200), True)
     later = client.post("/api/v1/silences", headers=AS_WRITER, json={
         "matchers": ['service="user-service"'], "author": "bo", "reason": "migration",
         "starts_at": "now+1h", "ends_at": NOW + 4 * 3600})
     assert later.status_code == 201, later.text
-    assert (later.json()["starts_at"], later.json()["active"]) == (NOW + 3600, False)
+    assert (later.json()["starts_at"], later.json()["active"]) == (rfc3339(NOW + 3600), False)
 
     listed = client.get("/api/v1/silences").json()
     assert [s["id"] for s in listed["items"]] == [silence["id"], later.json()["id"]]
     cli = apollo(config, "silences")
-    assert [{k: s[k] for k in c} for s, c in zip(listed["items"], cli, strict=True)] == cli
+    assert [{k: s[k] for k in c} for s, c in zip(listed["items"], cli, strict=True)] == [
+        as_answered(c, SILENCE_TIMES) for c in cli]
 
     assert client.delete(f"/api/v1/silences/{silence['id']}").status_code == 401
     assert client.delete(f"/api/v1/silences/{silence['id']}", headers=AS_READER
                          ).status_code == 403
     ended = client.delete(f"/api/v1/silences/{silence['id']}", headers=AS_WRITER)
     assert ended.status_code == 200, ended.text
-    assert (ended.json()["ends_at"], ended.json()["active"]) == (NOW, False)
+    assert (ended.json()["ends_at"], ended.json()["active"]) == (rfc3339(NOW), False)
     with engine.connect() as conn:
         assert conn.execute(sa.select(SILENCES.c.ends_at).where(
             SILENCES.c.id == silence["id"])).scalar() == NOW

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -32,6 +33,20 @@ AS_WRITER = {"Authorization": f"Bearer {WRITE}"}
 AS_READER = {"Authorization": f"Bearer {READ}"}
 NOW = int(T0) + 3600
 MAX_BODY = 64 * 1024
+
+
+def rfc3339(seconds: float) -> str:
+    """Unix seconds as the API writes a time: RFC 3339 in UTC with `Z`, a fraction of a
+    second only when there is one (worked out here, not by the API's own renderer)."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    text = moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def seconds(text: str) -> float:
+    """An RFC 3339 UTC time of an answer back as Unix seconds (it must end in `Z`)."""
+    assert text.endswith("Z"), text
+    return datetime.fromisoformat(text.removesuffix("Z") + "+00:00").timestamp()
 
 
 def make_settings(tmp_path: Path, **overrides):
@@ -138,10 +153,10 @@ def test_a_marker_round_trips_with_relative_times_read_against_the_clock(client)
     marker = created.json()
     assert created.headers["Location"] == f"/api/v1/markers/{marker['id']}"
     assert marker | {"id": 0, "created_at": 0} == {
-        "id": 0, "kind": "incident", "service": "payment-service", "at": NOW - 1800,
-        "end": NOW - 600, "text": "card processor timeouts", "tags": ["sev2"],
+        "id": 0, "kind": "incident", "service": "payment-service", "at": rfc3339(NOW - 1800),
+        "end": rfc3339(NOW - 600), "text": "card processor timeouts", "tags": ["sev2"],
         "author": "maria", "created_at": 0}
-    assert marker["created_at"] == NOW
+    assert marker["created_at"] == rfc3339(NOW)
     assert client.get(f"/api/v1/markers/{marker['id']}").json() == marker
 
     listed = client.get("/api/v1/markers", params={"from": "now-1h", "to": "now"})
@@ -467,7 +482,7 @@ def test_an_error_burst_fails_the_services_requests_until_cleared(fleet_api):
     assert response.status_code == 201, response.text
     fault = response.json()["fault"]
     assert (fault["kind"], fault["rate"]) == ("error_burst", 1.0)
-    assert fault["until"] - fault["start"] == pytest.approx(600)
+    assert seconds(fault["until"]) - seconds(fault["start"]) == pytest.approx(600)
     assert response.json()["control_url"] == running.fleet.control_url
     state = client.get("/api/v1/fleet").json()
     faults = {s["slug"]: s["faults"] for s in state["services"]}
