@@ -167,6 +167,8 @@ class AlertEvaluator:
                  on_enqueue: Callable[[], None] | None = None,
                  in_progress: Callable[[], Mapping[str, InProgress]] | None = None) -> None:
         self.engine = engine
+        # a round reads, then writes: on SQLite it takes the write lock first (see worker)
+        self.writer = engine.execution_options(sqlite_begin_immediate=True)
         self.in_progress = in_progress
         self.config = config
         self.clock = clock
@@ -189,7 +191,7 @@ class AlertEvaluator:
     def evaluate(self) -> Round:
         now = self.clock()
         try:
-            with self.engine.begin() as conn:
+            with self.writer.begin() as conn:
                 return self._round(conn, now)
         except (CursorMoved, IntegrityError):
             log.info("another evaluator recorded this round; reloading")

@@ -38,6 +38,9 @@ class DeliveryWorker:
     def __init__(self, engine: Engine, notifiers: Sequence[Notifier], delivery: Delivery, *,
                  name: str | None = None, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
+        # claims and settles read, then write: on SQLite they take the write lock first, or
+        # a write committed in between makes them fail at once ("database is locked")
+        self.writer = engine.execution_options(sqlite_begin_immediate=True)
         self.notifiers = {n.name: n for n in notifiers}
         self.delivery = delivery
         self.name = name or worker_name()
@@ -53,13 +56,13 @@ class DeliveryWorker:
     def deliver_once(self) -> int:
         """One claim, its sends and their settling; the number of rows settled."""
         d = self.delivery
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             rows = outbox.claim(conn, self.name, now=self.clock(),
                                 lease_s=d.lease.total_seconds(), limit=d.batch)
         if not rows:
             return 0
         outcomes = self._send_all(rows)
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             outbox.settle(conn, self.name, outcomes, initial_s=d.initial_backoff.total_seconds(),
                           max_s=d.max_backoff.total_seconds())
         return len(outcomes)
