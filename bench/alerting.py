@@ -15,7 +15,7 @@ page   The same error burst (20% errors on payment-service; SLO availability, 99
        the first firing page at the sink for each, the mathematical earliest (both windows
        of a page pair over their threshold on the fleet's true counts, bench/alerting_truth),
        then the burst is cleared and clear -> resolved is measured the same way. A run takes
-       10-13 minutes; each run starts from fresh stores, so runs do not see each other's
+       ~15 minutes; each run starts from fresh stores, so runs do not see each other's
        burst. See bench/alerting_page.py.
 outbox 10,000 transitions enqueued into the outbox and delivered by DeliveryWorker to a local
        sink (its own process) on loopback: deliveries/s and p50/p99 enqueue-to-delivery
