@@ -134,8 +134,13 @@ def report_page(results: list[Any], args: argparse.Namespace) -> list[str]:
     lines.append("")
     both = args.sides == "both"
 
-    def vs_prom(diff: float | None) -> str:
-        return verdict(None if not both or diff is None else diff <= 0)
+    def vs_prom(a: float | None, b: float | None, key: str) -> str:
+        """On the medians of each side; and in how many runs Apollo was no later."""
+        if not both or a is None or b is None:
+            return verdict(None)
+        diffs = [d for d in rows[key] if d is not None]
+        return (f"{verdict(a <= b)} (no later in {sum(d <= 0 for d in diffs)} of "
+                f"{len(diffs)} runs)")
 
     def vs_earliest(diff: float | None) -> str:
         return verdict(None if diff is None else diff <= PAGE_TARGET_S)
@@ -144,11 +149,11 @@ def report_page(results: list[Any], args: argparse.Namespace) -> list[str]:
     prom_resolve = med(sub_all(rows["rb"], rows["r_earliest"]))
     lines += [
         f"  target: Apollo's page no later than Prometheus+AM (median): "
-        f"{f1(m['a'])} vs {f1(m['b'])} s  {vs_prom(m['a-b'])}",
+        f"{f1(m['a'])} vs {f1(m['b'])} s  {vs_prom(m['a'], m['b'], 'a-b')}",
         f"  target: Apollo's page within {PAGE_TARGET_S:.0f} s of the mathematical earliest "
         f"(median): +{f1(m['a-e'])} s  {vs_earliest(m['a-e'])}",
         f"  target: Apollo's resolve no later than Prometheus+AM (median): "
-        f"{f1(m['ra'])} vs {f1(m['rb'])} s  {vs_prom(m['ra-b'])}",
+        f"{f1(m['ra'])} vs {f1(m['rb'])} s  {vs_prom(m['ra'], m['rb'], 'ra-b')}",
         f"  target: Apollo's resolve within {PAGE_TARGET_S:.0f} s of the mathematical earliest "
         f"(median): +{f1(m['ra-e'])} s  {vs_earliest(m['ra-e'])}",
         f"  Prometheus+AM against the earliest (median): page +{f1(prom_page)} s, "
@@ -200,17 +205,17 @@ def detail_lines(results: list[Any]) -> list[str]:
             at_sink = r.apollo_page if tr["to"] == "firing" else r.apollo_resolve
             what = "page" if tr["to"] == "firing" else "resolve"
             if not sent:
-                lines.append(f"    (a) {what}: decided for the minute ending "
+                lines.append(f"    (a) {what}: the instant judged (the transition's `at`) "
                              f"{sign(sub(tr['at'], ref))} s after the earliest; no outbox row")
                 continue
             o = sent[0]
             lines.append(
-                f"    (a) {what}: decided for the minute ending {sign(sub(tr['at'], ref))} s "
-                f"after the earliest, evaluated (outbox row written) "
-                f"{sign(sub(o['created_at'], tr['at']))} s after that minute's end, sent "
+                f"    (a) {what}: the instant judged (the transition's `at`: the data's end) "
+                f"{sign(sub(tr['at'], ref))} s after the earliest, outbox row written "
+                f"{sign(sub(o['created_at'], tr['at']))} s after that, sent "
                 f"{sign(sub(o['sent_at'], o['created_at']))} s later ({o['attempts']} "
-                f"attempt(s)); at the sink {sign(sub(at_sink, tr['at']))} s after the minute's "
-                "end")
+                f"attempt(s)); at the sink {sign(sub(at_sink, tr['at']))} s after the instant "
+                "judged")
         if ad.get("first_scrape") is not None:
             lines.append(f"    (a) first scrape {str(ad['first_scrape'])[11:19]} UTC (so scrapes "
                          f"at :{str(ad['first_scrape'])[17:19]} +15k s), history written to "
