@@ -393,14 +393,6 @@ def settle(target: Server, *, timeout_s: float = 300) -> None:
     raise SystemExit(f"{target.name} still busy {timeout_s:g} s after the load stopped")
 
 
-def cache_state(target: Server, path: str) -> str:
-    """What the API's cache layer says of one more request for `path`."""
-    import httpx
-
-    answer = httpx.get(target.url + path, timeout=120, trust_env=False)
-    return answer.headers.get("x-apollo-cache", "none")
-
-
 @dataclass(frozen=True)
 class Case:
     backend: str
@@ -429,9 +421,25 @@ def within_one_minute(offset: float, seconds: float) -> None:
 
 def prime(target: Server, path: str) -> None:
     """One request, so the cached case starts from a kept answer."""
-    import httpx
+    status, _ = like_wrk(target, path)
+    if status != 200:
+        raise SystemExit(f"{target.name} {path}: HTTP {status}")
 
-    httpx.get(target.url + path, timeout=120, trust_env=False).raise_for_status()
+
+def like_wrk(target: Server, path: str) -> tuple[int, str]:
+    """(status, X-Apollo-Cache) of one GET sent as wrk sends it: `Host` and nothing else
+    the cache key reads (no `Accept`, no `Origin`: httpx's `Accept: */*` is another key)."""
+    import http.client
+
+    host, port = target.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    try:
+        conn.request("GET", path, headers={"Accept-Encoding": "identity"})
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status, answer.getheader("x-apollo-cache") or "none"
+    finally:
+        conn.close()
 
 
 def median_load(loads: list[Load]) -> Load:
@@ -577,9 +585,9 @@ def main() -> None:
                 loads[c].append(load)
                 if c.mode != "raw" and run == 0:  # the cache did what the mode says
                     check = f"?u=check-{time.time_ns()}" if c.unique else ""
-                    seen = cache_state(c.target, c.path + check)
+                    seen = like_wrk(c.target, c.path + check)[1]
                     if not c.unique:  # the first may be a new minute's first request
-                        seen = cache_state(c.target, c.path + check)
+                        seen = like_wrk(c.target, c.path + check)[1]
                     wanted = "miss" if c.unique else "hit"
                     if seen != wanted:
                         print(f"!! {c.backend} {c.path} {c.name}: the cache answered "
