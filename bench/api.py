@@ -1,8 +1,9 @@
 """Load on the HTTP API over loopback: wrk against uvicorn serving `create_app`, beside a
 raw ASGI app returning the same bytes under the same uvicorn settings, in the same run.
 
-    .venv/bin/python bench/api.py [--days 30] [--connections 64] [--duration 8] [--runs 3]
-                                  [--cache-dir /tmp/apollo-bench-api] [--skip-pg]
+    .venv/bin/python bench/api.py [--days 30] [--connections 64] [--low-connections 8]
+                                  [--duration 8] [--runs 3] [--cache-dir /tmp/apollo-bench-api]
+                                  [--skip-pg]
 
 The store holds `--days` days of the seed's demo fleet ending at a fixed instant, written
 as `apollo fleet history` writes them (`write_history`: simulators, pages, the page
@@ -22,14 +23,19 @@ httptools when installed, and the line above the table says which it picked):
 
 The APIs' clock starts 20 s after the data ends and runs on. Routes: `/api/v1/services`
 (the platform table over the last hour) and `/api/v1/slos/{id}` (one SLO in full over its
-30-day period). Each is loaded with `wrk -t1 -c64 -d8s` twice per API: uncached (every
-request a new query string, `?u=N`, so every answer is computed: a miss that is kept) and
-cached (one URL, answered from the API's response cache after the first request); the raw
-app once. Every measurement runs `--runs` times, interleaved (run 1 of every case, then
-run 2, …) after a one-second warm-up of its own; the table shows the medians of requests/s
-and of wrk's p50 and p99 latency, the CPU the server and wrk used (share of one core over
-the run) and the verdicts against the targets: cached ≥ 20 % of the raw app's requests/s
-and p99 < 25 ms, uncached p99 < 100 ms.
+30-day period). Each is loaded with `wrk -t1 -d8s` per API: uncached (every request a new
+query string, `?u=N`, so every answer is computed: a miss that is kept) at 64 connections
+and, for orientation, at `--low-connections`; cached at 64 (one URL, its answer kept by one
+request sent as wrk sends it, within one minute of the APIs' clock: answers are keyed by
+the minute); the raw app at 64. Every measurement runs `--runs` times, interleaved (run 1
+of every case, then run 2, …) after a one-second warm-up of its own, and the server is let
+settle after each wrk run (idle, and `/health` answering at once). The table shows the
+medians of requests/s and of wrk's p50 and p99 (over answered requests), the mean latency
+by Little's law (connections / requests/s: every request, answered or not when wrk
+stopped), the CPU the server and wrk used (share of one core over the run), the 5xx the
+API counted on its /metrics, and the verdicts at 64 connections: cached ≥ 20 % of the raw
+app's requests/s and p99 < 25 ms, uncached p99 < 100 ms, the p99 that counts being at
+least the Little's-law mean, and any error or 5xx a miss.
 
 How the load generator is known not to be the bottleneck: wrk is C on epoll with one
 thread; the raw ASGI row is the ceiling of the same server stack, and its requests/s far
