@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import PROFILES, fill_store_from_fleet, histogram_quantile
 
-from dashboard import figures
+from dashboard.figures import platform as figures
 from services.config import EXAMPLE_CONFIG, load_settings
 from services.documents.platform import p95_by_interval, service_summary
 from services.fleet.model import LoadModel

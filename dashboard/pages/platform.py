@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from dashboard import data, figures
+from dashboard import data
+from dashboard.figures import platform as figures
 from services.documents.platform import p95_by_interval, service_summary
 
 RANGES = {"Last hour": timedelta(hours=1), "Last 6 hours": timedelta(hours=6),
