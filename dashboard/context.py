@@ -90,8 +90,12 @@ def choose_view(settings: Settings, *, now: float | None = None) -> View:
     keep them in the URL and in session state, and return the view."""
     now = time.time() if now is None else now
     params = st.query_params
-    from_text = params.get("from", DEFAULT_FROM)
-    to_text = params.get("to", DEFAULT_TO)
+    # Moving to another page clears the URL's parameters: the session's last view carries
+    # the range and environment over, so every page shows the same one.
+    last: View | None = st.session_state.get(_KEY)
+    from_text = params.get("from", last.from_text if last else DEFAULT_FROM)
+    to_text = params.get("to", last.to_text if last else DEFAULT_TO)
+    wanted_env = params.get("env", last.environment if last else None)
     options = [*PRESETS, "Custom"]
     preset = next((name for name, text in PRESETS.items()
                    if text == from_text and to_text == "now"), "Custom")
@@ -103,7 +107,7 @@ def choose_view(settings: Settings, *, now: float | None = None) -> View:
             from_text = st.text_input("From", from_text, help="now-2d, -12h, 2026-11-02T10:00 "
                                       "(UTC) or Unix seconds")
             to_text = st.text_input("To", to_text, help="now, or the same forms as From")
-        environment = _choose_environment(settings, params.get("env"))
+        environment = _choose_environment(settings, wanted_env)
     try:
         view = make_view(from_text, to_text, now, environment=environment)
     except InputError as exc:
