@@ -3,13 +3,16 @@ pages, and JSON answers with ETags (`304 Not Modified` when the caller has them)
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+import weakref
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import Depends, HTTPException, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import Connection, Engine
@@ -32,16 +35,48 @@ class ApiState:
     engine: Engine
     authenticator: Authenticator
     clock: Callable[[], float]
+    _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = field(
+        default_factory=weakref.WeakKeyDictionary, repr=False)
+
+    def store_slots(self) -> asyncio.Semaphore:
+        """As many slots as the engine's pool holds connections (one semaphore per event
+        loop: test clients run a loop per client)."""
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = asyncio.Semaphore(pool_capacity(self.engine))
+        return slots
+
+
+def pool_capacity(engine: Engine) -> int:
+    """Connections the engine's pool hands out before a checkout waits."""
+    pool = engine.pool
+    size = getattr(pool, "size", None)
+    overflow = getattr(pool, "_max_overflow", 0)
+    if not callable(size):  # NullPool, StaticPool, SingletonThreadPool: no queue to wait on
+        return 64
+    return max(1, size() + max(0, overflow))
 
 
 def state(request: Request) -> ApiState:
     return request.app.state.apollo  # type: ignore[no-any-return]
 
 
-def connection(request: Request) -> Iterator[Connection]:
-    """A read connection to the store for one request."""
-    with state(request).engine.connect() as conn:
-        yield conn
+async def connection(request: Request) -> AsyncIterator[Connection]:
+    """A read connection to the store for one request.
+
+    A request first waits, on the event loop, for one of the pool's slots, and only then
+    takes a thread to check its connection out. Checking out inside a worker thread and
+    waiting there deadlocked under load: with more requests in flight than threads plus
+    connections, every thread waited for a connection held by a request that waited for a
+    thread, until the pool's timeout turned them into 500s."""
+    s = state(request)
+    async with s.store_slots():
+        conn = await to_thread.run_sync(s.engine.connect)
+        try:
+            yield conn
+        finally:
+            await to_thread.run_sync(conn.close)
 
 
 def _auth_failure(exc: AuthError) -> HTTPException:
