@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from services.alerting import read
 from services.alerting.silences import acknowledge, add_silence, expire_silence
@@ -125,16 +125,9 @@ def list_deliveries(request: Request, conn: Conn, _reader: Reader, page: Paging,
     rows = read.deliveries(conn, dead=dead, limit=page.offset + page.limit)
     shown = rows[page.offset:]
     return json_response(request, DeliveryListOut(
-        items=[DeliveryOut(**r) for r in shown], total=_count_deliveries(conn, dead),
+        items=[DeliveryOut(**r) for r in shown], total=read.count_deliveries(conn, dead=dead),
         limit=page.limit,
         offset=page.offset))
-
-
-def _count_deliveries(conn: Connection, dead: bool) -> int:
-    query = select(func.count()).select_from(read.OUTBOX)
-    if dead:
-        query = query.where(read.OUTBOX.c.status == "dead")
-    return int(conn.execute(query).scalar_one())
 
 
 def _alert_row(conn: Connection, alert_id: int) -> Mapping[str, Any]:
@@ -146,9 +139,7 @@ def _alert_row(conn: Connection, alert_id: int) -> Mapping[str, Any]:
 
 
 def _acks(conn: Connection, alert_id: int) -> list[AcknowledgementOut]:
-    rows = conn.execute(select(ACKS).where(ACKS.c.alert_id == alert_id)
-                        .order_by(ACKS.c.at.desc(), ACKS.c.id.desc())).mappings()
-    return [AcknowledgementOut(**r) for r in rows]
+    return [AcknowledgementOut(**r) for r in read.acknowledgements(conn, alert_id)]
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetailOut,
