@@ -10,6 +10,7 @@ fixed by hand, so keys, TTLs and rate-limit windows are known; only the Redis li
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -208,6 +209,24 @@ def test_now_minus_1h_read_twice_within_a_minute_is_one_entry(engine, clock):
     later = client.get(PROBE, params={"from": "now-1h"})
     assert served(later) == "miss"
     assert later.json()["from"] == T0 + 60 - 3600 and probe.calls == 2
+
+
+def test_concurrent_misses_of_one_key_compute_it_once(engine, clock):
+    """Every relative key turns cold when its minute ends; the requests that then ask at
+    once wait for the first one's answer instead of each computing it."""
+    probe = probe_app(engine, clock=clock)
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=probe.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://apollo") as client:
+            return await asyncio.gather(*(client.get(PROBE, params={"from": "now-1h"})
+                                          for _ in range(20)))
+
+    answers = asyncio.run(asyncio.wait_for(burst(), timeout=60))
+    assert [a.status_code for a in answers] == [200] * 20
+    assert probe.calls == 1
+    assert sorted(served(a) for a in answers) == ["hit"] * 19 + ["miss"]
+    assert len({a.content for a in answers}) == 1
 
 
 def test_if_none_match_gets_304_from_the_cache(engine, clock):

@@ -13,6 +13,9 @@ telemetry middleware, so it records its own request count and latency):
    thread, 0.25 s at most), else the route answers and a `200` is kept, and shared
    (services/api/cache.py). A write through the API (`POST`, `PUT`, `PATCH`, `DELETE` with
    a 2xx/3xx answer) drops this process's entries at once and bumps the shared version.
+   Requests that miss on a key whose answer another request is computing wait for that
+   answer instead of computing it again (every relative key turns cold when its minute
+   ends, and a dashboard's viewers all ask at once).
 
 Redis is never waited on by a request: a sync thread (`Layers.sync_once`, every second)
 reads the shared version `apollo:cache:version` (a change drops the local entries), adds
@@ -28,6 +31,8 @@ Responses carry `X-Apollo-Cache: hit` (this process), `shared` (from Redis) or `
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -69,6 +74,7 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 VARY_KEYED = frozenset({"accept", "origin", "authorization"})  # in the key, or in its scope
 RATE_LIMITED_ROUTE = "rate_limited"  # the route label of a refused request
 MAX_REMEMBERED_KEYS = 4096  # request keys remembered within one second
+FOLLOW_TIMEOUT_S = 30.0  # a request waiting on another's answer to the same key, at most
 _UNKNOWN = object()
 
 LOCAL, REDIS = "local", "redis"
@@ -278,6 +284,7 @@ class CacheAndLimits:
         self.tokens, self.reads_need_token = tokens, reads_need_token
         self._keys: dict[tuple[str, bytes, str, bytes, bytes], str | None] = {}
         self._keys_second = 0
+        self._computing: dict[str, asyncio.Event] = {}  # keys whose answer is on its way
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -337,7 +344,23 @@ class CacheAndLimits:
                 layers.cache.put(key, entry)
                 await self._replay(send, entry, if_none_match, b"shared", started)
                 return
-        await self.app(scope, receive, self._keeper(scope, send, key, epoch, version, now))
+        computing = self._computing.get(key)
+        if computing is not None:  # the same question is being answered: wait for it
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(computing.wait(), FOLLOW_TIMEOUT_S)
+            entry = layers.cache.get(key, epoch=epoch, now=now, ttl_s=layers.ttl())
+            if entry is not None:
+                await self._replay(send, entry, if_none_match, b"hit", started)
+                return
+            # not kept (an error, too large, a new epoch): answer it ourselves
+            await self.app(scope, receive, self._keeper(scope, send, key, epoch, version, now))
+            return
+        computing = self._computing[key] = asyncio.Event()
+        try:
+            await self.app(scope, receive, self._keeper(scope, send, key, epoch, version, now))
+        finally:
+            del self._computing[key]
+            computing.set()
 
     def _key(self, path: str, query: bytes, now: float, cache_scope: str, accept: bytes,
              origin: bytes) -> str | None:
