@@ -12,13 +12,16 @@ docs/roadmap-and-costs.md.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 MONTHS_PER_YEAR = 12
 CENT = Decimal("0.01")
+MILLION = Decimal(1_000_000)
 DEFAULT_CURRENCY = "USD"
 
 _CURRENCY_SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
@@ -43,6 +46,11 @@ class CostLine:
     @property
     def annual_cost(self) -> Decimal:
         return self.monthly_cost * MONTHS_PER_YEAR
+
+    @property
+    def potential_monthly(self) -> Decimal | None:
+        """What its potential would save a month; None where the potential is unknown."""
+        return None if self.potential_ratio is None else self.monthly_cost * self.potential_ratio
 
 
 @dataclass(frozen=True)
@@ -217,6 +225,42 @@ def summarize_costs(table: CostTable, *, mau: int | None = None) -> CostSummary:
     if mau is None:
         flags += _unchecked(table)
     return replace(summary, flags=tuple(flags))
+
+
+# --- from the store's rows -------------------------------------------------------------
+
+
+class CostRow(Protocol):
+    """What a table needs of a stored `cost_lines` row."""
+
+    source: str
+    component: str
+    monthly_cost: Any  # Numeric: int or float on SQLite, Decimal on PostgreSQL
+    currency: str
+    potential_ratio: float | None
+    potential_note: str
+
+
+def tables_from_rows(rows: Iterable[CostRow]) -> list[CostTable]:
+    """One month's stored lines as one table per source (sources by name, lines in the
+    order given), money back to exact cents. The store keeps lines only: a source's
+    stated figures (its Total row, stated annual and per-user cells) are not among them."""
+    by_source: dict[str, list[CostLine]] = defaultdict(list)
+    for row in rows:
+        ratio = None if row.potential_ratio is None else Decimal(str(row.potential_ratio))
+        by_source[row.source].append(CostLine(
+            component=row.component, monthly_cost=Decimal(str(row.monthly_cost)).quantize(CENT),
+            currency=row.currency, potential_ratio=ratio, potential_note=row.potential_note,
+            line=None))
+    return [CostTable(source=source, currency=lines[0].currency, lines=tuple(lines))
+            for source, lines in sorted(by_source.items())]
+
+
+def cost_per_million(cost: Decimal, requests: float) -> float | None:
+    """Cost per million requests; None without requests (never a division by zero)."""
+    if requests <= 0:
+        return None
+    return float(cost * MILLION / Decimal(repr(requests)))
 
 
 # --- rendering --------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Roadmaps as read: phases of nested checklists, the groups above them, and renderers.
 
-The collector (collectors/roadmap.py) parses a markdown document into a `Roadmap`; this
-module holds the tree, what it counts (leaves and leaves done, per item, phase, group and
+The collector (collectors/roadmap.py) parses a markdown document into a `Roadmap`;
+`tree_from_rows` and `progress_history` rebuild it and its history from the store's rows
+(read by services/store/document_rows.py) for the API and the dashboard. This module
+holds the tree, what it counts (leaves and leaves done, per item, phase, group and
 overall), what is worth a look (`consistency_flags`) and `roadmap_json` / `roadmap_text`,
 so the CLI, the API and the dashboard show the same figures. Pure: no file, network or
 store. Rules: docs/roadmap-and-costs.md.
@@ -14,9 +16,11 @@ the store, since titles alone may repeat under different groups.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 DONE, IN_PROGRESS, PLANNED = "done", "in_progress", "planned"
 STATUS_WORDS = {DONE: "done", IN_PROGRESS: "in progress", PLANNED: "planned"}
@@ -90,11 +94,7 @@ class _Progress:
     @property
     def progress(self) -> str | None:
         """What the items say: done, in_progress or planned (None without items)."""
-        if not self.leaves:
-            return None
-        if self.leaves_done == self.leaves:
-            return DONE
-        return IN_PROGRESS if self.leaves_done else PLANNED
+        return progress_of(self.leaves_done, self.leaves)
 
 
 def _joined(path: Sequence[str], title: str) -> str:
@@ -217,6 +217,114 @@ def consistency_flags(phases: list[Phase], groups: list[Group]) -> list[Flag]:
     flags += [f for p in phases if p.leaves for f in _status_flags(p, p.key)]
     flags += [f for g in groups for f in _status_flags(g, g.full_title)]
     return flags
+
+
+# --- from the store's rows -------------------------------------------------------------
+
+SEPARATOR = " / "  # between the titles of a phase's full title (`Web / Milestone: Beta`)
+
+
+class ItemRow(Protocol):
+    """What the tree needs of a stored `roadmap_items` row."""
+
+    key: str
+    parent_key: str | None
+    phase: str  # the phase's full title
+    title: str
+    done: bool
+    target: str | None
+    line: int
+
+
+class SnapshotRow(Protocol):
+    """What progress over time needs of a stored `roadmap_snapshots` row."""
+
+    taken_at: datetime
+    phase: str
+    done: int
+    total: int
+
+
+def key_order(key: str) -> tuple[int | str, ...]:
+    """`2.10` after `2.9`: keys sort by their numbers, not as text."""
+    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
+
+
+def tree_from_rows(document: str, rows: Iterable[ItemRow]) -> Roadmap:
+    """A document's stored items back into the tree the collector stored, so the API and
+    the dashboard count what `apollo roadmap DOC` counts. What the rows do not keep (a
+    heading's stated status mark, its own line) is left out: status None, the line of its
+    first item, and item flags only."""
+    items: dict[str, Item] = {}
+    phases: dict[str, Phase] = {}
+    for row in sorted(rows, key=lambda r: key_order(r.key)):
+        item = Item(key=row.key, title=row.title, checked=bool(row.done), line=row.line,
+                    target=row.target)
+        items[row.key] = item
+        phase_key = row.key.split(".", 1)[0]
+        phase = phases.get(phase_key)
+        if phase is None:
+            path, _, title = row.phase.rpartition(SEPARATOR)
+            phase = Phase(key=phase_key, title=title, number="", name=title, status=None,
+                          mark="", line=row.line,
+                          path=tuple(path.split(SEPARATOR)) if path else ())
+            phases[phase_key] = phase
+        parent = items.get(row.parent_key) if row.parent_key else None
+        (parent.children if parent is not None else phase.items).append(item)
+    ordered = sorted(phases.values(), key=lambda p: key_order(p.key))
+    return Roadmap(path=document, phases=ordered, flags=consistency_flags(ordered, []),
+                   groups=groups_of(ordered))
+
+
+def groups_of(phases: list[Phase]) -> list[Group]:
+    """Each title above a phase, with every phase under it (as the collector groups); a
+    heading with items of its own and phases below it counts its own phase first."""
+    under: dict[tuple[str, ...], list[Phase]] = defaultdict(list)
+    for phase in phases:
+        for depth in range(1, len(phase.path) + 1):
+            under[phase.path[:depth]].append(phase)
+    titled = {(*p.path, p.title): p for p in phases}
+    for path, members in under.items():
+        own = titled.get(path)
+        if own is not None:
+            members.insert(0, own)
+    return [Group(title=path[-1], status=None, mark="", line=members[0].line,
+                  path=path[:-1], phases=members) for path, members in under.items()]
+
+
+@dataclass(frozen=True)
+class ProgressPoint:
+    """A document's counts when they last changed: each phase's (done, total) and the sum."""
+
+    taken_at: datetime
+    phases: dict[str, tuple[int, int]]
+
+    @property
+    def leaves_done(self) -> int:
+        return sum(done for done, _ in self.phases.values())
+
+    @property
+    def leaves(self) -> int:
+        return sum(total for _, total in self.phases.values())
+
+    @property
+    def completion(self) -> float | None:
+        return self.leaves_done / self.leaves if self.leaves else None
+
+
+def progress_history(rows: Iterable[SnapshotRow]) -> list[ProgressPoint]:
+    """Snapshot rows (one per phase and time) as one point per time, oldest first."""
+    by_time: dict[datetime, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for row in rows:
+        by_time[row.taken_at][row.phase] = (int(row.done), int(row.total))
+    return [ProgressPoint(t, dict(sorted(p.items()))) for t, p in sorted(by_time.items())]
+
+
+def progress_of(done: int, total: int) -> str | None:
+    """done, in_progress or planned from counts (None without items), as `_Progress`."""
+    if not total:
+        return None
+    return DONE if done == total else (IN_PROGRESS if done else PLANNED)
 
 
 # --- rendering --------------------------------------------------------------------------
