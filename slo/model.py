@@ -85,6 +85,10 @@ class LatencyThreshold:
 
     metric: str
     threshold_s: float
+    # The bucket's `le` value as the spec wrote it (Pyrra's `le="1"`), when that differs from
+    # how prometheus_client prints the threshold ("1.0", `slo.promql.bucket_bound`): Go
+    # clients and Prometheus 2 keep "1", and a matcher selects only the exact text.
+    le: str | None = None
 
 
 @dataclass(frozen=True)

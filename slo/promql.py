@@ -4,7 +4,8 @@ Exported rules are compared with Sloth's output byte for byte in spirit, so ever
 printed the way Go prints it (`go_float`: 14.4, 6 not 6.0, 1e-05), durations the way
 Prometheus prints them (`window_str`: 28d -> `4w`), label filters the way
 `model.LabelSet.String()` does, and histogram bounds the way the client library that wrote
-the series did (`bucket_bound`), because an `le` matcher only matches the exact string.
+the series did (`bucket_bound`), because an `le` matcher only matches the exact string;
+a bucket value the spec wrote itself (Pyrra's `le="1"`) is copied as written.
 """
 
 from __future__ import annotations
@@ -484,6 +485,12 @@ def counter_increase(selector: str, *, where: str = "") -> str:
     return f"sum(increase({parsed}[{{{{.window}}}}]))"
 
 
+def bucket_matcher(sli: LatencyThreshold) -> Matcher:
+    """The `le` matcher of the threshold's bucket: the value the spec wrote if it wrote one
+    (`le="1"` stays "1"), else the threshold as prometheus_client prints it (`bucket_bound`)."""
+    return Matcher("le", "=", sli.le if sli.le is not None else bucket_bound(sli.threshold_s))
+
+
 def latency_queries(sli: LatencyThreshold, *, where: str = "") -> tuple[str, str]:
     """(errors, total) queries with `{{.window}}` for a histogram latency SLI.
 
@@ -494,7 +501,7 @@ def latency_queries(sli: LatencyThreshold, *, where: str = "") -> tuple[str, str
                         f"got {sli.threshold_s!r}", field="sli.threshold")
     base = split_selector(sli.metric, where=where)
     count = base.renamed(f"{base.name}_count")
-    bucket = base.renamed(f"{base.name}_bucket", Matcher("le", "=", bucket_bound(sli.threshold_s)))
+    bucket = base.renamed(f"{base.name}_bucket", bucket_matcher(sli))
     total = f"sum(rate({count}[{{{{.window}}}}]))"
     errors = f"{total} - sum(rate({bucket}[{{{{.window}}}}]))"
     return errors, total

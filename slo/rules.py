@@ -11,13 +11,18 @@ Per SLO, three rule groups in Sloth's order and names:
                                     (the group is left out when neither is enabled)
 
 Windows and burn factors are data (`slo.windows`): the window set is chosen by period, so a
-window file for a period replaces the default set, as `--slo-period-windows-path` does.
-The output is a plain `{"groups": [...]}` document; `render_rules` writes it as YAML.
+window file for a period replaces the default set, as `--slo-period-windows-path` does; a
+Pyrra SLO without one alerts on Pyrra's windows, scaled from its period.
+The output is a plain `{"groups": [...]}` document; `render_rules` writes it as YAML, and
+`prometheus_rule` wraps it in the `PrometheusRule` Sloth writes for a Kubernetes
+`PrometheusServiceLevel`. Maps are written in the order Go's yaml.v2 sorts keys
+(`go_key_order`), which is not plain string order: `a9` before `a10`, `_` before letters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -27,13 +32,15 @@ import yaml
 from slo.errors import SpecError
 from slo.model import SLO, AlertRule, EventRatio, Threshold
 from slo.promql import LABEL_NAME, go_fixed, go_float, label_filter, sli_error_query, window_str
-from slo.windows import AlertWindows, BurnWindow, Severity, Speed, burn_factor, windows_for
+from slo.windows import AlertWindows, BurnWindow, Severity, Speed, burn_factor, windows_of
 
 __all__ = [
     "ALERT_GROUP",
     "META_GROUP",
     "SLI_GROUP",
     "default_alert_name",
+    "go_key_order",
+    "prometheus_rule",
     "prometheus_rules",
     "render_rules",
     "sli_record_name",
@@ -92,6 +99,7 @@ def prometheus_rules(
     windows: WindowsArg = None,
     period: timedelta | None = None,
     disable_alerts: bool = False,
+    disable_recordings: bool = False,
     extra_labels: Mapping[str, str] | None = None,
     spec_version: str = "apollo",
     mode: str | None = None,
@@ -99,10 +107,13 @@ def prometheus_rules(
     """The `groups:` document Sloth would write for `slos`, as plain dicts and lists.
 
     `windows`: alert window sets by period (a single set counts for its own period); they
-    replace the default sets (Google's 30d and 28d). `period` overrides every SLO's period
-    (Sloth's `--default-slo-period`). `extra_labels` join every SLO's labels and win over them
-    (Sloth's `--extra-labels`). `spec_version` is the `sloth_version` label of `sloth_slo_info`;
-    `mode` its `sloth_mode`, by default chosen from each SLO's spec format.
+    replace the default sets (Google's 30d and 28d, and Pyrra's scaled windows for Pyrra
+    SLOs). `period` overrides every SLO's period (Sloth's `--default-slo-period`).
+    `disable_alerts` and `disable_recordings` leave out the alert groups, or the SLI and
+    metadata recording groups (Sloth's flags of the same names). `extra_labels` join every
+    SLO's labels and win over them (Sloth's `--extra-labels`). `spec_version` is the
+    `sloth_version` label of `sloth_slo_info`; `mode` its `sloth_mode`, by default chosen from
+    each SLO's spec format.
     Raises SpecError naming the SLO for SLIs Prometheus cannot compute.
     """
     extra = _windows_by_period(windows)
@@ -115,7 +126,8 @@ def prometheus_rules(
         seen.add(slo.id)
         groups.extend(slo_rule_groups(
             slo, windows=extra, period=period, disable_alerts=disable_alerts,
-            extra_labels=extra_labels, spec_version=spec_version, mode=mode,
+            disable_recordings=disable_recordings, extra_labels=extra_labels,
+            spec_version=spec_version, mode=mode,
         ))
     return {"groups": groups}
 
@@ -126,14 +138,19 @@ def slo_rule_groups(
     windows: WindowsArg = None,
     period: timedelta | None = None,
     disable_alerts: bool = False,
+    disable_recordings: bool = False,
     extra_labels: Mapping[str, str] | None = None,
     spec_version: str = "apollo",
     mode: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The two or three rule groups of one SLO (see `prometheus_rules` for the options)."""
+    """The rule groups of one SLO, up to three (see `prometheus_rules` for the options).
+
+    Everything is computed even when left out, so a disabled part still reports what is
+    wrong with the spec, as Sloth (which disables after generating) does.
+    """
     with _located(slo):
         length = _period_of(slo, period)
-        alert_windows = windows_for(length, _windows_by_period(windows))
+        alert_windows = windows_of(slo, _windows_by_period(windows), period=length)
         labels = {**slo.labels, **(extra_labels or {})}
         _check_label_names(labels, "labels")
         ctx = _Context(slo, length, alert_windows, labels)
@@ -142,7 +159,11 @@ def slo_rule_groups(
             {"name": SLI_GROUP.format(id=slo.id), "rules": ctx.sli_rules()},
             {"name": META_GROUP.format(id=slo.id), "rules": ctx.meta_rules(spec_version, mode)},
         ]
-        alerts = [] if disable_alerts else ctx.alert_rules()
+        if disable_recordings:
+            groups = []
+        alerts = ctx.alert_rules()
+        if disable_alerts:
+            alerts = []
         if alerts:
             groups.append({"name": ALERT_GROUP.format(id=slo.id), "rules": alerts})
         return groups
@@ -307,8 +328,101 @@ def _check_label_names(labels: Mapping[str, str], field: str) -> None:
 
 
 def _sorted(labels: Mapping[str, str]) -> dict[str, str]:
-    """Labels in name order, as Go's YAML encoder writes maps."""
-    return {k: labels[k] for k in sorted(labels)}
+    """Labels in the order Go's yaml.v2 writes a map's keys (`go_key_order`)."""
+    return {k: labels[k] for k in go_key_order(labels)}
+
+
+def _go_key_less(a: str, b: str) -> bool:
+    """yaml.v2's `keyList.Less` on two string keys (its sorter.go), rune by rune.
+
+    At the first difference: two letters compare as runes; a letter sorts after anything
+    else (`a_b` < `ab`); otherwise the runs of digits there compare as numbers (`a9` <
+    `a10`), of equal value the shorter run first (`a1` < `a01`), with yaml.v2's own rule for
+    a zero inside a number. A key that is a prefix of the other sorts first.
+    """
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x == y:
+            continue
+        x_letter, y_letter = x.isalpha(), y.isalpha()
+        if x_letter and y_letter:
+            return x < y
+        if x_letter or y_letter:
+            return y_letter
+        x_num = y_num = 0
+        if x == "0" or y == "0":
+            j = i - 1
+            while j >= 0 and a[j].isdecimal():
+                if a[j] != "0":
+                    x_num = y_num = 1
+                    break
+                j -= 1
+        x_end, x_num = _digits_from(a, i, x_num)
+        y_end, y_num = _digits_from(b, i, y_num)
+        if x_num != y_num:
+            return x_num < y_num
+        if x_end != y_end:
+            return x_end < y_end
+        return x < y
+    return len(a) < len(b)
+
+
+def _digits_from(text: str, start: int, number: int) -> tuple[int, int]:
+    """Where the run of decimal digits at `start` ends, and `number` extended by them."""
+    end = start
+    while end < len(text) and text[end].isdecimal():
+        number = number * 10 + ord(text[end]) - ord("0")
+        end += 1
+    return end, number
+
+
+def go_key_order(keys: Iterable[str]) -> list[str]:
+    """String keys in the order Go's yaml.v2 encoder writes a map (Sloth's writer)."""
+    return sorted(keys, key=functools.cmp_to_key(
+        lambda a, b: -1 if _go_key_less(a, b) else (1 if _go_key_less(b, a) else 0)))
+
+
+def _go_sorted(value: Any) -> Any:
+    """Every mapping in `value` with its keys in yaml.v2's order (lists keep theirs)."""
+    if isinstance(value, Mapping):
+        return {k: _go_sorted(value[k]) for k in go_key_order(value)}
+    if isinstance(value, list):
+        return [_go_sorted(v) for v in value]
+    return value
+
+
+# --- Kubernetes ----------------------------------------------------------------------------------
+
+# Labels Sloth's writer sets on every object it generates, over the object's own.
+PROMETHEUS_RULE_LABELS: Mapping[str, str] = {
+    "app.kubernetes.io/component": "SLO",
+    "app.kubernetes.io/managed-by": "sloth",
+}
+
+
+def prometheus_rule(doc: Mapping[str, Any], *, name: str = "", namespace: str = "",
+                    labels: Mapping[str, str] | None = None,
+                    annotations: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The prometheus-operator `PrometheusRule` Sloth writes for a `PrometheusServiceLevel`.
+
+    `doc` is `prometheus_rules`' document; name, namespace, labels and annotations are the
+    input object's (an empty name or namespace is left out, None labels or annotations too).
+    Sloth builds it as an unstructured Kubernetes object, so every map, the rules' included,
+    is written in key order (`expr` before `labels` before `record`).
+    """
+    metadata: dict[str, Any] = {}
+    if annotations is not None:
+        metadata["annotations"] = dict(annotations)
+    metadata["labels"] = {**(labels or {}), **PROMETHEUS_RULE_LABELS}
+    if name:
+        metadata["name"] = name
+    if namespace:
+        metadata["namespace"] = namespace
+    return _go_sorted({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": metadata,
+        "spec": {"groups": list(doc.get("groups", []))},
+    })
 
 
 # --- YAML --------------------------------------------------------------------------------------
@@ -338,7 +452,18 @@ HEADER = "# Code generated by Apollo Observatory (Sloth-compatible SLO rules).\n
 
 
 def render_rules(doc: Mapping[str, Any], *, header: bool = True) -> str:
-    """The rules document as YAML for Prometheus's `rule_files` (and `promtool check rules`)."""
+    """The rules document as YAML for Prometheus's `rule_files` (and `promtool check rules`);
+    a `prometheus_rule` object as YAML for Kubernetes."""
     body = yaml.dump(dict(doc), Dumper=_RulesDumper, sort_keys=False, allow_unicode=True,
                      width=80, default_flow_style=False)
     return (HEADER if header else "") + body
+
+
+DOCUMENT_SEPARATOR = "---\n"
+
+
+def render_documents(texts: Iterable[str]) -> str:
+    """Rendered documents as one multi-document YAML text, as Sloth writes one output
+    document per input document. Prometheus reads only the first document of a rules file:
+    a file of several is for Kubernetes (`kubectl apply`) or to be split."""
+    return DOCUMENT_SEPARATOR.join(texts)

@@ -6,7 +6,9 @@ spent within the long window. For 30 days: 2% in 1h pages at 14.4, 5% in 6h page
 10% in 1d tickets at 3, 10% in 3d tickets at 1 (the SRE workbook's table).
 
 Window sets for other periods come from Sloth-format `AlertWindows` files
-(`parse_windows_document`, given the file's already-parsed YAML and its line map).
+(`parse_windows_document`, given the file's already-parsed YAML and its line map). Pyrra
+SLOs need no file: Pyrra scales its four pairs from any period (`pyrra_windows`), with
+fixed burn factors 14, 7, 2 and 1, and Apollo does the same for them (`slo_windows`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ class BurnWindow:
     short: timedelta
     long: timedelta
     budget_percent: float  # share of the period's budget this alert lets go, in percent
+    # The burn factor when it is given rather than derived from the budget share: Pyrra's
+    # factors are whole numbers by definition, and recomputing 14 from its percent would
+    # print 14.000000000000002 in the rules.
+    factor: float | None = None
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,11 @@ def burn_factor(window: BurnWindow, period: timedelta) -> float:
 
     Written in Sloth's operation order (hours of the period × share ÷ hours of the long
     window) so that exported thresholds are the same floats Sloth prints: 28d gives
-    13.44, 5.6000000000000005, 2.8000000000000003, 0.9333333333333333.
+    13.44, 5.6000000000000005, 2.8000000000000003, 0.9333333333333333. A window with its
+    own `factor` (Pyrra's) keeps it.
     """
+    if window.factor is not None:
+        return window.factor
     period_h = period.total_seconds() / 3600
     long_h = window.long.total_seconds() / 3600
     return window.budget_percent / 100 * period_h / long_h
@@ -80,6 +89,62 @@ DEFAULT_WINDOWS: Mapping[timedelta, AlertWindows] = {
 }
 
 
+# --- Pyrra's windows, scaled from the period ----------------------------------------------------
+
+PYRRA_FORMAT = "pyrra.dev/v1alpha1"
+_NS = 1_000_000_000  # Go durations are int64 nanoseconds
+_MINUTE_NS = 60 * _NS
+
+# Pyrra's `Windows()` (slo/rules.go): each pair as the divisors of the period it writes, in
+# its own spelling (`28 * 24 * (60 / 5)` is 5m of 28 days), and its burn factor.
+# (severity, speed, short divisor, long divisor, factor)
+PYRRA_PAIRS: tuple[tuple[Severity, Speed, int, int, float], ...] = (
+    ("page", "quick", 28 * 24 * (60 // 5), 28 * 24, 14),  # critical: 5m and 1h of 28d
+    ("page", "slow", 28 * 24 * (60 // 30), 28 * (24 // 6), 7),  # critical: 30m and 6h
+    ("ticket", "quick", 28 * (24 // 2), 28, 2),  # warning: 2h and 1d
+    ("ticket", "slow", 28 * (24 // 6), 7, 1),  # warning: 6h and 4d
+)
+
+
+def go_duration_round(ns: int, multiple: int) -> int:
+    """Go's `time.Duration.Round` for a positive duration: to the nearest multiple, halves
+    away from zero (2m30s -> 3m)."""
+    remainder = ns % multiple
+    return ns - remainder if remainder + remainder < multiple else ns + multiple - remainder
+
+
+def _pyrra_scaled(period_ns: int, divisor: int) -> timedelta:
+    """`(sloWindow / divisor).Round(time.Minute)`: Go's integer division of nanoseconds
+    (truncating), then rounding to the minute."""
+    ns = go_duration_round(period_ns // divisor, _MINUTE_NS)
+    return timedelta(microseconds=ns // 1000)
+
+
+def pyrra_windows(period: timedelta) -> AlertWindows:
+    """Pyrra's four window pairs for `period`, exactly as its `Windows()` computes them.
+
+    Critical (Apollo's page) and warning (ticket) pairs, each at Pyrra's fixed factor; the
+    budget share is what that factor spends in the long window (14 × 1h / 28d = 2.08%).
+    A period so short that a window rounds to nothing, or the short window to the long one,
+    is an error: Pyrra would write `[0s]` ranges Prometheus refuses.
+    """
+    period_ns = (period.days * 86400 + period.seconds) * _NS + period.microseconds * 1000
+    windows = []
+    for severity, speed, short_div, long_div, factor in PYRRA_PAIRS:
+        short, long = _pyrra_scaled(period_ns, short_div), _pyrra_scaled(period_ns, long_div)
+        if not timedelta(0) < short < long:
+            raise SpecError(
+                f"a {format_duration(period)} period is too short for Pyrra's alert windows: "
+                f"its {severity} {speed} pair would be {format_duration(short)} and "
+                f"{format_duration(long)} (give a windows file)", field="period")
+        budget = factor * (long / period) * 100
+        windows.append(BurnWindow(severity, speed, short, long, budget, factor=factor))
+    return AlertWindows(period=period, windows=tuple(windows))
+
+
+# --- choosing a window set -----------------------------------------------------------------------
+
+
 def windows_for(period: timedelta, extra: Mapping[timedelta, AlertWindows] | None = None
                 ) -> AlertWindows:
     """The window set for `period`: from `extra` (window files) first, then the defaults."""
@@ -94,11 +159,24 @@ def windows_for(period: timedelta, extra: Mapping[timedelta, AlertWindows] | Non
     )
 
 
+def windows_of(slo: SLO, extra: Mapping[timedelta, AlertWindows] | None = None, *,
+               period: timedelta | None = None) -> AlertWindows:
+    """The window set of `slo` over `period` (default: its own): a windows file for that
+    period first, as Sloth's `--slo-period-windows-path`; then, for a Pyrra SLO, Pyrra's
+    windows scaled from the period (what Pyrra itself alerts on); else `windows_for`."""
+    length = slo.period.length if period is None else period
+    if extra and length in extra:
+        return extra[length]
+    if slo.source.format == PYRRA_FORMAT:
+        return pyrra_windows(length)
+    return windows_for(length, extra)
+
+
 def slo_windows(slo: SLO, extra: Mapping[timedelta, AlertWindows] | None = None
                 ) -> AlertWindows:
-    """`windows_for` the SLO's period, an error located at the SLO's own spec."""
+    """`windows_of` the SLO's own period, an error located at the SLO's own spec."""
     try:
-        return windows_for(slo.period.length, extra)
+        return windows_of(slo, extra)
     except SpecError as exc:
         raise SpecError(f"SLO {slo.id!r}: {exc.reason}", path=slo.source.path,
                         line=slo.source.line, field=exc.field) from None

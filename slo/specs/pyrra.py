@@ -4,10 +4,11 @@ Pyrra has no service field: the service is the object's namespace (Pyrra's own g
 and with the name the object's identity in Kubernetes), `default` when it has none.
 Indicators become Sloth-style queries with a `{{.window}}` placeholder, Pyrra's formulas:
 ratio and bool_gauge -> RequestRatio; latency -> LatencyThreshold when the success
-selector is the total's histogram with an `le` bucket (else a RequestRatio on the two
-selectors); latencyNative -> RequestRatio with `histogram_fraction`. Grouping becomes
-`sum by (...)`. Alerts: Pyrra's critical/warning pair maps onto page/ticket; its own
-burn-rate window table is not carried over (Apollo's windows for the period apply).
+selector is the total's histogram with an `le` bucket, its value kept as written (`le="1"`
+stays "1", a Go client's bucket), else a RequestRatio on the two selectors; latencyNative
+-> RequestRatio with `histogram_fraction`. Grouping becomes `sum by (...)`. Alerts: Pyrra's
+critical/warning pair maps onto page/ticket, on Pyrra's own windows scaled from the SLO's
+window (`slo.windows.pyrra_windows`, chosen by format).
 Like Pyrra (Kubernetes decoding) unknown keys are ignored.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from typing import Final
 
 from slo.model import SLI, SLO, Alerting, AlertRule, LatencyThreshold, Period, RequestRatio, Source
-from slo.promql import Selector
+from slo.promql import Selector, bucket_bound
 from slo.specs._common import (
     Field,
     exactly_one,
@@ -28,6 +29,7 @@ from slo.specs._common import (
     metadata_label,
     percent,
     prometheus_duration,
+    promql,
     selector,
     template_actions,
     whole_minutes,
@@ -107,7 +109,8 @@ def _indicator(field: Field) -> SLI | None:
 
 def _selector(field: Field) -> Selector | None:
     """Pyrra metrics are plain vector selectors (it parses them as such)."""
-    text = template_actions(field["metric"], field["metric"].text(required=True, nonempty=True))
+    text = promql(field["metric"], template_actions(
+        field["metric"], field["metric"].text(required=True, nonempty=True)))
     if text is None:
         return None
     return selector(field["metric"], text, example='http_requests_total{job="api"}')
@@ -154,7 +157,8 @@ def _latency(field: Field) -> SLI | None:
     if (success.name.endswith("_bucket") and total.name == f"{base.name}_count"
             and set(base.matchers) == set(total.matchers) and not field.has("grouping")
             and math.isfinite(threshold) and threshold > 0):
-        return LatencyThreshold(metric=str(base), threshold_s=threshold)
+        written = None if le[0].value == bucket_bound(threshold) else le[0].value
+        return LatencyThreshold(metric=str(base), threshold_s=threshold, le=written)
     return RequestRatio(total_query=_sum(field, _rate(total)),
                         good_query=_sum(field, _rate(success)))
 
