@@ -18,10 +18,11 @@ first: every format records into one report, raised at the end in line order.
 What loads here, the later steps take: each format checks, at the field's own line, what
 rule export, the collectors, report and backtest need (finite numbers, durations of at most
 10 years, whole-minute periods and slices, known time zones, Prometheus label names, no
-template action but `{{.window}}`, counter queries that are selectors); and every SLO's
-queries are then rendered once as the Prometheus collector and rule export render them,
-so nothing `validate` passes fails there. A kind of SLO that a step cannot serve at all
-(ClickHouse events, timeslices or a calendar period in Sloth-style rules:
+template action but `{{.window}}`, counter queries that are selectors, every query PromQL
+as a real parser reads it: `slo.promql_check`); and every SLO's queries are then rendered
+once as the Prometheus collector and rule export render them, and parsed again whole, so
+nothing `validate` passes fails there or in Prometheus. A kind of SLO that a step cannot
+serve at all (ClickHouse events, timeslices or a calendar period in Sloth-style rules:
 `slo.rules.unexportable`) is not an error: that step skips it and says why.
 """
 
@@ -33,6 +34,7 @@ from datetime import timedelta
 from slo.errors import InputError, SpecError, SpecErrors
 from slo.model import SLO, EventRatio, Threshold
 from slo.promql import render_window, sli_error_query
+from slo.promql_check import promql_error
 from slo.specs import apollo, openslo, openslo_v1alpha, pyrra, sloth
 from slo.specs._common import Field, Report, describe
 from slo.specs.sloth import SLOTH_DEFAULT_PERIOD
@@ -148,11 +150,17 @@ def _queries_render(slo: SLO, report: Report) -> bool:
     the known cases first, at the field's line: this is the net under them."""
     try:
         if isinstance(slo.sli, Threshold):
-            render_window(slo.sli.query, timedelta(minutes=1))
-        elif not isinstance(slo.sli, EventRatio):
-            sli_error_query(slo.sli, timedelta(minutes=1))
+            rendered = render_window(slo.sli.query, timedelta(minutes=1))
+        elif isinstance(slo.sli, EventRatio):
+            return True
+        else:
+            rendered = sli_error_query(slo.sli, timedelta(minutes=1))
     except SpecError as exc:
         report.add(exc.reason, line=slo.source.line, field=exc.field)
+        return False
+    error = promql_error(rendered)  # what the rules and the collector send, as a whole
+    if error is not None:
+        report.add(error, line=slo.source.line, field="sli")
         return False
     return True
 

@@ -19,6 +19,7 @@ from slo.durations import parse_duration
 from slo.errors import SpecError
 from slo.model import Comparison
 from slo.promql import LABEL_NAME, Selector, parse_selector
+from slo.promql_check import promql_error
 from slo.yamlpos import Path, YamlDocument
 
 COMPARISONS: tuple[Comparison, ...] = ("lt", "lte", "gt", "gte")
@@ -387,6 +388,21 @@ def template_actions(field: Field, query: str | None) -> str | None:
         end = action.find("}}")
         shown = action[:end + 2] if 0 <= end < 40 else action[:40]
         field.fail(f"unknown template action {shown!r}: only {{{{.window}}}} is known")
+        return None
+    return query
+
+
+def promql(field: Field, query: str | None, *, source: str = "") -> str | None:
+    """`query` if a real PromQL parser reads it (its `{{.window}}` filled in as Sloth fills
+    it); else the parser's message on `field` and None, so `validate` refuses what
+    Prometheus would refuse in the exported rules. `source` names a metric source that is
+    not Prometheus (Apollo queries Prometheus whatever the spec says)."""
+    if query is None:
+        return None
+    error = promql_error(query)
+    if error is not None:
+        field.fail(f"{error} (Apollo sends this {source} source's query to Prometheus)"
+                   if source else error)
         return None
     return query
 

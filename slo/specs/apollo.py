@@ -37,6 +37,7 @@ from slo.specs._common import (
     percent,
     prometheus_duration,
     prometheus_labels,
+    promql,
     selector,
     template_actions,
     time_zone,
@@ -128,10 +129,12 @@ def _sli(field: Field) -> SLI | None:
 def _request_ratio(spec: Field) -> SLI | None:
     spec.check_keys(("errors", "good", "total"))
     numerator = exactly_one(spec, ("errors", "good"), what="numerator")
-    total = needs_window(spec["total"], spec["total"].text(required=True, nonempty=True))
+    total = promql(spec["total"], needs_window(spec["total"],
+                                               spec["total"].text(required=True, nonempty=True)))
     if numerator is None:
         return None
-    query = needs_window(spec[numerator], spec[numerator].text(nonempty=True))
+    query = promql(spec[numerator], needs_window(spec[numerator],
+                                                 spec[numerator].text(nonempty=True)))
     if total is None or query is None:
         return None
     if query == total:
@@ -144,7 +147,8 @@ def _request_ratio(spec: Field) -> SLI | None:
 
 def _raw_error_ratio(spec: Field) -> SLI | None:
     spec.check_keys(("query",))
-    query = needs_window(spec["query"], spec["query"].text(required=True, nonempty=True))
+    query = promql(spec["query"], needs_window(spec["query"],
+                                               spec["query"].text(required=True, nonempty=True)))
     return RawErrorRatio(query) if query else None
 
 
@@ -193,7 +197,8 @@ def _threshold_seconds(field: Field) -> float | None:
 
 def _threshold(spec: Field) -> SLI | None:
     spec.check_keys(("query", "op", "value"))
-    query = template_actions(spec["query"], spec["query"].text(required=True, nonempty=True))
+    query = promql(spec["query"], template_actions(
+        spec["query"], spec["query"].text(required=True, nonempty=True)))
     op = comparison(spec["op"])
     value = spec["value"].number(required=True)
     if query is None or op is None or value is None:

@@ -45,6 +45,7 @@ from slo.specs._common import (
     exactly_one,
     metadata_label,
     percent,
+    promql,
     slug,
     template_actions,
     time_zone,
@@ -283,7 +284,9 @@ def _query(parent: Field, bundle: Bundle, *, required: bool = True) -> str | Non
         spec.fail(f"Apollo reads one `query` from each metric source; this {kind} source "
                   f"has {keys}")
         return None
-    return template_actions(spec["query"], spec["query"].text(nonempty=True))
+    query = template_actions(spec["query"], spec["query"].text(nonempty=True))
+    foreign = str(kind) if str(kind).lower() != "prometheus" else ""
+    return promql(spec["query"], query, source=foreign)
 
 
 # --- objectives and budgeting -------------------------------------------------------------

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Final
 
 from slo.model import SLO, Alerting, AlertRule, Period, RequestRatio, Source
-from slo.specs._common import Field, expect_kind, needs_window, percent
+from slo.specs._common import Field, expect_kind, needs_window, percent, promql
 
 API_VERSION: Final = "openslo/v1alpha"
 SLOTH_WINDOW_DAYS = 30
@@ -103,7 +103,8 @@ def _query(field: Field) -> str | None:
     query_type = field["queryType"].text(required=True)
     if query_type is not None and query_type != "promql":
         field["queryType"].fail(f"must be promql, got {query_type!r}")
-    query = needs_window(field["query"], field["query"].text(required=True, nonempty=True))
+    query = promql(field["query"], needs_window(field["query"],
+                                                field["query"].text(required=True, nonempty=True)))
     if source not in ("prometheus", "sloth") or query_type != "promql":
         return None
     return query

@@ -34,6 +34,7 @@ from slo.specs._common import (
     needs_window,
     percent,
     prometheus_labels,
+    promql,
 )
 
 SLOTH_DEFAULT_PERIOD = timedelta(days=30)  # Sloth's --default-slo-period
@@ -131,10 +132,8 @@ def _sli(field: Field, keys: _Keys) -> SLI | None:
         events = field["events"]
         if events.mapping() is None:
             return None
-        error = needs_window(events[keys.error_query],
-                             events[keys.error_query].text(required=True, nonempty=True))
-        total = needs_window(events[keys.total_query],
-                             events[keys.total_query].text(required=True, nonempty=True))
+        error = _query(events[keys.error_query])
+        total = _query(events[keys.total_query])
         if error is None or total is None:
             return None
         if error == total:
@@ -145,10 +144,15 @@ def _sli(field: Field, keys: _Keys) -> SLI | None:
         raw = field["raw"]
         if raw.mapping() is None:
             return None
-        query = needs_window(raw[keys.error_ratio_query],
-                             raw[keys.error_ratio_query].text(required=True, nonempty=True))
+        query = _query(raw[keys.error_ratio_query])
         return RawErrorRatio(query) if query else None
     return None
+
+
+def _query(field: Field) -> str | None:
+    """A query template: `{{.window}}` in it, and PromQL once it is filled in (Sloth's own
+    validation renders it with a window and parses it)."""
+    return promql(field, needs_window(field, field.text(required=True, nonempty=True)))
 
 
 def _alerting(field: Field, keys: _Keys) -> Alerting | None:
