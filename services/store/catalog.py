@@ -9,13 +9,14 @@ SLO's `labels`, worked out when it is registered.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from services.config import ServiceConfig, Settings
 from services.store.models import Service, Slo
 
 OWNER_LABELS = ("team", "environment", "tier")
@@ -146,3 +147,31 @@ def matching_series(conn: Connection, kind: str, *, slugs: Iterable[str] | None 
     return {id_: slug for id_, (slug, have) in every.items()
             if (wanted is None or slug in wanted)
             and all(have.get(k) == v for k, v in pairs.items())}
+
+
+def _environment_of_targets(settings: Settings, slug: str) -> str:
+    named = {t.environment or "" for t in settings.sources.scrape.targets if t.service == slug}
+    return next(iter(named)) if len(named) == 1 else ""
+
+
+def service_labels(conn: Connection, settings: Settings,
+                   configs: Sequence[ServiceConfig]) -> dict[str, dict[str, str]]:
+    """slug -> the service's labels: the stored row's (team, environment, tier, labels, as
+    the collectors registered them) with the configuration's over them, and `service`."""
+    table = Service.__table__
+    stored = {row.slug: row for row in conn.execute(
+        select(table.c.slug, table.c.team, table.c.environment, table.c.tier, table.c.labels)
+        .where(table.c.slug.in_([c.slug for c in configs])))}
+    out = {}
+    for c in configs:
+        row = stored.get(c.slug)
+        labels = {str(k): str(v) for k, v in dict(row.labels or {}).items()} if row else {}
+        labels.update(c.labels)
+        owner = {"team": c.team or (row.team if row else ""),
+                 "environment": (row.environment if row else "")
+                 or _environment_of_targets(settings, c.slug),
+                 "tier": c.tier or (row.tier if row else "")}
+        labels.update({k: v for k, v in owner.items() if v})
+        labels["service"] = c.slug
+        out[c.slug] = labels
+    return out

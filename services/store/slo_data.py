@@ -248,3 +248,20 @@ def report_series(conn: Connection, slos: Sequence[SLO], at: int) -> dict[str, M
                 total[(end - start) // MINUTE_S - 1] = part.total
         out[slo.id] = MinuteSeries(start, good, total)
     return out
+
+
+def budgets_left(conn: Connection, slos: Sequence[SLO], at: int
+               ) -> dict[str, tuple[int, float | None]]:
+    """SLO id -> (period start, error budget left at `at`): 1 - bad / (total × budget) over
+    the period `slo.budget.period_bounds` gives (as `budget_at` computes it from the
+    minutes), from the store's period sums (`slo_data.period_sums`: roll-ups and the
+    minutes at the edges); None without events."""
+    periods = period_sums(conn, slos, at)
+    out: dict[str, tuple[int, float | None]] = {}
+    for slo in slos:
+        start, sums = periods[slo.id]
+        ratio = slo.error_budget_ratio
+        left = (1 - sums.bad / (sums.total * ratio) if sums.total > 0 and ratio > 0
+                else None)
+        out[slo.id] = (start, left)
+    return out

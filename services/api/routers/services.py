@@ -16,9 +16,9 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from services.alerting.read import TRANSITIONS, alerts
+from services.alerting.facts import alert_facts_at
 from services.api.deps import (
     Conn,
     LabelFilter,
@@ -44,15 +44,14 @@ from services.api.schemas_services import (
 )
 from services.config import ServiceConfig, Settings
 from services.documents.platform import GIB, p95_by_interval, service_summary
-from services.documents.status import AlertFact, BudgetFact, service_status
+from services.documents.status import BudgetFact, service_status
 from services.errors import InputError
 from services.store import queries
-from services.store.models import Service
+from services.store.catalog import service_labels
 from services.store.series import STEPS
-from services.store.slo_data import period_sums
+from services.store.slo_data import budgets_left
 from services.store.timeutil import MINUTE, ceil_to, floor_to
 from services.timerange import TimeRange, floor_minute, parse_range
-from slo.model import SLO
 
 router = APIRouter(prefix="/services", tags=["services"])
 
@@ -92,76 +91,11 @@ Slug = Annotated[str, Path(description="The service's slug.", max_length=63)]
 # --- who the services are -------------------------------------------------------------------
 
 
-def _environment_of_targets(settings: Settings, slug: str) -> str:
-    named = {t.environment or "" for t in settings.sources.scrape.targets if t.service == slug}
-    return next(iter(named)) if len(named) == 1 else ""
-
-
-def service_labels(conn: Connection, settings: Settings,
-                   configs: Sequence[ServiceConfig]) -> dict[str, dict[str, str]]:
-    """slug -> the service's labels: the stored row's (team, environment, tier, labels, as
-    the collectors registered them) with the configuration's over them, and `service`."""
-    table = Service.__table__
-    stored = {row.slug: row for row in conn.execute(
-        select(table.c.slug, table.c.team, table.c.environment, table.c.tier, table.c.labels)
-        .where(table.c.slug.in_([c.slug for c in configs])))}
-    out = {}
-    for c in configs:
-        row = stored.get(c.slug)
-        labels = {str(k): str(v) for k, v in dict(row.labels or {}).items()} if row else {}
-        labels.update(c.labels)
-        owner = {"team": c.team or (row.team if row else ""),
-                 "environment": (row.environment if row else "")
-                 or _environment_of_targets(settings, c.slug),
-                 "tier": c.tier or (row.tier if row else "")}
-        labels.update({k: v for k, v in owner.items() if v})
-        labels["service"] = c.slug
-        out[c.slug] = labels
-    return out
-
-
 # --- budgets and alerts behind the status ---------------------------------------------------
 
 
 def _utc(t: int) -> datetime:
     return datetime.fromtimestamp(t, UTC)
-
-
-def budgets_at(conn: Connection, slos: Sequence[SLO], at: int
-               ) -> dict[str, tuple[int, float | None]]:
-    """SLO id -> (period start, error budget left at `at`): 1 - bad / (total × budget) over
-    the period `slo.budget.period_bounds` gives (as `budget_at` computes it from the
-    minutes), from the store's period sums (`slo_data.period_sums`: roll-ups and the
-    minutes at the edges); None without events."""
-    periods = period_sums(conn, slos, at)
-    out: dict[str, tuple[int, float | None]] = {}
-    for slo in slos:
-        start, sums = periods[slo.id]
-        ratio = slo.error_budget_ratio
-        left = (1 - sums.bad / (sums.total * ratio) if sums.total > 0 and ratio > 0
-                else None)
-        out[slo.id] = (start, left)
-    return out
-
-
-def alerts_at(conn: Connection, slugs: Sequence[str], at: int, now: float
-              ) -> dict[str, list[AlertFact]]:
-    """service slug -> its alerts as they stood at `at`: their current state when `at` is
-    the current minute (or later), else the state their last transition before `at` left."""
-    wanted = set(slugs)
-    rows = [r for r in alerts(conn) if r["service"] in wanted]
-    states = {r["id"]: r["state"] for r in rows}
-    if at < floor_minute(int(now)) and rows:
-        states = dict.fromkeys(states, "inactive")
-        for alert_id, to_state in conn.execute(
-                select(TRANSITIONS.c.alert_id, TRANSITIONS.c.to_state)
-                .where(TRANSITIONS.c.alert_id.in_(list(states)), TRANSITIONS.c.at < at)
-                .order_by(TRANSITIONS.c.at, TRANSITIONS.c.id)):
-            states[alert_id] = to_state
-    out: dict[str, list[AlertFact]] = {s: [] for s in slugs}
-    for r in rows:
-        out[r["service"]].append(AlertFact(r["name"], r["severity"], states[r["id"]], r["slo"]))
-    return out
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -194,8 +128,8 @@ def service_rows(conn: Connection, settings: Settings, configs: Sequence[Service
     instances = _instances(metrics)
     chosen = set(slugs)
     slos = [s for s in configured_slos(settings) if s.service in chosen]
-    budgets = budgets_at(conn, slos, span.end)
-    alert_facts = alerts_at(conn, slugs, span.end, now)
+    budgets = budgets_left(conn, slos, span.end)
+    alert_facts = alert_facts_at(conn, slugs, span.end, now)
     rows = []
     for c in configs:
         row = summary.loc[c.slug]

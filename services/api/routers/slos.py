@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
@@ -56,7 +55,8 @@ from services.api.schemas import (
 from services.errors import InputError
 from services.store.markers import attribution_markers
 from services.store.models import Slo as SloRow
-from services.store.slo_data import report_series, stored_series
+from services.store.slo_data import stored_series
+from services.store.slo_evaluation import Evaluation, evaluate, summary_series
 from services.timerange import LATEST, floor_minute, parse_time
 from slo.attribution import attribute
 from slo.backtest import backtest
@@ -66,8 +66,8 @@ from slo.durations import format_duration
 from slo.errors import SpecError
 from slo.forecast import Exhaustion, forecast
 from slo.model import SLO, EventRatio, LatencyThreshold, RawErrorRatio, RequestRatio, Threshold
-from slo.report import SloReport, report
-from slo.series import MINUTE_S, MinuteSeries, minutes
+from slo.report import SloReport
+from slo.series import MINUTE_S, minutes
 from slo.timeslices import to_timeslices
 from slo.windows import slo_windows
 
@@ -125,55 +125,6 @@ def slo_labels(slo: SLO, stored: Mapping[str, Mapping[str, str]]) -> dict[str, s
 
 
 # --- the engine's figures -------------------------------------------------------------------
-
-
-@dataclass
-class Evaluation:
-    """One SLO at one instant: the engine's report on the period ending there."""
-
-    slo: SLO
-    at: int
-    report: SloReport | None = None
-    series: MinuteSeries | None = None
-    problem: str | None = None
-    has_data: bool = False
-
-
-def summary_series(conn: Connection, slos: Sequence[SLO], at: int) -> dict[str, MinuteSeries]:
-    """The series the list reports on, read cheaply: for occurrence budgets
-    `slo_data.report_series` (short series holding the period's and every window's sums,
-    from the roll-ups and the minutes at their edges, so budget, SLI and burn rates are
-    those of `evaluate` on the minutes; which minutes had data is not known, so the list
-    leaves `complete` out); timeslice budgets judge each slice on its minutes, so they
-    read every minute."""
-    sliced = {s.id for s in slos if s.budgeting != "occurrences" and s.timeslices is not None}
-    out = {s.id: stored_series(conn, s.id, at - _length(s), at) for s in slos if s.id in sliced}
-    out.update(report_series(conn, [s for s in slos if s.id not in sliced], at))
-    return out
-
-
-def _length(slo: SLO) -> int:
-    return int(slo.period.length.total_seconds())
-
-
-def evaluate(conn: Connection, slo: SLO, at: int, series: MinuteSeries | None = None
-             ) -> Evaluation:
-    """`apollo slo report NAME --at AT`: the period's stored minutes, sliced for timeslice
-    budgets, reported at the end of the data."""
-    if series is None:
-        series = stored_series(conn, slo.id, at - _length(slo), at)
-    if not series.has_data.any():
-        return Evaluation(slo, at, problem="no minutes stored in the period (has it been "
-                                           "collected?)")
-    sliced = to_timeslices(series, slo)
-    if not len(sliced):
-        return Evaluation(slo, at, problem="the period is shorter than one slice",
-                          has_data=True)
-    try:
-        result = report(slo, sliced, sliced.end, slo_windows(slo))
-    except SpecError as exc:
-        return Evaluation(slo, at, problem=exc.reason, has_data=True)
-    return Evaluation(slo, sliced.end, result, sliced, has_data=True)
 
 
 def _num(value: Any) -> float | None:
