@@ -27,7 +27,7 @@ from slo.attribution import Marker
 from slo.errors import InputError, InputErrors, SpecError
 from slo.model import SLO
 from slo.series import MinuteSeries
-from slo.specs import load_slos
+from slo.specs import load_slo_texts
 from slo.windows import AlertWindows, parse_windows_document
 from slo.yamlpos import iter_documents
 
@@ -138,16 +138,23 @@ def expand(patterns: Iterable[str]) -> list[Path]:
 
 
 def load_slo_files(paths: Iterable[Path]) -> list[SLO]:
-    """Every SLO of every file; all problems of all files are reported together."""
-    slos: list[SLO] = []
+    """Every SLO of every file; all problems of all files are reported together. The files
+    are read as one set (`load_slo_texts`): an OpenSLO reference in one may name an object
+    of another, and a reference naming none of them is an error."""
+    texts: list[tuple[str, str]] = []
     errors: list[InputError] = []
     for path in paths:
         try:
-            slos.extend(load_slos(read_text(path), path=str(path)))
-        except InputErrors as exc:
-            errors.extend(exc.errors)
+            texts.append((str(path), read_text(path)))
         except InputError as exc:
             errors.append(exc)
+    slos: list[SLO] = []
+    try:
+        slos = load_slo_texts(texts)
+    except InputErrors as exc:
+        errors.extend(exc.errors)
+    except InputError as exc:
+        errors.append(exc)
     if errors:
         raise InputErrors(errors)
     ids: dict[str, SLO] = {}

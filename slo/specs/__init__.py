@@ -1,6 +1,8 @@
 """SLO spec files, whatever their format, to `slo.model.SLO`: text in, dataclasses out.
 
     load_slos(text, path=...)  every SLO of a text; raises SpecErrors listing every error
+    load_slo_texts([(path, text), ...])  the texts of one command, OpenSLO references
+                                          resolved across all of them
 
 Each YAML document (or each item of a document that is a YAML list, as the OpenSLO Go SDK
 writes them) is one object, dispatched on `apiVersion` (or Sloth's `version`):
@@ -28,7 +30,7 @@ serve at all (ClickHouse events, timeslices or a calendar period in Sloth-style 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from slo.errors import InputError, SpecError, SpecErrors
@@ -40,7 +42,7 @@ from slo.specs._common import Field, Report, describe
 from slo.specs.sloth import SLOTH_DEFAULT_PERIOD
 from slo.yamlpos import YamlDocument, iter_documents
 
-__all__ = ["FORMATS", "SLOTH_DEFAULT_PERIOD", "SpecErrors", "load_slos"]
+__all__ = ["FORMATS", "SLOTH_DEFAULT_PERIOD", "SpecErrors", "load_slo_texts", "load_slos"]
 
 _LOADERS: dict[str, Callable[[Field], list[SLO]]] = {
     apollo.API_VERSION: apollo.load,
@@ -53,29 +55,55 @@ FORMATS = (apollo.API_VERSION, openslo.API_VERSION, openslo_v1alpha.API_VERSION,
            "prometheus/v1", "sloth.slok.dev/v1", pyrra.API_VERSION)
 
 
-def load_slos(text: str, *, path: str) -> list[SLO]:
+def load_slos(text: str | bytes, *, path: str) -> list[SLO]:
     """Every SLO in `text` (read from `path`, which only names it in messages), in file order.
 
     Raises `SpecErrors` (an `InputError`) holding every error found, each naming
-    `path:line: field`. A text with no SLO objects (only OpenSLO SLIs, say) gives [].
+    `path:line: field`. A text with no SLO objects (only OpenSLO SLIs, say) gives []; a
+    text with no object at all (empty, or comments only) is an error, as in Sloth.
     """
-    report = Report(path)
+    return load_slo_texts([(path, text)])
+
+
+def load_slo_texts(texts: Iterable[tuple[str, str | bytes]]) -> list[SLO]:
+    """Every SLO of the texts one command reads, as (path, text) pairs: file by file, in
+    file order, each checked as `load_slos` checks it, except that OpenSLO v1 references
+    (indicatorRef, alertPolicyRef, conditionRef, targetRef, metricSourceRef) may name an
+    object of any of the texts, and must name one of them (as `oslo validate` and the
+    OpenSLO SDK's inliner see the objects they are given together).
+
+    Raises `SpecErrors` holding every error of every text.
+    """
+    reports: dict[str, Report] = {}
     objects: list[tuple[str, Field]] = []
-    try:
-        for doc in iter_documents(text, path=path):
-            objects.extend(_objects(doc, report))
-    except InputError as exc:  # YAML syntax: keep the documents read before it
-        report.add(exc.reason, line=exc.line)
+    for path, text in texts:
+        report = reports.setdefault(path, Report(path))
+        found = False
+        try:
+            for doc in iter_documents(text, path=path):
+                found = found or doc.data is not None
+                objects.extend(_objects(doc, report))
+        except InputError as exc:  # YAML syntax: keep the documents read before it
+            report.add(exc.reason, line=exc.line)
+            found = True
+        if not found:
+            report.add("holds no spec (the file is empty or only comments); Sloth refuses "
+                       "an empty spec too", line=1)
     slos: list[SLO] = []
     for fmt, obj in objects:
         if fmt != openslo.API_VERSION:
             slos.extend(_LOADERS[fmt](obj))
-    slos.extend(openslo.load_bundle([obj for fmt, obj in objects if fmt == openslo.API_VERSION]))
-    slos = [slo for slo in slos if _sizes_bounded(slo, report) and _queries_render(slo, report)]
-    slos.sort(key=lambda s: s.source.line or 0)
-    _unique_ids(slos, report)
-    if report.errors:
-        raise SpecErrors(report.errors)
+    slos.extend(openslo.load_bundle([obj for fmt, obj in objects if fmt == openslo.API_VERSION],
+                                    files=len(reports)))
+    order = {path: i for i, path in enumerate(reports)}
+    slos = [slo for slo in slos if _sizes_bounded(slo, reports[slo.source.path])
+            and _queries_render(slo, reports[slo.source.path])]
+    slos.sort(key=lambda s: (order[s.source.path], s.source.line or 0))
+    for path, report in reports.items():
+        _unique_ids([s for s in slos if s.source.path == path], report)
+    errors = [e for report in reports.values() for e in report.errors]
+    if errors:
+        raise SpecErrors(errors)
     return slos
 
 

@@ -69,42 +69,125 @@ _SUM = re.compile(r"sum\s*\((.*)\)", re.DOTALL)
 
 
 class Bundle:
-    """The OpenSLO objects of one text, by kind, for resolving references."""
+    """The OpenSLO objects of the texts one command reads, by kind, for resolving references
+    (`files` texts: a reference may name an object of any of them)."""
 
-    def __init__(self, objects: list[Field]) -> None:
+    def __init__(self, objects: list[Field], *, files: int = 1) -> None:
         self.by_kind: dict[str, list[Field]] = defaultdict(list)
+        self.files = files
         for obj in objects:
             kind = obj["kind"].choice(KINDS, required=True)
-            name = obj["metadata"]["name"].name_text()
+            name = _object_checked(obj)
             if kind and name:
                 self.by_kind[kind].append(obj)
 
     def resolve(self, ref: Field, kind: str) -> Field | None:
         """The object of `kind` that `ref` names (an error if none or several)."""
-        name = ref.text(required=True, nonempty=True)
+        name = dns_label(ref)
         if name is None:
             return None
         found = [o for o in self.by_kind[kind] if o["metadata"]["name"].value == name]
         if len(found) == 1:
             return found[0]
+        where = "in this file" if self.files == 1 else f"in the {self.files} files read together"
         if not found:
-            ref.fail(f"no {kind} named {name!r} in this file")
+            ref.fail(f"no {kind} named {name!r} {where}")
         else:
-            lines = ", ".join(str(o.line) for o in found)
-            ref.fail(f"{len(found)} {kind} objects are named {name!r} (lines {lines})")
+            places = ("lines " + ", ".join(str(o.line) for o in found) if self.files == 1
+                      else ", ".join(f"{o.report.path}:{o.line}" for o in found))
+            ref.fail(f"{len(found)} {kind} objects are named {name!r} ({places})")
         return None
 
 
-def load_bundle(objects: list[Field]) -> list[SLO]:
-    """Every SLO of the bundle, one per objective."""
-    bundle = Bundle(objects)
+def load_bundle(objects: list[Field], *, files: int = 1) -> list[SLO]:
+    """Every SLO of the bundle, one per objective. Every object is checked as the OpenSLO
+    Go SDK validates it (names, descriptions), used or not; an AlertPolicy's
+    conditionRef and targetRef must name objects of the bundle even if no SLO uses it, as
+    the SDK's inliner and `oslo validate` require."""
+    bundle = Bundle(objects, files=files)
     for sli in bundle.by_kind["SLI"]:
         if sli["spec"].mapping(required=True) is not None:
             exactly_one(sli["spec"], ("ratioMetric", "thresholdMetric"), what="metric")
+    for policy in bundle.by_kind["AlertPolicy"]:
+        _policy_refs(policy, bundle)
     out: list[SLO] = []
     for obj in bundle.by_kind["SLO"]:
         out.extend(_slo(obj, bundle))
     return out
+
+
+# --- what the Go SDK checks of every object ---------------------------------------------------
+
+MAX_DESCRIPTION = 1050  # the SDK's StringMaxLength(1050) on every spec.description
+MAX_DISPLAY_NAME = 63
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def dns_label(field: Field) -> str | None:
+    """An object's name or a reference to one: an RFC 1123 label (lower case letters,
+    digits and '-', alphanumeric ends, at most 63 characters), as the SDK requires."""
+    value = field.text(required=True, nonempty=True)
+    if value is None:
+        return None
+    if len(value) > 63:
+        field.fail(f"must be an RFC 1123 label of at most 63 characters, got {len(value)}")
+        return None
+    if not _DNS_LABEL.match(value):
+        field.fail("must be an RFC 1123 label: lower case letters, digits and '-', starting "
+                   f"and ending with a letter or digit (e.g. 'my-name'), got {value!r}")
+        return None
+    return value
+
+
+def _object_checked(obj: Field) -> str | None:
+    """The object's name, after the SDK's checks of its metadata and description and of
+    the objects written inline in it (an SLO's indicator and policies, a policy's
+    conditions and targets); None if the name itself is wrong."""
+    name = _metadata(obj["metadata"])
+    spec = obj["spec"]
+    _description(spec)
+    kind = obj["kind"].value
+    if kind == "SLO" and spec.has("indicator"):
+        _metadata(spec["indicator"]["metadata"])
+        _description(spec["indicator"]["spec"])
+    inline_policies = [p for p in spec["alertPolicies"].items() if p.has("spec")]
+    for policy in [obj] if kind == "AlertPolicy" else inline_policies if kind == "SLO" else []:
+        if policy is not obj:
+            _metadata(policy["metadata"])
+            _description(policy["spec"])
+        for key in ("conditions", "notificationTargets"):
+            for item in policy["spec"][key].items():
+                if isinstance(item.value, dict) and item.has("spec"):
+                    _metadata(item["metadata"])
+                    _description(item["spec"])
+    return name
+
+
+def _metadata(metadata: Field) -> str | None:
+    if metadata.mapping(required=True) is None:
+        return None
+    display = metadata["displayName"]
+    if isinstance(display.value, str) and len(display.value) > MAX_DISPLAY_NAME:
+        display.fail(f"at most {MAX_DISPLAY_NAME} characters, got {len(display.value)}")
+    return dns_label(metadata["name"])
+
+
+def _description(spec: Field) -> None:
+    field = spec["description"]
+    if isinstance(spec.value, dict) and not field.missing:
+        text = field.text()
+        if text is not None and len(text) > MAX_DESCRIPTION:
+            field.fail(f"at most {MAX_DESCRIPTION:,} characters, got {len(text):,}")
+
+
+def _policy_refs(policy: Field, bundle: Bundle) -> None:
+    """Every conditionRef and targetRef of an AlertPolicy names an object of the bundle."""
+    spec = policy["spec"]
+    for key, ref_key, kind in (("conditions", "conditionRef", "AlertCondition"),
+                               ("notificationTargets", "targetRef", "AlertNotificationTarget")):
+        for item in spec[key].items():
+            if item.has(ref_key):
+                bundle.resolve(item[ref_key], kind)
 
 
 def _slo(obj: Field, bundle: Bundle) -> list[SLO]:
@@ -207,12 +290,24 @@ class _Metric:
 
     def for_objective(self, objective: Field) -> SLI | None:
         if self.threshold_query is None:
-            return self.sli
+            return self.sli if _no_comparison(objective) else None
         op = comparison(objective["op"])
         value = objective["value"].number(required=True)
         if op is None or value is None:
             return None
         return Threshold(query=self.threshold_query, op=op, value=value)
+
+
+def _no_comparison(objective: Field) -> bool:
+    """A ratio objective compares nothing: `op` and `value` belong to thresholdMetric SLIs,
+    and the SDK forbids them here (a ratio SLO with `op: gt` is not what it seems)."""
+    ok = True
+    for key in ("op", "value"):
+        if objective.has(key):
+            objective[key].fail("is forbidden on an objective of a ratioMetric SLI (only a "
+                                "thresholdMetric objective compares a value)")
+            ok = False
+    return ok
 
 
 def _ratio(ratio: Field, bundle: Bundle) -> SLI | None:
@@ -497,7 +592,7 @@ def _inline_or_ref(item: Field, ref_key: str, kind: str, bundle: Bundle) -> Fiel
     if item.has(ref_key):
         return bundle.resolve(item[ref_key], kind)
     if item["kind"].value == kind:
-        return item if item["metadata"]["name"].name_text() else None
+        return item if dns_label(item["metadata"]["name"]) else None
     item.fail(f"needs {ref_key} or an inline {kind} (kind: {kind}), got "
               f"{describe(item['kind'].value) if item.has('kind') else 'neither'}")
     return None
