@@ -42,25 +42,25 @@ def service_summary(
     bucket increases of the range, as `histogram_quantile(0.95, sum by (le) (increase…))`.
     A service with no data keeps NaN in its live columns (shown as "no data").
     """
+    by_service = (metrics.groupby("service").agg(
+        minutes=("ts", "nunique"), requests=("requests", "sum"), errors=("errors", "sum"),
+        cpu_ratio=("cpu_ratio", "mean"), memory_bytes=("memory_bytes", "mean"))
+        if len(metrics) else None)
+    p95s = _range_p95_ms(buckets)
     rows = []
     for s in services:
-        m = metrics[metrics["service"] == s.slug] if len(metrics) else metrics
-        b = buckets[buckets["service"] == s.slug] if len(buckets) else buckets
-        minutes = int(m["ts"].nunique()) if len(m) else 0
-        requests = float(m["requests"].sum()) if minutes else np.nan
-        p95 = np.nan
-        if len(b):
-            summed = b.groupby("le")["count"].sum().sort_index()
-            p95 = float(histogram_quantile(0.95, summed.index.to_numpy(dtype=float),
-                                           summed.to_numpy())[0]) * 1000
+        m = (by_service.loc[s.slug] if by_service is not None and s.slug in by_service.index
+             else None)
+        minutes = int(m["minutes"]) if m is not None else 0
+        requests = float(m["requests"]) if minutes else np.nan
         base = s.baseline
         rows.append({
             "service": s.slug, "name": s.name, "unit": s.unit,
             "throughput_rps": requests / (60 * minutes) if minutes else np.nan,
-            "error_ratio": float(m["errors"].sum()) / requests if requests else np.nan,
-            "p95_ms": p95,
-            "cpu_ratio": float(m["cpu_ratio"].mean()) if minutes else np.nan,
-            "memory_gib": float(m["memory_bytes"].mean()) / GIB if minutes else np.nan,
+            "error_ratio": float(m["errors"]) / requests if minutes and requests else np.nan,
+            "p95_ms": p95s.get(s.slug, np.nan),
+            "cpu_ratio": float(m["cpu_ratio"]) if minutes else np.nan,
+            "memory_gib": float(m["memory_bytes"]) / GIB if minutes else np.nan,
             "baseline_p95_ms": base.p95_ms if base else np.nan,
             "baseline_throughput_rps": base.throughput_rps if base else np.nan,
             "baseline_cpu_ratio": base.cpu_ratio if base else np.nan,
@@ -69,3 +69,18 @@ def service_summary(
             "minutes": minutes,
         })
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def _range_p95_ms(buckets: pd.DataFrame) -> dict[str, float]:
+    """service -> p95 (ms) of its bucket increases summed over the whole range (each
+    service on its own bounds: layouts differ between services)."""
+    if buckets.empty:
+        return {}
+    summed = buckets.groupby(["service", "le"])["count"].sum()
+    out = {}
+    for service, part in summed.groupby(level="service"):
+        bounds = part.index.get_level_values("le").to_numpy(dtype=float)
+        order = np.argsort(bounds)
+        out[str(service)] = float(histogram_quantile(
+            0.95, bounds[order], part.to_numpy()[order])[0]) * 1000
+    return out
