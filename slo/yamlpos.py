@@ -72,6 +72,16 @@ class YamlDocument:
             line, node = found
         return line
 
+    def node_of(self, path: Path) -> yaml.Node | None:
+        """The node at `path` (its original text and style), None if it is not there."""
+        node = self.root
+        for key in path:
+            found = self._children(node).get(key) if node is not None else None
+            if found is None:
+                return None
+            node = found[1]
+        return node
+
     def _children(self, node: yaml.Node) -> dict[str | int, tuple[int, yaml.Node]]:
         """Line and node of each child by key or index, built once per node."""
         children = self._index.get(id(node))

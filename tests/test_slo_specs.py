@@ -148,12 +148,16 @@ BAD = {
     "bad-multi-k8s.yaml": (22, "spec.slos[0].alerting.name",
                            "is required unless pageAlert and ticketAlert are both disabled"),
     "bad-multi.yaml": (77, "slos[1].sli", "one SLI kind is required: events, raw, plugin"),
-    "bad-openslo.yaml": (22, "spec.timeWindows[0].count",
-                         "Sloth supports only a 30 day time window for openslo/v1alpha, got 28"),
 }
+# Its 28-day window was bad when the file was written (2021-06, 30 days only); Sloth has
+# taken any day count since 2021-10, and Sloth's test only asks that the folder as a whole
+# fails. tests/test_spec_parity.py loads it alone and refuses the folder.
+LOADS_SINCE_SLOTH_TOOK_ANY_DAY_COUNT = {"bad-openslo.yaml"}
 
 
-@pytest.mark.parametrize("path", reference("sloth/integration/validate-bad/*.yaml"))
+@pytest.mark.parametrize("path", [
+    p for p in reference("sloth/integration/validate-bad/*.yaml")
+    if p.values[0] is None or p.values[0].name not in LOADS_SINCE_SLOTH_TOOK_ANY_DAY_COUNT])
 def test_a_sloth_validate_bad_file_is_refused_naming_field_and_line(path):
     assert path is not None, "reference files are missing"
     name = path.relative_to(REFERENCE).as_posix()
@@ -166,7 +170,7 @@ def test_a_sloth_validate_bad_file_is_refused_naming_field_and_line(path):
 
 def test_every_validate_bad_file_has_its_expected_error_written_down():
     names = {p.name for p in (REFERENCE / "sloth/integration/validate-bad").glob("*.yaml")}
-    assert names == set(BAD)
+    assert names == set(BAD) | LOADS_SINCE_SLOTH_TOOK_ANY_DAY_COUNT
 
 
 # --- OpenSLO: the "1m" calendar window of the spec's own example ----------------------------
@@ -479,8 +483,11 @@ def test_openslo_v1alpha_is_read_as_sloth_reads_it():
                  "must be prometheus or sloth, got 'datadog'", id="a source Sloth cannot query"),
     pytest.param("target: 0.999", "target: 99.9", "spec.objectives[0].target",
                  "must be a ratio in (0, 1] (0.999 for 99.9%), got 99.9", id="a percent target"),
-    pytest.param("Occurrences", "Timeslices", "spec.budgetingMethod",
-                 "Sloth computes Occurrences only", id="timeslices budgeting"),
+    pytest.param("Occurrences", "Hourly", "spec.budgetingMethod",
+                 "must be one of Occurrences, Timeslices", id="an unknown budgeting method"),
+    pytest.param("Occurrences", "Timeslices", "spec.objectives[0].timeSliceTarget",
+                 "is required with budgetingMethod: Timeslices",
+                 id="timeslices without a slice target"),
 ])
 def test_openslo_v1alpha_is_refused_where_sloth_cannot_read_it(old, new, field, fragment):
     text = (REFERENCE / "sloth/integration/in-openslo.yaml").read_text()

@@ -11,9 +11,12 @@ import difflib
 import math
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import yaml
 
 from slo.durations import parse_duration
 from slo.errors import SpecError
@@ -262,19 +265,115 @@ def is_label_name(name: str) -> bool:
     return LABEL_NAME.fullmatch(name) is not None and name != "__name__"
 
 
-def prometheus_labels(field: Field, *, what: str = "label") -> dict[str, str]:
+def prometheus_labels(field: Field, *, what: str = "label", go_strings: bool = False
+                      ) -> dict[str, str]:
     """Labels or annotations that end up on Prometheus rules, checked as Sloth checks them:
-    valid label names (not `__name__`), non-empty string values."""
+    valid label names (not `__name__`), non-empty string values. With `go_strings`, an
+    unquoted number or boolean is taken as text the way Sloth's prometheus/v1 loader takes
+    it (`go_string`), not refused."""
     out: dict[str, str] = {}
     for key, child in field.entries():
         if not is_label_name(key):
             child.fail(f"{key!r} is not a valid {what} name (letters, digits and '_', "
                        "not starting with a digit, not __name__)")
             continue
-        value = child.text(required=True, nonempty=True)
+        value = go_string(child) if go_strings else child.text(required=True, nonempty=True)
         if value is not None:
             out[key] = value
     return out
+
+
+# YAML 1.1 booleans as Go's yaml.v2 resolves them (PyYAML leaves y, Y, n and N as text).
+_GO_BOOLS = {**dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on",
+                              "On", "ON"), "true"),
+             **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off",
+                              "Off", "OFF"), "false")}
+
+
+def go_string(field: Field) -> str | None:
+    """A scalar read into a Go `string` the way Sloth reads prometheus/v1 specs
+    (sigs.k8s.io/yaml: go-yaml v2 resolves the scalar, then a number or boolean bound for a
+    string field becomes its text): `true` -> "true", `2` -> "2", `0x10` -> "16", `2.50`
+    -> "2.5" (a float as Go's `FormatFloat(v, 'g', -1, 32)`), a date -> RFC 3339. Empty
+    or missing is an error, as in Sloth ("the label value is required")."""
+    value = field.value
+    node = field.doc.node_of(field.keys)
+    plain = isinstance(node, yaml.ScalarNode) and not node.style  # libyaml says '' for plain
+    text = node.value if plain and isinstance(node, yaml.ScalarNode) else None
+    if isinstance(value, str):
+        return _go_plain(value) if plain else field.text(nonempty=True)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if text is not None and ":" in text and isinstance(value, int | float):
+        return text  # PyYAML's base 60 (1:30 -> 90): a string to go-yaml v2
+    if isinstance(value, int) and -2**63 <= value < 2**64:
+        return str(value)
+    if isinstance(value, int | float):
+        return go_float32(float(value) if abs(value) < 2**1024 else math.copysign(
+            math.inf, value))
+    if isinstance(value, datetime):
+        return _rfc3339(value)
+    if isinstance(value, date):
+        return f"{value.isoformat()}T00:00:00Z"
+    return field.text(required=True, nonempty=True)
+
+
+_GO_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+
+
+def _go_plain(text: str) -> str:
+    """A plain scalar PyYAML read as text that go-yaml v2 reads as a boolean (`y`), an
+    integer (`0o17`) or a float (`1e6`, which YAML 1.1 wants written `1.0e+6`)."""
+    if text in _GO_BOOLS:
+        return _GO_BOOLS[text]
+    digits = text.replace("_", "")
+    try:
+        number = int(digits, 0)
+    except ValueError:
+        pass
+    else:
+        return str(number) if -2**63 <= number < 2**64 else go_float32(float(digits))
+    if _GO_FLOAT.match(digits):
+        return go_float32(float(digits))
+    return text
+
+
+def _rfc3339(value: datetime) -> str:
+    """Go's time.Time in JSON (RFC 3339, nanoseconds trimmed), UTC when YAML gave no zone."""
+    if value.tzinfo is None or value.utcoffset() == timedelta(0):
+        zone = "Z"
+    else:
+        offset = value.utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        zone = f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    fraction = f".{value.microsecond:06d}".rstrip("0") if value.microsecond else ""
+    return value.strftime("%Y-%m-%dT%H:%M:%S") + fraction + zone
+
+
+def go_float32(x: float) -> str:
+    """Go's `strconv.FormatFloat(x, 'g', -1, 32)`: the shortest digits that read back as
+    the same float32, in %e form when the exponent is below -4 or from 6 on."""
+    f32 = np.float32(x) if math.isfinite(x) and abs(x) < 3.5e38 else np.float32(
+        math.copysign(math.inf, x) if not math.isnan(x) else math.nan)
+    if math.isnan(f32):
+        return "NaN"
+    if math.isinf(f32):
+        return "+Inf" if f32 > 0 else "-Inf"
+    if f32 == 0:
+        return "-0" if math.copysign(1, f32) < 0 else "0"
+    mantissa, exponent = np.format_float_scientific(f32, unique=True, trim="-").split("e")
+    sign = "-" if mantissa.startswith("-") else ""
+    digits = mantissa.lstrip("-").replace(".", "")
+    exp = int(exponent)
+    if exp < -4 or exp >= 6:
+        rest = f".{digits[1:]}" if len(digits) > 1 else ""
+        return f"{sign}{digits[0]}{rest}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    point = exp + 1
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return f"{sign}{digits}{'0' * (point - len(digits))}"
+    return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
 def sanitize_label_name(key: str) -> str:

@@ -1,26 +1,46 @@
 """OpenSLO `v1alpha` the way Sloth reads it: kind SLO, `ratioMetrics` good/total PromQL,
-`target` as a ratio, one time window of 30 days.
+`target` as a ratio, at most one time window, counted in days.
 
 Sloth turns each objective into its own SLO named `<name>-<index>`, objective target × 100,
 with no alerts; its SLI is the good/total ratio (a `RequestRatio` with a good query, which
 the rules exporter writes as Sloth's `1 - (good / total)` raw query).
 
-The window rule is the one Sloth's OpenSLO loader enforced when its
-`validate-bad/bad-openslo.yaml` fixture (`count: 28`) was written: exactly one window, in
-days, of 30 days ("Sloth only supports 30 day based time windows"). Later Sloth versions
-take any day count, so that fixture only fails with the older rule, reproduced here.
+The window rule is Sloth's at the reference commit: no `timeWindows` takes the default
+period (Sloth's `--default-slo-period`, `SLOTH_DEFAULT_PERIOD` here, which `apollo slo
+rules --period` overrides as Sloth's flag does); one window of `count` days (`unit: Day`,
+any case) is that many days; more windows, or another unit, are refused. (Sloth's
+`validate/bad/bad-openslo.yaml`, a 28-day window marked "BAD!", dates from when only 30
+days were taken; Sloth has taken any day count since October 2021.)
+
+Sloth never reads `budgetingMethod`. Apollo keeps it, so `report` and `backtest` compute
+what the spec says (Timeslices: good slices of one minute, each good when its ratio
+reaches the objective's `timeSliceTarget`); the rules exporter writes Sloth's rules
+whatever the method, as Sloth does.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Final
 
-from slo.model import SLO, Alerting, AlertRule, Period, RequestRatio, Source
+from slo.durations import bounded
+from slo.model import (
+    SLO,
+    Alerting,
+    AlertRule,
+    Budgeting,
+    Period,
+    RequestRatio,
+    Source,
+    Timeslices,
+)
 from slo.specs._common import Field, expect_kind, needs_window, percent, promql
+from slo.specs.sloth import SLOTH_DEFAULT_PERIOD
 
 API_VERSION: Final = "openslo/v1alpha"
-SLOTH_WINDOW_DAYS = 30
+METHODS = ("Occurrences", "Timeslices")  # the two v1alpha names (oslo's v1alpha schema)
+SLICE = timedelta(minutes=1)  # v1alpha has no slice length; Apollo's data is per minute
 
 
 def load(obj: Field) -> list[SLO]:
@@ -32,9 +52,7 @@ def load(obj: Field) -> list[SLO]:
         return []
     service = spec["service"].name_text()
     description = spec["description"].text() or ""
-    method = spec["budgetingMethod"].text()
-    if method not in (None, "Occurrences"):
-        spec["budgetingMethod"].fail(f"Sloth computes Occurrences only, got {method!r}")
+    method = spec["budgetingMethod"].choice(METHODS) or "Occurrences"
     period = _window(spec["timeWindows"])
     objectives = spec["objectives"].items(required=True)
     if isinstance(spec["objectives"].value, list) and not objectives:
@@ -43,12 +61,14 @@ def load(obj: Field) -> list[SLO]:
     for index, objective in enumerate(objectives):
         sli = _sli(objective)
         target = _target(objective["target"])
-        if name is None or service is None or period is None or sli is None or target is None:
+        budgeting = _budgeting(objective, method)
+        if (name is None or service is None or period is None or sli is None or target is None
+                or budgeting is None):
             continue
         line = obj.line if len(objectives) == 1 else objective.line
         out.append(SLO(
             service=service, name=f"{name}-{index}", objective=target, sli=sli, period=period,
-            description=description,
+            budgeting=budgeting[0], timeslices=budgeting[1], description=description,
             alerting=Alerting(page=AlertRule(disabled=True), ticket=AlertRule(disabled=True)),
             source=Source(obj.report.path, line, API_VERSION),
         ))
@@ -56,10 +76,13 @@ def load(obj: Field) -> list[SLO]:
 
 
 def _window(field: Field) -> Period | None:
-    windows = field.items(required=True)
+    """Sloth's rule: no window is the default period; one window is `count` days."""
+    if field.missing:
+        return Period(SLOTH_DEFAULT_PERIOD)
+    windows = field.items()
     if not windows:
-        if isinstance(field.value, list):
-            field.fail("one time window is required")
+        if isinstance(field.value, list):  # an empty list: Sloth takes the default too
+            return Period(SLOTH_DEFAULT_PERIOD)
         return None
     if len(windows) > 1:
         windows[1].fail("Sloth supports only 1 time window")
@@ -75,11 +98,35 @@ def _window(field: Field) -> Period | None:
     if count.missing or isinstance(count.value, bool) or not isinstance(count.value, int):
         count.fail("must be a whole number of days" if not count.missing else "is required")
         return None
-    if count.value != SLOTH_WINDOW_DAYS:
-        count.fail(f"Sloth supports only a {SLOTH_WINDOW_DAYS} day time window for "
-                   f"{API_VERSION}, got {count.value}")
+    if count.value <= 0:
+        count.fail(f"must be 1 or more days, got {count.value} (Sloth: time window is "
+                   "required)")
         return None
-    return Period(timedelta(days=SLOTH_WINDOW_DAYS)) if unit else None
+    try:
+        days = bounded(count.value * 86_400.0 if count.value < 2**64 else math.inf, count.value)
+    except ValueError as exc:
+        count.fail(str(exc))
+        return None
+    return Period(days) if unit else None
+
+
+def _budgeting(objective: Field, method: str) -> tuple[Budgeting, Timeslices | None] | None:
+    """Occurrences, or Timeslices of one minute judged against `timeSliceTarget` (a ratio,
+    required then: without it no slice can be judged)."""
+    if method == "Occurrences":
+        return "occurrences", None
+    field = objective["timeSliceTarget"]
+    target = field.number()
+    if field.missing:
+        field.fail("is required with budgetingMethod: Timeslices (the share of good events "
+                   "that makes a slice good, e.g. 0.95)")
+        return None
+    if target is None:
+        return None
+    if not 0 < target <= 1:
+        field.fail(f"must be a ratio in (0, 1], got {percent(target)}")
+        return None
+    return "timeslices", Timeslices(window=SLICE, slice_target=target)
 
 
 def _sli(objective: Field) -> RequestRatio | None:

@@ -5,7 +5,9 @@ Checks reproduce Sloth's own validation (service and SLO names, 0 < objective <=
 SLI kind, `{{.window}}` in every query, an alert name unless both alerts are disabled,
 Prometheus label names), so what `sloth validate` refuses, Apollo refuses. Like Sloth
 (Go YAML, not strict) unknown keys are ignored: Sloth's own `validate-good` fixtures hold
-camelCase `pageAlert` in prometheus/v1 files. SLI plugins run Sloth's Go code and are
+camelCase `pageAlert` in prometheus/v1 files. Unquoted label values (`tier: 2`) are taken
+as text in prometheus/v1, as Sloth's loader does, and refused in the CRD, as Kubernetes'
+decoder does. SLI plugins run Sloth's Go code and are
 refused. The period is not part of a Sloth spec: `SLOTH_DEFAULT_PERIOD`, as Sloth's
 `--default-slo-period`; the rules exporter may override it.
 """
@@ -51,12 +53,16 @@ class _Keys:
     page_alert: str
     ticket_alert: str
     slo_plugins: str
+    go_strings: bool  # labels read as Sloth's loader reads them (see `go_string`)
 
 
+# prometheus/v1 files go through sigs.k8s.io/yaml, which turns an unquoted `2` or `true`
+# bound for a string field into its text; the CRD goes through Kubernetes' decoder, whose
+# JSON step refuses a number where the schema says string (so does the API server).
 PROMETHEUS_V1 = _Keys("prometheus/v1", "error_query", "total_query", "error_ratio_query",
-                      "page_alert", "ticket_alert", "slo_plugins")
+                      "page_alert", "ticket_alert", "slo_plugins", go_strings=True)
 KUBERNETES_V1 = _Keys("sloth.slok.dev/v1", "errorQuery", "totalQuery", "errorRatioQuery",
-                      "pageAlert", "ticketAlert", "sloPlugins")
+                      "pageAlert", "ticketAlert", "sloPlugins", go_strings=False)
 
 
 def load_prometheus(obj: Field) -> list[SLO]:
@@ -77,7 +83,7 @@ def load_kubernetes(obj: Field) -> list[SLO]:
 
 def _load_group(group: Field, keys: _Keys) -> list[SLO]:
     service = group["service"].name_text()
-    common_labels = prometheus_labels(group["labels"])
+    common_labels = prometheus_labels(group["labels"], go_strings=keys.go_strings)
     _refuse_plugins(group[keys.slo_plugins])
     slos = group["slos"].items(required=True)
     if isinstance(group["slos"].value, list) and not slos:
@@ -91,7 +97,7 @@ def _slo(item: Field, service: str | None, common: Mapping[str, str], keys: _Key
     name = item["name"].name_text()
     objective = _objective(item["objective"])
     description = item["description"].text() or ""
-    labels = {**common, **prometheus_labels(item["labels"])}
+    labels = {**common, **prometheus_labels(item["labels"], go_strings=keys.go_strings)}
     _refuse_plugins(item["plugins"])
     sli = _sli(item["sli"], keys)
     alerting = _alerting(item["alerting"], keys)
@@ -158,11 +164,12 @@ def _query(field: Field) -> str | None:
 def _alerting(field: Field, keys: _Keys) -> Alerting | None:
     if not field.missing and field.mapping() is None:
         return None
-    page = _rule(field[keys.page_alert])
-    ticket = _rule(field[keys.ticket_alert])
+    page = _rule(field[keys.page_alert], keys)
+    ticket = _rule(field[keys.ticket_alert], keys)
     name = field["name"].text() or ""
-    labels = prometheus_labels(field["labels"])
-    annotations = prometheus_labels(field["annotations"], what="annotation")
+    labels = prometheus_labels(field["labels"], go_strings=keys.go_strings)
+    annotations = prometheus_labels(field["annotations"], what="annotation",
+                                    go_strings=keys.go_strings)
     if page is None or ticket is None:
         return None
     if not name and not (page.disabled and ticket.disabled):
@@ -173,15 +180,16 @@ def _alerting(field: Field, keys: _Keys) -> Alerting | None:
                     ticket=ticket)
 
 
-def _rule(field: Field) -> AlertRule | None:
+def _rule(field: Field, keys: _Keys) -> AlertRule | None:
     if field.missing:
         return AlertRule()
     if field.mapping() is None:
         return None
     return AlertRule(
         disabled=field["disable"].boolean(),
-        labels=prometheus_labels(field["labels"]),
-        annotations=prometheus_labels(field["annotations"], what="annotation"),
+        labels=prometheus_labels(field["labels"], go_strings=keys.go_strings),
+        annotations=prometheus_labels(field["annotations"], what="annotation",
+                                      go_strings=keys.go_strings),
     )
 
 
