@@ -16,6 +16,9 @@ Sloth never reads `budgetingMethod`. Apollo keeps it, so `report` and `backtest`
 what the spec says (Timeslices: good slices of one minute, each good when its ratio
 reaches the objective's `timeSliceTarget`); the rules exporter writes Sloth's rules
 whatever the method, as Sloth does.
+
+v1alpha's Service and AlertNotificationTarget objects hold no SLO; they are checked as
+`oslo validate` checks them (an RFC 1123 name) and otherwise left alone.
 """
 
 from __future__ import annotations
@@ -36,15 +39,21 @@ from slo.model import (
     Timeslices,
 )
 from slo.specs._common import Field, expect_kind, needs_window, percent, promql
+from slo.specs.openslo import MAX_DESCRIPTION, MAX_DISPLAY_NAME, dns_label
 from slo.specs.sloth import SLOTH_DEFAULT_PERIOD
 
 API_VERSION: Final = "openslo/v1alpha"
 METHODS = ("Occurrences", "Timeslices")  # the two v1alpha names (oslo's v1alpha schema)
 SLICE = timedelta(minutes=1)  # v1alpha has no slice length; Apollo's data is per minute
+NAMED_ONLY = ("Service", "AlertNotificationTarget")  # v1alpha's other kinds (oslo)
 
 
 def load(obj: Field) -> list[SLO]:
-    if not expect_kind(obj, "SLO", f"(Sloth reads only SLOs of {API_VERSION})"):
+    if obj["kind"].value in NAMED_ONLY:
+        _named_only(obj)
+        return []
+    if not expect_kind(obj, "SLO", f"(Sloth reads only SLOs of {API_VERSION}; its "
+                       f"{' and '.join(NAMED_ONLY)} objects hold no SLO)"):
         return []
     name = obj["metadata"]["name"].name_text()
     spec = obj["spec"]
@@ -73,6 +82,23 @@ def load(obj: Field) -> list[SLO]:
             source=Source(obj.report.path, line, API_VERSION),
         ))
     return out
+
+
+def _named_only(obj: Field) -> None:
+    """A Service or AlertNotificationTarget, which Sloth never reads and `oslo validate`
+    checks: an RFC 1123 name, a displayName of at most 63 characters, a description of at
+    most 1,050. It holds no SLO."""
+    metadata = obj["metadata"]
+    if metadata.mapping(required=True) is None:
+        return
+    dns_label(metadata["name"])
+    display = metadata["displayName"]
+    if isinstance(display.value, str) and len(display.value) > MAX_DISPLAY_NAME:
+        display.fail(f"at most {MAX_DISPLAY_NAME} characters, got {len(display.value)}")
+    description = obj["spec"]["description"]
+    if isinstance(description.value, str) and len(description.value) > MAX_DESCRIPTION:
+        description.fail(f"at most {MAX_DESCRIPTION:,} characters, got "
+                         f"{len(description.value):,}")
 
 
 def _window(field: Field) -> Period | None:
