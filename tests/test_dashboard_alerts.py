@@ -44,6 +44,7 @@ from services.store.engine import make_engine
 from services.store.migrate import upgrade
 from services.store.models import SliMinute
 from slo.burn import burn_factor
+from slo.durations import format_duration
 from slo.windows import GOOGLE_30D
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,7 @@ READ_TOKEN = "read-token-0123456789abcdef"
 
 
 class _Sink(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.send_response(200)
         self.end_headers()
@@ -199,3 +200,549 @@ def store(seeded, tmp_path) -> tuple[str, Path, sa.Engine]:
 def sql_rows(engine: sa.Engine, query: Any) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
+
+
+# --- words, times and episodes -------------------------------------------------------------
+
+DAY, HOUR, MINUTE = 86400, 3600, 60
+
+
+@pytest.mark.parametrize(("seconds", "expected"), [
+    pytest.param(0, "0s", id="nothing"),
+    pytest.param(45, "45s", id="seconds alone"),
+    pytest.param(MINUTE + 30, "1m 30s", id="minutes and seconds"),
+    pytest.param(3 * HOUR + 5 * MINUTE + 59, "3h 5m", id="seconds below the hour's minutes go"),
+    pytest.param(2 * DAY + 4 * HOUR + 7 * MINUTE, "2d 4h", id="two largest units"),
+    pytest.param(DAY + 30 * MINUTE, "1d", id="a zero second unit is left out"),
+    pytest.param(None, "", id="no duration"),
+])
+def test_durations_read_as_people_say_them(seconds, expected):
+    assert figures.humanise(seconds) == expected
+
+
+def test_times_are_shown_in_utc():
+    moment = datetime(2026, 11, 2, 10, 4, 5, tzinfo=UTC)
+    assert figures.utc(moment.timestamp()) == "2026-11-02 10:04:05"
+    assert figures.utc(None) == ""
+
+
+def _t(id_: int, alert: int, at: float, to: str, episode: int = 1) -> dict[str, Any]:
+    return {"id": id_, "alert_id": alert, "at": at, "to_state": to, "episode": episode}
+
+
+START, END, NOW = 100_000.0, 120_000.0, 118_000.0
+HAND = [
+    _t(1, 1, START - 500, "firing"), _t(2, 1, START + 2000, "resolved"),  # began before
+    _t(3, 2, START + 6000, "pending"), _t(4, 2, START + 6300, "firing"),  # still firing
+    _t(5, 3, START + 9000, "pending"), _t(6, 3, START + 9100, "inactive"),  # never fired
+    _t(7, 4, START - 900, "resolved"),  # over before the range
+]
+
+
+def test_episodes_are_the_pending_and_firing_spans_clipped_to_the_range():
+    bands = figures.episodes(HAND, START, END, NOW)
+    got = sorted(map(tuple, bands[["alert_id", "state", "start", "end"]].to_numpy().tolist()))
+    assert got == sorted([
+        (1, "firing", START, START + 2000),  # from the range's start, not its own
+        (2, "pending", START + 6000, START + 6300),
+        (2, "firing", START + 6300, NOW),  # until now, not the range's end
+        (3, "pending", START + 9000, START + 9100),
+    ])
+
+
+def test_the_range_concerns_alerts_active_in_it_or_changing_in_it():
+    bands = figures.episodes(HAND, START, END, NOW)
+    assert figures.in_range(HAND, bands, START, END) == {1, 2, 3}
+
+
+def test_a_past_range_ends_its_bands_at_its_end():
+    end = START + 7000
+    bands = figures.episodes(HAND, START, end, NOW)
+    firing = bands[(bands["alert_id"] == 2) & (bands["state"] == "firing")]
+    assert firing[["start", "end"]].to_numpy().tolist() == [[START + 6300, end]]
+
+
+def test_the_timeline_draws_one_row_per_alert_and_a_bar_per_band():
+    bands = figures.episodes(HAND, START, END, NOW)
+    labels = {1: "a · page", 2: "b · ticket", 3: "c · page"}
+    figure = figures.timeline(bands, labels, START, END)
+    assert [t.name for t in figure.data] == ["pending", "firing"]
+    for trace in figure.data:
+        part = bands[bands["state"] == trace.name]
+        assert list(trace.y) == [labels[a] for a in part["alert_id"]]
+        assert [b.timestamp() for b in trace.base] == part["start"].tolist()
+        assert list(trace.x) == ((part["end"] - part["start"]) * 1000).tolist()
+        assert trace.marker.color == figures.COLOURS[trace.name]
+    assert [datetime.fromisoformat(str(x)).timestamp() for x in figure.layout.xaxis.range] \
+        == [START, END]
+    assert list(figure.layout.yaxis.categoryarray) == ["c · page", "b · ticket", "a · page"]
+
+
+def test_labels_repeat_only_with_the_id():
+    rows = [{"id": 7, "name": "HighMemory", "severity": "warning", "source": "alertmanager"},
+            {"id": 9, "name": "HighMemory", "severity": "warning", "source": "alertmanager"},
+            {"id": 2, "slo": "api-availability", "severity": "page", "source": "apollo"}]
+    labels = figures.timeline_labels(rows)
+    assert labels[2] == "api-availability · page"
+    assert labels[7] != labels[9] and labels[7].endswith("#7") and labels[9].endswith("#9")
+
+
+# --- the alerts table ---------------------------------------------------------------------------
+
+
+def google_pairs(severity: str) -> tuple[figures.Pair, ...]:
+    """The 30-day SRE workbook pairs of a severity, their factors from the budget share."""
+    return tuple(figures.Pair(format_duration(w.short), format_duration(w.long),
+                              burn_factor(w, GOOGLE_30D.period))
+                 for w in GOOGLE_30D.of(severity))
+
+
+def test_the_deciding_pair_is_the_one_closest_to_firing():
+    quick, slow = google_pairs("page")
+    # the quick pair is over its factor in both windows; the slow pair only in its short one
+    rates = {quick.short: quick.factor * 1.5, quick.long: quick.factor * 1.1,
+             slow.short: slow.factor * 3, slow.long: slow.factor * 0.5}
+    assert figures.deciding_pair(rates, (quick, slow)) == (quick, rates[quick.short],
+                                                           rates[quick.long])
+    rates[quick.long] = quick.factor * 0.1  # now the slow pair is nearer: 0.5 > 0.1
+    assert figures.deciding_pair(rates, (quick, slow))[0] == slow
+
+
+def test_a_pair_without_burn_rates_reads_no_data():
+    quick, slow = google_pairs("page")
+    pair, short, long = figures.deciding_pair({}, (quick, slow))
+    assert pair == quick and math.isnan(short) and math.isnan(long)
+    assert figures.deciding_pair({}, ())[0] is None
+
+
+def _alert(id_: int, state: str, severity: str, slo: str, rates: dict[str, float], *,
+           episode: int = 1, since: float | None = None, resolved: float | None = None,
+           kind: str = "burn") -> dict[str, Any]:
+    return {"id": id_, "fingerprint": f"fp{id_}", "state": state, "severity": severity,
+            "slo": slo, "service": "svc", "name": f"{slo}-{severity}", "episode": episode,
+            "kind": kind, "source": "apollo", "labels": {"slo": slo, "severity": severity},
+            "active_since": since, "resolved_at": resolved,
+            "values": {"burn_rates": rates}}
+
+
+def sample_alerts() -> tuple[list[dict[str, Any]], dict[str, figures.RuleInfo]]:
+    page, ticket = google_pairs("page"), google_pairs("ticket")
+    hot = {p.short: p.factor * 2 for p in page} | {p.long: p.factor * 2 for p in page}
+    cool = {p.short: p.factor / 4 for p in ticket} | {p.long: p.factor / 4 for p in ticket}
+    alerts = [
+        _alert(1, "resolved", "page", "b-slo", cool, since=NOW - 7200, resolved=NOW - 3600),
+        _alert(2, "firing", "ticket", "a-slo", cool, since=NOW - 600),
+        _alert(3, "pending", "page", "a-slo", hot, since=NOW - 90),
+        _alert(4, "firing", "page", "c-slo", hot, since=NOW - 5400, episode=3),
+        _alert(5, "inactive", "ticket", "c-slo", {}, episode=0, kind="absent"),
+    ]
+    rules = {"fp1": figures.RuleInfo(page, 300.0), "fp2": figures.RuleInfo(ticket, 0.0),
+             "fp3": figures.RuleInfo(page, 300.0), "fp4": figures.RuleInfo(page, 300.0),
+             "fp5": figures.RuleInfo((), 0.0, "absent")}
+    return alerts, rules
+
+
+def test_the_table_puts_firing_first_then_pending_then_resolved():
+    alerts, rules = sample_alerts()
+    table = figures.alerts_table(alerts, rules, [], {}, NOW)
+    states = table["State"].tolist()
+    assert states == sorted(states, key=figures.STATE_ORDER.__getitem__)
+    firing = table[table["State"] == "firing"]
+    assert firing["Severity"].tolist() == ["page", "ticket"]  # the page first
+    row = table.set_index("ID").loc[3]
+    assert (row["Started (UTC)"], row["Duration"]) == (figures.utc(NOW - 90),
+                                                       figures.humanise(90))
+    assert row["For"] == figures.humanise(rules["fp3"].for_s)
+    resolved = table.set_index("ID").loc[1]
+    assert resolved["Duration"] == figures.humanise(3600)  # its episode, not up to now
+
+
+def test_burns_are_the_deciding_pairs_against_their_threshold():
+    alerts, rules = sample_alerts()
+    table = figures.alerts_table(alerts, rules, [], {}, NOW).set_index("ID")
+    for alert in alerts[:4]:  # the shown windows' rates, and the factor of that pair
+        row = table.loc[alert["id"]]
+        rates = alert["values"]["burn_rates"]
+        pair = next(p for p in rules[alert["fingerprint"]].pairs
+                    if (p.short, p.long) == (row["Short"], row["Long"]))
+        assert row["Threshold"] == pair.factor
+        assert [row["Short burn"], row["Long burn"]] == pytest.approx(
+            [rates.get(pair.short, math.nan), rates.get(pair.long, math.nan)], nan_ok=True)
+    assert table.loc[4, "Short"] == google_pairs("page")[0].short  # both hot: the quick one
+    hot = figures.hot_burns(table.reset_index()).set_index(table.index)
+    assert hot.loc[4].all() and not hot.loc[2].any()  # twice the factor vs a quarter of it
+    absent = table.loc[5]
+    assert absent["Short"] == "" and math.isnan(absent["Short burn"])
+
+
+def test_acknowledgements_and_silences_show_on_their_alert():
+    alerts, rules = sample_alerts()
+    acks = [{"alert_id": 4, "episode": 3, "author": "alice", "at": NOW - 60,
+             "expires_at": NOW + 2 * HOUR},
+            {"alert_id": 2, "episode": 1, "author": "bob", "at": NOW - 3 * HOUR,
+             "expires_at": NOW - HOUR}]  # expired: not shown
+    table = figures.alerts_table(alerts, rules, acks, {3: 12}, NOW).set_index("ID")
+    assert table.loc[4, "Acknowledged"] == f"alice ({figures.humanise(2 * HOUR)} left)"
+    assert table.loc[2, "Acknowledged"] == ""
+    assert table.loc[3, "Silenced"] == "silence 12"
+    assert (table["Silenced"] != "").sum() == 1
+
+
+@pytest.mark.parametrize(("states", "severities"), [
+    pytest.param(["firing"], [], id="one state, every severity"),
+    pytest.param([], ["page"], id="every state, one severity"),
+    pytest.param(["firing", "pending"], ["ticket"], id="both"),
+    pytest.param([], [], id="no filter keeps all"),
+])
+def test_filters_keep_their_rows_and_count_the_rest(states, severities):
+    alerts, rules = sample_alerts()
+    table = figures.alerts_table(alerts, rules, [], {}, NOW)
+    shown, hidden = figures.filter_rows(table, states, severities)
+    kept = [a["id"] for a in alerts if (not states or a["state"] in states)
+            and (not severities or a["severity"] in severities)]
+    assert sorted(shown["ID"]) == sorted(kept)
+    assert hidden == len(alerts) - len(kept)
+
+
+def test_the_csv_is_the_visible_table():
+    alerts, rules = sample_alerts()
+    shown, _ = figures.filter_rows(figures.alerts_table(alerts, rules, [], {}, NOW),
+                                   ["firing"], [])
+    back = pd.read_csv(__import__("io").StringIO(figures.table_csv(shown)),
+                       keep_default_na=False, na_values=[""])
+    assert back["ID"].tolist() == shown["ID"].tolist()
+    assert back["Short burn"].tolist() == pytest.approx(shown["Short burn"].tolist())
+
+
+# --- deliveries, silences, acknowledgements ------------------------------------------------------
+
+
+def test_deliveries_name_the_alert_change_and_destination():
+    rows = [{"id": 2, "key": "fp4:3:firing", "notifier": "pager", "kind": "transition",
+             "status": "dead", "attempts": 5, "created_at": NOW - 100, "sent_at": None,
+             "next_attempt_at": NOW - 10, "last_error": "ConnectError: refused"},
+            {"id": 1, "key": "fp4:3:firing", "notifier": "sink", "kind": "transition",
+             "status": "sent", "attempts": 2, "created_at": NOW - 100, "sent_at": NOW - 50,
+             "next_attempt_at": NOW - 60, "last_error": "HTTP 503"}]
+    table = figures.deliveries_table(rows, {"fp4": "c-slo · page"},
+                                     {"pager": "pager (webhook)"}).set_index("ID")
+    assert table.loc[2, "Alert"] == "c-slo · page"
+    assert table.loc[2, "Change"] == "firing (episode 3)"
+    assert table.loc[2, "Destination"] == "pager (webhook)"
+    assert table.loc[1, "Destination"] == "sink"  # not configured any more: its name
+    assert table.loc[2, "Last error"] == "ConnectError: refused"
+    assert table.loc[1, "Last error"] == ""  # sent in the end: the error is history
+    assert table.loc[1, "Sent (UTC)"] == figures.utc(NOW - 50)
+
+
+def test_silences_read_active_scheduled_or_expired():
+    rows = [{"id": 1, "matchers": ['slo="a"'], "author": "a", "reason": "r",
+             "starts_at": NOW - 3 * HOUR, "ends_at": NOW - HOUR},
+            {"id": 2, "matchers": ['slo="b"'], "author": "b", "reason": "r",
+             "starts_at": NOW - HOUR, "ends_at": NOW + 2 * HOUR},
+            {"id": 3, "matchers": ['slo="c"'], "author": "c", "reason": "r",
+             "starts_at": NOW + HOUR, "ends_at": NOW + 3 * HOUR}]
+    table = figures.silences_table(rows, NOW)
+    assert table[["ID", "Status"]].to_numpy().tolist() == [[2, "active"], [3, "scheduled"],
+                                                           [1, "expired"]]
+    assert table["Ends"].tolist() == [f"in {figures.humanise(2 * HOUR)}",
+                                      f"in {figures.humanise(3 * HOUR)}",
+                                      f"{figures.humanise(HOUR)} ago"]
+
+
+def test_an_acknowledgement_ends_with_its_episode_or_its_expiry():
+    alerts = {4: {"id": 4, "episode": 3, "slo": "c-slo", "severity": "page"}}
+    rows = [{"id": 1, "alert_id": 4, "episode": 3, "author": "a", "reason": "",
+             "at": NOW - 60, "expires_at": NOW + HOUR},
+            {"id": 2, "alert_id": 4, "episode": 2, "author": "b", "reason": "",
+             "at": NOW - 2 * HOUR, "expires_at": NOW + HOUR},
+            {"id": 3, "alert_id": 4, "episode": 3, "author": "c", "reason": "",
+             "at": NOW - 2 * HOUR, "expires_at": NOW - HOUR}]
+    table = figures.acks_table(rows, alerts, NOW).set_index("ID")
+    assert table["Status"].to_dict() == {1: "active", 2: "episode over", 3: "expired"}
+
+
+@pytest.mark.parametrize(("slo", "severity", "extra", "expected"), [
+    pytest.param("a-slo", "any", "", ['slo="a-slo"'], id="an SLO"),
+    pytest.param("a-slo", "page", "", ['slo="a-slo"', 'severity="page"'], id="and severity"),
+    pytest.param("", "any", 'team="pay", env=~"prod|stg"', ['team="pay"', 'env=~"prod|stg"'],
+                 id="typed matchers alone"),
+    pytest.param("", "any", '{team="pay"}', ['team="pay"'], id="braces are optional"),
+])
+def test_the_silence_form_makes_alertmanager_matchers(slo, severity, extra, expected):
+    from dashboard.data.alerts import silence_matchers
+
+    assert silence_matchers(slo, severity, extra) == expected
+
+
+def test_a_typed_matcher_that_does_not_parse_is_refused_by_name():
+    from dashboard.data.alerts import silence_matchers
+    from services.errors import InputError
+
+    with pytest.raises(InputError, match="matchers"):
+        silence_matchers("", "any", "team=")
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+def run_page(url: str, config: Path, monkeypatch: pytest.MonkeyPatch, **query: str) -> Any:
+    """The Alerts page alone in AppTest (the shell's view defaults to the last 6 hours)."""
+    import streamlit
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("APOLLO_DATABASE_URL", url)
+    monkeypatch.setenv("APOLLO_CONFIG", str(config))
+    monkeypatch.chdir(ROOT)
+    streamlit.cache_resource.clear()
+    streamlit.cache_data.clear()
+    app = AppTest.from_file(str(PAGE), default_timeout=120)
+    app.query_params.update(query)
+    return app.run()
+
+
+def shown_table(app: Any, first_columns: tuple[str, ...]) -> pd.DataFrame:
+    """The dataframe whose columns start with `first_columns`."""
+    for element in app.dataframe:
+        frame = element.value
+        if tuple(frame.columns[:len(first_columns)]) == first_columns:
+            return frame
+    raise AssertionError(f"no table with columns {first_columns}")
+
+
+ALERTS_TABLE = ("ID", "State", "Severity", "SLO", "Short")
+
+
+def in_range_by_sql(engine: sa.Engine, start: float, *, source: str = "apollo"
+                    ) -> list[dict[str, Any]]:
+    """Alerts pending or firing now, or changing state since `start`."""
+    return sql_rows(engine, sa.text(
+        "SELECT id, state, severity, slo, \"values\" FROM alerts a WHERE source = :source "
+        "AND (state IN ('pending', 'firing') OR EXISTS (SELECT 1 FROM alert_transitions t "
+        "WHERE t.alert_id = a.id AND t.at >= :start))").bindparams(source=source,
+                                                                    start=start))
+
+
+def six_hours_ago() -> float:
+    return time.time() - 6 * HOUR
+
+
+def refusals(app: Any, head: str) -> list[str]:
+    """The error banners of a refused write (the dead-letter banner is an error too)."""
+    return [e.value for e in app.error if e.value.startswith(head)]
+
+
+def button(app: Any, label: str) -> Any:
+    return next(b for b in app.button if b.label == label)
+
+
+def scalar(engine: sa.Engine, sql: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql)).scalar_one()
+
+
+def test_the_table_shows_every_alert_in_range_as_the_store_holds_it(store, monkeypatch):
+    url, config, engine = store
+    app = run_page(url, config, monkeypatch)
+    assert not app.exception
+    table = shown_table(app, ALERTS_TABLE)
+    want = {r["id"]: r for r in in_range_by_sql(engine, six_hours_ago())
+            if r["state"] in figures.DEFAULT_STATES}
+    assert sorted(zip(table["ID"], table["State"], table["Severity"], table["SLO"],
+                      strict=True)) == sorted((r["id"], r["state"], r["severity"], r["slo"])
+                                              for r in want.values())
+    ranks = [figures.STATE_ORDER[s] for s in table["State"]]
+    assert ranks == sorted(ranks)  # firing, then pending, then resolved
+    assert {"firing", "pending", "resolved"} <= set(table["State"])  # the scenario holds
+    factors = {(format_duration(w.short), format_duration(w.long)):
+               burn_factor(w, GOOGLE_30D.period) for w in GOOGLE_30D.windows}
+    for _, row in table.iterrows():
+        rates = json.loads(want[row["ID"]]["values"])["burn_rates"]
+        assert row["Threshold"] == pytest.approx(factors[(row["Short"], row["Long"])])
+        assert [row["Short burn"], row["Long burn"]] == pytest.approx(
+            [rates[row["Short"]], rates[row["Long"]]])
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Firing now"] == str(scalar(
+        engine, "SELECT count(*) FROM alerts WHERE state = 'firing'"))
+    assert metrics["Pending now"] == str(scalar(
+        engine, "SELECT count(*) FROM alerts WHERE state = 'pending'"))
+    assert metrics["Dead letters"] == str(scalar(
+        engine, "SELECT count(*) FROM notification_outbox WHERE status = 'dead'"))
+
+
+def test_deliveries_dead_letters_and_received_alerts_match_the_store(store, monkeypatch):
+    url, config, engine = store
+    app = run_page(url, config, monkeypatch)
+    since = six_hours_ago()
+    outbox = {r["id"]: r for r in sql_rows(engine, sa.select(OUTBOX).where(
+        OUTBOX.c.created_at >= since))}
+    deliveries = shown_table(app, ("ID", "Created (UTC)", "Alert", "Change", "Status"))
+    assert sorted(deliveries["ID"]) == sorted(outbox)
+    for _, row in deliveries.iterrows():
+        stored = outbox[row["ID"]]
+        assert (row["Status"], row["Attempts"]) == (stored["status"], stored["attempts"])
+        assert row["Destination"].startswith(stored["notifier"] + " (webhook ")
+        assert row["Last error"] == ("" if stored["status"] == "sent"
+                                     else stored["last_error"])
+    assert {"sent", "pending", "dead"} <= set(deliveries["Status"])  # the scenario holds
+    dead = [table for table in app.dataframe
+            if set(table.value.get("Status", [])) == {"dead"}]
+    dead_ids = sorted(dead[0].value["ID"])
+    assert dead_ids == sorted(r["id"] for r in sql_rows(engine, sa.select(OUTBOX.c.id).where(
+        OUTBOX.c.status == "dead")))
+    attempts = shown_table(app, ("At (UTC)", "Worker", "Result"))
+    picked = app.selectbox(key="alerts.attempts").value  # the newest delivery's attempts
+    assert len(attempts) == scalar(engine, f"SELECT count(*) FROM delivery_attempts "
+                                           f"WHERE outbox_id = {int(picked)}")
+    received = shown_table(app, ("ID", "State", "Alert", "Severity", "Service"))
+    stored = in_range_by_sql(engine, since, source="alertmanager")
+    assert sorted(zip(received["ID"], received["State"], strict=True)) == sorted(
+        (r["id"], r["state"]) for r in stored)
+    silences = shown_table(app, ("ID", "Status", "Matchers"))
+    assert silences[["ID", "Status"]].to_numpy().tolist() == [
+        [r["id"], "expired"] for r in sql_rows(engine, sa.select(SILENCES))]
+
+
+def test_filters_live_in_the_url_and_a_reset_shows_everything(store, monkeypatch):
+    url, config, engine = store
+    app = run_page(url, config, monkeypatch, state="firing")
+    in_range = [r for r in in_range_by_sql(engine, six_hours_ago())
+                if r["state"] in figures.DEFAULT_STATES]
+    firing = sorted(r["id"] for r in in_range if r["state"] == "firing")
+    assert sorted(shown_table(app, ALERTS_TABLE)["ID"]) == firing
+    assert app.multiselect(key="alerts.filter.state").value == ["firing"]
+    hidden = len(in_range) - len(firing)
+    assert f"{hidden} hidden by filters" in [c.value for c in app.caption]
+
+    severity = next(r["severity"] for r in in_range if r["state"] == "firing")
+    app.multiselect(key="alerts.filter.severity").select(severity).run()
+    assert app.query_params["severity"] == severity
+    assert sorted(shown_table(app, ALERTS_TABLE)["ID"]) == sorted(
+        r["id"] for r in in_range if r["state"] == "firing" and r["severity"] == severity)
+
+    button(app, "Reset filters").click().run()
+    assert "state" not in app.query_params and "severity" not in app.query_params
+    assert sorted(shown_table(app, ALERTS_TABLE)["ID"]) == sorted(r["id"] for r in in_range)
+    assert not [c.value for c in app.caption if "hidden by filters" in c.value]
+
+
+def test_no_alerts_says_what_was_checked(tmp_path, monkeypatch):
+    from dashboard.context import make_view
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    app = run_page(url, EXAMPLE_CONFIG, monkeypatch, severity="page")
+    assert not app.exception
+    view = make_view("now-6h", "now", time.time())
+    first = app.info[0].value
+    assert first.startswith(f"No alerts between {figures.utc(view.start)} and ")
+    assert "state firing, pending, resolved; severity page" in first
+    assert len(app.dataframe) == 0  # every panel says it is empty instead
+    assert {m.label: m.value for m in app.metric}["Firing now"] == "0"
+    assert not [c.value for c in app.caption if "hidden by filters" in c.value]
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+def firing_alert(engine: sa.Engine) -> dict[str, Any]:
+    return sql_rows(engine, sa.select(ALERTS).where(ALERTS.c.state == "firing",
+                                                    ALERTS.c.source == "apollo")
+                    .order_by(ALERTS.c.id))[0]
+
+
+def test_acknowledging_needs_an_author_and_writes_the_episode(store, monkeypatch):
+    url, config, engine = store
+    alert = firing_alert(engine)
+    app = run_page(url, config, monkeypatch)
+    app.selectbox(key="alerts.ack.alert").set_value(alert["id"])
+    button(app, "Acknowledge").click().run()
+    assert refusals(app, "Not acknowledged: author:")
+    assert sql_rows(engine, sa.select(ACKS)) == []
+
+    before = time.time()
+    app.text_input(key="alerts.ack.author").input("alice")
+    app.text_input(key="alerts.ack.reason").input("rolling back")
+    app.text_input(key="alerts.ack.for").input("90m")
+    button(app, "Acknowledge").click().run()
+    assert not refusals(app, "Not acknowledged") and not app.exception
+    [ack] = sql_rows(engine, sa.select(ACKS))
+    assert (ack["alert_id"], ack["episode"], ack["author"], ack["reason"]) == (
+        alert["id"], alert["episode"], "alice", "rolling back")
+    assert before <= ack["at"] <= time.time()
+    assert ack["expires_at"] - ack["at"] == pytest.approx(90 * MINUTE)
+    assert app.success[0].value.startswith(f"Alert #{alert['id']} acknowledged by alice")
+    table = shown_table(app, ALERTS_TABLE).set_index("ID")
+    assert table.loc[alert["id"], "Acknowledged"].startswith("alice (")
+    acks = shown_table(app, ("ID", "Alert", "Episode", "Status"))
+    assert acks[["ID", "Status", "Author"]].to_numpy().tolist() == [[ack["id"], "active",
+                                                                     "alice"]]
+
+
+def test_a_silence_is_written_shown_on_its_alerts_and_expired(store, monkeypatch):
+    url, config, engine = store
+    app = run_page(url, config, monkeypatch)
+    app.selectbox(key="alerts.silence.slo").set_value(AVAILABILITY)
+    app.selectbox(key="alerts.silence.severity").set_value("page")
+    app.text_input(key="alerts.silence.author").input("bob")
+    button(app, "Silence").click().run()
+    assert refusals(app, "Not silenced: reason:")
+    assert len(sql_rows(engine, sa.select(SILENCES))) == 1  # the seeded expired one
+
+    app.text_input(key="alerts.silence.reason").input("deploying a fix")
+    app.text_input(key="alerts.silence.for").input("2h")
+    button(app, "Silence").click().run()
+    assert not app.exception
+    silence = sql_rows(engine, sa.select(SILENCES).order_by(SILENCES.c.id.desc()))[0]
+    assert silence["matchers"] == [f'slo="{AVAILABILITY}"', 'severity="page"']
+    assert (silence["author"], silence["reason"]) == ("bob", "deploying a fix")
+    assert silence["ends_at"] - silence["starts_at"] == pytest.approx(2 * HOUR)
+    covered = [r["id"] for r in sql_rows(engine, sa.select(ALERTS).where(
+        ALERTS.c.slo == AVAILABILITY, ALERTS.c.severity == "page"))]
+    table = shown_table(app, ALERTS_TABLE).set_index("ID")
+    assert {i for i in table.index if table.loc[i, "Silenced"]} == set(covered) & set(
+        table.index)
+    assert table.loc[covered[0], "Silenced"] == f"silence {silence['id']}"
+
+    app.selectbox(key="alerts.expire.silence").set_value(silence["id"])
+    button(app, "Expire now").click().run()
+    [ended] = sql_rows(engine, sa.select(SILENCES).where(SILENCES.c.id == silence["id"]))
+    assert ended["ends_at"] <= time.time()
+    silences = shown_table(app, ("ID", "Status", "Matchers")).set_index("ID")
+    assert silences.loc[silence["id"], "Status"] == "expired"
+    assert not shown_table(app, ALERTS_TABLE)["Silenced"].any()
+
+
+def test_writes_need_the_write_token_when_tokens_are_configured(store, monkeypatch):
+    url, config, engine = store
+    monkeypatch.setenv("APOLLO_API_TOKENS", f"read:{READ_TOKEN},write:{WRITE_TOKEN}")
+    alert = firing_alert(engine)
+    app = run_page(url, config, monkeypatch)
+    app.selectbox(key="alerts.ack.alert").set_value(alert["id"])
+    app.text_input(key="alerts.ack.author").input("alice")
+    app.text_input(key="alerts.ack.token").input(READ_TOKEN)
+    button(app, "Acknowledge").click().run()
+    assert refusals(app, "Not acknowledged: write token: token does not grant write")
+    assert sql_rows(engine, sa.select(ACKS)) == []
+    app.text_input(key="alerts.ack.token").input(WRITE_TOKEN)
+    button(app, "Acknowledge").click().run()
+    assert [r["alert_id"] for r in sql_rows(engine, sa.select(ACKS))] == [alert["id"]]
+
+
+def test_the_range_reads_each_alerts_state_when_it_began(store):
+    _, _, engine = store
+    from services.alerting import read
+
+    every = sql_rows(engine, sa.select(TRANSITIONS))
+    middle = sorted(t["at"] for t in every)[len(every) // 2]
+    with engine.connect() as conn:
+        got = read.transitions_between(conn, middle, middle + HOUR)
+    want = [t for t in every if middle <= t["at"] < middle + HOUR]
+    for alert_id in {t["alert_id"] for t in every}:
+        earlier = [t for t in every if t["alert_id"] == alert_id and t["at"] < middle]
+        if earlier:
+            want.append(max(earlier, key=lambda t: (t["at"], t["id"])))
+    assert [t["id"] for t in got] == [t["id"] for t in sorted(want, key=lambda t: (
+        t["at"], t["id"]))]

@@ -25,10 +25,8 @@ COLOURS = {"firing": "#d62728", "pending": "#f0a202", "resolved": "#2ca02c",
 NO_DATA = "No data"
 NOT_APPLICABLE = "n/a"
 TIME = "%Y-%m-%d %H:%M:%S"
-ALERT_COLUMNS = ["ID", "State", "Severity", "SLO", "Alert", "Short window", "Short burn",
-                 "Long window", "Long burn", "Threshold", "For", "Started (UTC)", "Duration",
-                 "Acknowledged", "Silenced"]
-BURNS = (("Short burn", "Short window"), ("Long burn", "Long window"))
+ALERT_COLUMNS = ["ID", "State", "Severity", "SLO", "Short", "Short burn", "Long", "Long burn",
+                 "Threshold", "For", "Started (UTC)", "Duration", "Acknowledged", "Silenced"]
 
 
 @dataclass(frozen=True)
@@ -166,13 +164,14 @@ def alerts_table(alerts: Iterable[Mapping[str, Any]], rules: Mapping[str, RuleIn
         silence = silenced.get(int(r["id"]))
         rows.append({
             "ID": int(r["id"]), "State": r["state"], "Severity": r["severity"],
-            "SLO": r["slo"] or r["service"], "Alert": r["name"],
-            "Short window": pair.short if pair else "",
-            "Short burn": short, "Long window": (pair.long or "") if pair else "",
+            "SLO": r["slo"] or r["service"] or r["name"],
+            "Short": pair.short if pair else "",
+            "Short burn": short, "Long": (pair.long or "") if pair else "",
             "Long burn": long, "Threshold": pair.factor if pair else math.nan,
             "For": humanise(rule.for_s) if rule else "",
             "Started (UTC)": started, "Duration": duration,
-            "Acknowledged": f"{ack['author']} until {utc(ack['expires_at'])}" if ack else "",
+            "Acknowledged": f"{ack['author']} ({humanise(ack['expires_at'] - now)} left)"
+            if ack else "",
             "Silenced": f"silence {silence}" if silence is not None else "",
         })
     frame = pd.DataFrame(rows, columns=ALERT_COLUMNS)
@@ -205,22 +204,21 @@ def style_states(frame: pd.DataFrame, column: str = "State") -> Styler:
                            subset=[column])
 
 
+def hot_burns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Where a burn rate is over its pair's threshold (what Pyrra paints red)."""
+    return pd.DataFrame({c: (frame[c] > frame["Threshold"]).fillna(False).astype(bool)
+                         for c in ("Short burn", "Long burn")}, index=frame.index)
+
+
 def style_alerts(frame: pd.DataFrame) -> Styler:
     """The alerts table as shown: state tints, a burn over its threshold in red, missing
     burn rates as "No data" (or "n/a" where the alert has no windows)."""
     styler = style_states(frame)
-
-    def over(row: pd.Series) -> list[str]:
-        out = []
-        for name in row.index:
-            value = row[name]
-            hot = (name in ("Short burn", "Long burn") and not math.isnan(value)
-                   and not math.isnan(row["Threshold"]) and value > row["Threshold"])
-            out.append(_tint(COLOURS["firing"], 0.45) if hot else "")
-        return out
-
-    styler = styler.apply(over, axis=1, subset=["Short burn", "Long burn", "Threshold"])
-    windowless = frame.index[frame["Short window"] == ""]
+    hot = hot_burns(frame)
+    styler = styler.apply(lambda column: [_tint(COLOURS["firing"], 0.45) if h else ""
+                                          for h in hot[column.name]],
+                          subset=["Short burn", "Long burn"])
+    windowless = frame.index[frame["Short"] == ""]
     numbers = ["Short burn", "Long burn", "Threshold"]
     styler = styler.format("{:.2f}", subset=["Short burn", "Long burn"], na_rep=NO_DATA)
     styler = styler.format("{:g}", subset=["Threshold"], na_rep=NO_DATA)
@@ -337,8 +335,8 @@ def deliveries_table(rows: Iterable[Mapping[str, Any]], names: Mapping[str, str]
             "Next attempt (UTC)": utc(r["next_attempt_at"]) if r["status"] == "pending"
             else "",
         })
-    return pd.DataFrame(out, columns=["ID", "Created (UTC)", "Destination", "Alert", "Change",
-                                      "Kind", "Status", "Attempts", "Last error",
+    return pd.DataFrame(out, columns=["ID", "Created (UTC)", "Alert", "Change", "Status",
+                                      "Attempts", "Last error", "Destination", "Kind",
                                       "Sent (UTC)", "Next attempt (UTC)"])
 
 

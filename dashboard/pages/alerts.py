@@ -17,7 +17,23 @@ from dashboard.figures import alerts as figures
 from services.errors import InputError
 
 NOTICE = "alerts.notice"  # a write's outcome, shown after the rerun that makes it visible
-FILTERS = {"state": ("State", figures.DEFAULT_STATES), "severity": ("Severity", ())}
+FILTERS = {"state": ("State", figures.DEFAULT_STATES, "All states"),
+           "severity": ("Severity", (), "All severities")}
+SMALL = st.column_config.Column(width="small")
+ALERT_COLUMNS = {
+    "ID": st.column_config.NumberColumn(format="%d", width="small",
+                                        help="The alert's id (`apollo alerts ack ID`)"),
+    "State": SMALL, "Severity": SMALL,
+    "Short": st.column_config.Column(width="small", help="The short window of the pair "
+                                     "closest to firing"),
+    "Long": st.column_config.Column(width="small", help="Its long window"),
+    "Short burn": st.column_config.Column(help="Burn rate over the short window: 1 spends "
+                                          "the budget exactly over the SLO period"),
+    "Long burn": st.column_config.Column(help="Burn rate over the long window"),
+    "Threshold": st.column_config.Column(help="The factor both windows must exceed to fire"),
+    "For": st.column_config.Column(width="small", help="How long the condition holds before "
+                                   "pending turns firing"),
+}
 
 view = current()
 now = time.time()
@@ -29,7 +45,7 @@ window = f"between {figures.utc(view.start)} and {figures.utc(view.end)} UTC"
 
 def _url_filter(name: str, options: Sequence[str]) -> list[str]:
     """A multiselect kept in the URL as `name=a,b` (absent: the default; empty: all)."""
-    label, default = FILTERS[name]
+    label, default, everything = FILTERS[name]
     key = f"alerts.filter.{name}"
     if key not in st.session_state:
         text = st.query_params.get(name)
@@ -38,7 +54,7 @@ def _url_filter(name: str, options: Sequence[str]) -> list[str]:
     chosen_before = st.session_state[key]
     options = sorted(set(options) | set(chosen_before),
                      key=lambda v: (figures.STATE_ORDER.get(v, 9), v))
-    chosen = st.multiselect(label, options, key=key, placeholder=f"All {label.lower()}s")
+    chosen = st.multiselect(label, options, key=key, placeholder=everything)
     if list(chosen) == list(default):
         st.query_params.pop(name, None)
     else:
@@ -47,7 +63,7 @@ def _url_filter(name: str, options: Sequence[str]) -> list[str]:
 
 
 def _reset_filters() -> None:
-    for name, (_, default) in FILTERS.items():
+    for name, (_, default, _) in FILTERS.items():
         st.session_state[f"alerts.filter.{name}"] = list(default)
         st.query_params.pop(name, None)
 
@@ -89,7 +105,6 @@ tiles[3].metric("Dead letters", dead_total, help="Notifications given up after t
 
 # --- Pyrra's table ----------------------------------------------------------------------------
 
-st.subheader("Alerts")
 if rules_problem:
     st.warning(f"Thresholds and `for` are missing where the SLO specs did not load: "
                f"{rules_problem}")
@@ -106,19 +121,7 @@ if shown.empty:
             "episodes and changes of state in the range.")
 else:
     st.dataframe(figures.style_alerts(shown), hide_index=True, width="stretch",
-                 column_config={
-                     "ID": st.column_config.NumberColumn(format="%d", help="`apollo alerts "
-                                                         "ack ID`"),
-                     "Short burn": st.column_config.Column(help="Burn rate of the short "
-                                                           "window: 1 spends the budget "
-                                                           "exactly over the SLO period"),
-                     "Long burn": st.column_config.Column(help="Burn rate of the long window"),
-                     "Threshold": st.column_config.Column(
-                         help="The factor both windows must exceed (its pair is the one "
-                              "closest to firing)"),
-                     "For": st.column_config.Column(help="How long the condition holds "
-                                                    "before pending turns firing"),
-                 })
+                 column_config=ALERT_COLUMNS)
 _hidden_note(hidden, "alerts.reset")
 st.download_button("Download CSV", figures.table_csv(shown), file_name="alerts.csv",
                    mime="text/csv", disabled=shown.empty, key="alerts.csv")
@@ -228,7 +231,8 @@ with ack_col, st.form("alerts.ack"):
     choice: Any = st.selectbox(
         "Alert", [int(r["id"]) for r in open_alerts], key="alerts.ack.alert",
         format_func=lambda i: f"#{i} {figures.alert_label(by_id[i])} ({by_id[i]['state']})",
-        placeholder="Nothing is pending or firing")
+        index=None, placeholder="Choose a pending or firing alert" if open_alerts
+        else "Nothing is pending or firing")
     author = st.text_input("Author (required)", key="alerts.ack.author")
     reason = st.text_input("Reason", key="alerts.ack.reason")
     duration = st.text_input("For", "4h", key="alerts.ack.for")
@@ -236,7 +240,7 @@ with ack_col, st.form("alerts.ack"):
     if st.form_submit_button("Acknowledge"):
         try:
             if choice is None:
-                raise InputError("alert: nothing is pending or firing to acknowledge")
+                raise InputError("alert: choose the alert to acknowledge")
             until = data.acknowledge_alert(int(choice), author=author, reason=reason,
                                            duration=duration, token=token, now=time.time())
         except InputError as exc:
@@ -276,12 +280,13 @@ with silence_col, st.form("alerts.expire"):
         "Silence", [int(r["id"]) for r in active_silences], key="alerts.expire.silence",
         format_func=lambda i: next(f"#{i} {', '.join(r['matchers'])} (by {r['author']})"
                                    for r in active_silences if int(r["id"]) == i),
-        placeholder="No silence is in force")
+        index=None, placeholder="Choose a silence" if active_silences
+        else "No silence is in force")
     token = _token_input("alerts.expire.token")
     if st.form_submit_button("Expire now"):
         try:
             if ending is None:
-                raise InputError("silence: none is in force")
+                raise InputError("silence: choose the silence to end")
             data.end_silence(int(ending), token=token, now=time.time())
         except InputError as exc:
             st.error(f"Not expired: {exc}")
