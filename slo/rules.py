@@ -390,7 +390,7 @@ def _go_sorted(value: Any) -> Any:
     return value
 
 
-# --- Kubernetes ----------------------------------------------------------------------------------
+# --- Kubernetes --------------------------------------------------------------------------------
 
 # Labels Sloth's writer sets on every object it generates, over the object's own.
 PROMETHEUS_RULE_LABELS: Mapping[str, str] = {

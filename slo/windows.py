@@ -89,7 +89,7 @@ DEFAULT_WINDOWS: Mapping[timedelta, AlertWindows] = {
 }
 
 
-# --- Pyrra's windows, scaled from the period ----------------------------------------------------
+# --- Pyrra's windows, scaled from the period ---------------------------------------------------
 
 PYRRA_FORMAT = "pyrra.dev/v1alpha1"
 _NS = 1_000_000_000  # Go durations are int64 nanoseconds
@@ -142,7 +142,7 @@ def pyrra_windows(period: timedelta) -> AlertWindows:
     return AlertWindows(period=period, windows=tuple(windows))
 
 
-# --- choosing a window set -----------------------------------------------------------------------
+# --- choosing a window set ---------------------------------------------------------------------
 
 
 def windows_for(period: timedelta, extra: Mapping[timedelta, AlertWindows] | None = None

@@ -162,49 +162,116 @@ def slo_rules(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="Directory: one rules file "
                                              "per spec file (default: stdout).")] = None,
     disable_alerts: Annotated[bool, typer.Option(help="Only recording rules.")] = False,
+    disable_recordings: Annotated[bool, typer.Option(
+        help="Only alert rules (their recordings are expected from another file).")] = False,
+    extra_labels: Annotated[list[str] | None, typer.Option(
+        "--extra-labels", "-l", help="KEY=VALUE label added to every SLO's rules "
+        "(repeatable), as Sloth's --extra-labels.")] = None,
+    sloth_version: Annotated[str, typer.Option(
+        help="The sloth_version label of sloth_slo_info (Sloth writes its own version).")
+    ] = "apollo",
 ) -> None:
-    """Prometheus recording and alerting rules, as Sloth writes them for the same specs."""
+    """Prometheus recording and alerting rules, as Sloth writes them for the same specs: one
+    output document per input document, a Kubernetes PrometheusServiceLevel as a
+    PrometheusRule."""
     from services.files import expand, load_slo_files, load_windows, write_atomically
-    from slo.rules import prometheus_rules, render_rules, unexportable
+    from slo.rules import render_documents
 
+    if disable_alerts and disable_recordings:
+        raise typer.BadParameter("with --disable-alerts too, no rule would be left",
+                                 param_hint="--disable-recordings")
     paths = expand(str(f) for f in files)
-    extra = load_windows(windows or [])
-    length = flag_duration(period, "--period") if period else None
-    slos = []
-    for slo in load_slo_files(paths):
-        reason = unexportable(slo, period=length)
-        if reason:
-            typer.echo(f"apollo: skipped {slo.id} ({slo.source.path}:{slo.source.line}): "
-                       f"{reason}", err=True)
-        else:
-            slos.append(slo)
-    problems = []
-    for slo in slos:  # what only rendering finds (a period without alert windows) is located
-        try:
-            prometheus_rules([slo], windows=extra, period=length, disable_alerts=disable_alerts)
-        except SpecError as exc:
-            problems.append(SpecError(exc.reason, path=slo.source.path, line=slo.source.line,
-                                      field=exc.field))
+    options: dict[str, Any] = {
+        "windows": load_windows(windows or []),
+        "period": flag_duration(period, "--period") if period else None,
+        "disable_alerts": disable_alerts, "disable_recordings": disable_recordings,
+        "extra_labels": _label_flags(extra_labels or [], "--extra-labels"),
+        "spec_version": sloth_version,
+    }
+    slos = [slo for slo in load_slo_files(paths) if _exportable(slo, options["period"])]
+    # Every file is rendered before anything is written: one bad input leaves no half output.
+    rendered = {path: _rules_documents(path, [s for s in slos if s.source.path == str(path)],
+                                       options) for path in paths}
+    problems = [p for texts in rendered.values() if isinstance(texts, InputErrors)
+                for p in texts.errors]
     if problems:
         raise InputErrors(problems)
     if out is None:
-        typer.echo(render_rules(prometheus_rules(slos, windows=extra, period=length,
-                                                 disable_alerts=disable_alerts)), nl=False)
+        typer.echo(render_documents(t for texts in rendered.values() for t in texts), nl=False)
         return
     if out.exists() and not out.is_dir():
         raise InputError("is a file; -o names the folder the rules files go in", path=str(out))
-    # Every file is rendered before any is written: one bad input leaves no half output.
-    rendered: dict[Path, tuple[Path, str, int]] = {}
+    targets: dict[Path, Path] = {}
     for path, target in rules_targets(paths, out).items():
-        mine = [s for s in slos if s.source.path == str(path)]
-        doc = prometheus_rules(mine, windows=extra, period=length, disable_alerts=disable_alerts)
-        if target in rendered:
-            raise InputError(f"would write {target} as {rendered[target][0]} does: rename one",
+        if target in targets:
+            raise InputError(f"would write {target} as {targets[target]} does: rename one",
                              path=str(path))
-        rendered[target] = (path, render_rules(doc), len(mine))
-    for target, (_path, text, count) in rendered.items():
-        write_atomically(target, text)
+        targets[target] = path
+    for target, path in targets.items():
+        texts = rendered[path]
+        write_atomically(target, render_documents(texts))
+        count = sum(1 for s in slos if s.source.path == str(path))
         typer.echo(f"wrote {target} ({count} SLOs)")
+
+
+def _exportable(slo: Any, period: Any) -> bool:
+    """Whether Prometheus rules can be written for `slo`; if not, say why on stderr."""
+    from slo.rules import unexportable
+
+    reason = unexportable(slo, period=period)
+    if reason:
+        typer.echo(f"apollo: skipped {slo.id} ({slo.source.path}:{slo.source.line}): "
+                   f"{reason}", err=True)
+    return reason is None
+
+
+def _label_flags(values: list[str], flag: str) -> dict[str, str]:
+    """`KEY=VALUE` flags as labels (split at the first `=`; a later key wins, as Sloth's)."""
+    from slo.promql import LABEL_NAME
+
+    labels = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep:
+            raise InputError(f"expected KEY=VALUE, got {value!r}", field=flag)
+        if not LABEL_NAME.fullmatch(key):
+            raise InputError(f"{key!r} is not a Prometheus label name", field=flag)
+        labels[key] = text
+    return labels
+
+
+def _rules_documents(path: Path, slos: list[Any], options: dict[str, Any]
+                     ) -> list[str] | InputErrors:
+    """The rendered rules of each document of the spec file `path` that holds SLOs, or
+    every problem found, each at its SLO's (or document's) line."""
+    from services.files import read_text
+    from slo.rules import prometheus_rule, prometheus_rules, render_rules
+    from slo.specs.k8s import by_document, spec_documents
+
+    try:
+        documents = by_document(spec_documents(read_text(path), path=str(path)), slos)
+    except InputErrors as exc:
+        return exc
+    texts: list[str] = []
+    problems: list[InputError] = []
+    for slo in slos:  # every SLO's problems, each located at the SLO it is about
+        try:
+            prometheus_rules([slo], **options)
+        except SpecError as exc:
+            problems.append(exc)
+    if problems:
+        return InputErrors(problems)
+    for document in documents:
+        doc = prometheus_rules(list(document.slos), **options)
+        if not doc["groups"]:
+            problems.append(SpecError(
+                "no rules left: the alerts of its SLOs are disabled, and --disable-recordings "
+                "leaves out their recordings", path=str(path), line=document.line))
+        elif document.k8s is not None:
+            texts.append(render_rules(prometheus_rule(doc, **vars(document.k8s))))
+        else:
+            texts.append(render_rules(doc))
+    return InputErrors(problems) if problems else texts
 
 
 def rules_targets(paths: list[Path], out: Path) -> dict[Path, Path]:
