@@ -31,6 +31,16 @@ def fill_window(query: str, window: str = WINDOW) -> str:
     return _PLACEHOLDER.sub(window, query)
 
 
+def _quoted(match: re.Match[str]) -> str:
+    """A backtick (raw) string as the same text in double quotes: the Rust parser reads
+    escapes inside backticks (`\\d` is refused), where PromQL reads none."""
+    literal = match.group()
+    if not literal.startswith("`"):
+        return literal
+    body = literal[1:-1].replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{body}"'
+
+
 def promql_error(query: str) -> str | None:
     """None if `query` (its `{{.window}}` filled in) parses as PromQL, else the parser's
     message, one line: the reason Prometheus would refuse a rule holding it."""
@@ -40,7 +50,7 @@ def promql_error(query: str) -> str | None:
         return (f"too complex to check: {operators:,} operators and brackets, at most "
                 f"{MAX_OPERATORS} (an SLO query holds a few dozen)")
     try:
-        promql_parser.parse(text)
+        promql_parser.parse(_STRING.sub(_quoted, text))
     except (ValueError, TypeError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         return f"not valid PromQL: {message}"

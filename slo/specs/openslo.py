@@ -139,14 +139,36 @@ def dns_label(field: Field) -> str | None:
     return value
 
 
+# The fields the SDK decodes (it refuses any other, as `oslo validate` shows); below the
+# spec level the loader's own reads name what is wrong.
+_TOP = ("apiVersion", "kind", "metadata", "spec")
+_METADATA = ("name", "displayName", "labels", "annotations")
+_SPEC_KEYS = {
+    "SLO": ("description", "service", "indicator", "indicatorRef", "budgetingMethod",
+            "timeWindow", "objectives", "alertPolicies"),
+    "SLI": ("description", "thresholdMetric", "ratioMetric"),
+    "Service": ("description",),
+    "DataSource": ("description", "type", "connectionDetails"),
+    "AlertPolicy": ("description", "alertWhenNoData", "alertWhenBreaching", "alertWhenResolved",
+                    "conditions", "notificationTargets"),
+    "AlertCondition": ("description", "severity", "condition"),
+    "AlertNotificationTarget": ("description", "target"),
+}
+
+
 def _object_checked(obj: Field) -> str | None:
-    """The object's name, after the SDK's checks of its metadata and description and of
-    the objects written inline in it (an SLO's indicator and policies, a policy's
+    """The object's name, after the SDK's checks of its fields, metadata and description and
+    of the objects written inline in it (an SLO's indicator and policies, a policy's
     conditions and targets); None if the name itself is wrong."""
+    kind = obj["kind"].value
+    obj.check_keys(_TOP)
+    if isinstance(obj["metadata"].value, dict):
+        obj["metadata"].check_keys(_METADATA)
+    if isinstance(obj["spec"].value, dict) and kind in _SPEC_KEYS:
+        obj["spec"].check_keys(_SPEC_KEYS[kind])
     name = _metadata(obj["metadata"])
     spec = obj["spec"]
     _description(spec)
-    kind = obj["kind"].value
     if kind == "SLO" and spec.has("indicator"):
         _metadata(spec["indicator"]["metadata"])
         _description(spec["indicator"]["spec"])

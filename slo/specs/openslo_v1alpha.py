@@ -52,8 +52,7 @@ def load(obj: Field) -> list[SLO]:
     if obj["kind"].value in NAMED_ONLY:
         _named_only(obj)
         return []
-    if not expect_kind(obj, "SLO", f"(Sloth reads only SLOs of {API_VERSION}; its "
-                       f"{' and '.join(NAMED_ONLY)} objects hold no SLO)"):
+    if not expect_kind(obj, "SLO", f"(Sloth reads only SLOs of {API_VERSION})"):
         return []
     name = obj["metadata"]["name"].name_text()
     spec = obj["spec"]

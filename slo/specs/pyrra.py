@@ -109,11 +109,12 @@ def _indicator(field: Field) -> SLI | None:
 
 def _selector(field: Field) -> Selector | None:
     """Pyrra metrics are plain vector selectors (it parses them as such)."""
-    text = promql(field["metric"], template_actions(
-        field["metric"], field["metric"].text(required=True, nonempty=True)))
+    text = template_actions(field["metric"], field["metric"].text(required=True, nonempty=True))
     if text is None:
         return None
-    return selector(field["metric"], text, example='http_requests_total{job="api"}')
+    parsed = selector(field["metric"], text, example='http_requests_total{job="api"}')
+    # The selector reader says where a selector goes wrong; the real parser is the net.
+    return parsed if parsed is not None and promql(field["metric"], text) else None
 
 
 def _sum(field: Field, inner: str) -> str:
