@@ -54,7 +54,7 @@ if not groups.empty:
                  column_config={"Progress": progress})
 st.subheader("Phases")
 phases = figures.phase_table(tree)
-st.dataframe(figures.coloured_status(phases), hide_index=True,
+st.dataframe(figures.coloured_status(phases), hide_index=True, placeholder="No items",
              column_config={"Progress": progress, "Items done": None, "Items": None})
 st.download_button("Download CSV", phases.to_csv(index=False).encode(),
                    file_name="roadmap-phases.csv", mime="text/csv", on_click="ignore")
