@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select, update
 
 from services.config import ServiceConfig, Settings
 from services.store.models import Service, Slo
+from slo.model import SLO
 
 OWNER_LABELS = ("team", "environment", "tier")
 
@@ -110,6 +111,18 @@ def ensure_slo(
 
 def slo_ids(conn: Connection, slugs: Iterable[str] | None = None) -> dict[str, int]:
     return _ids(conn, Slo.__table__, slugs)
+
+
+def slo_labels(conn: Connection, slos: Sequence[SLO]) -> dict[str, dict[str, str]]:
+    """SLO id -> the labels lists filter it by: the spec's own, then the store's (its
+    service's team, environment and tier and the spec's, as the collectors registered it)
+    over them, and `service`."""
+    table = Slo.__table__
+    rows = conn.execute(select(table.c.slug, table.c.labels)
+                        .where(table.c.slug.in_([s.id for s in slos])))
+    stored = {r.slug: {str(k): str(v) for k, v in (r.labels or {}).items()} for r in rows}
+    return {s.id: {**{str(k): str(v) for k, v in s.labels.items()}, **stored.get(s.id, {}),
+                   "service": s.service} for s in slos}
 
 
 # --- picking series by slug and labels ----------------------------------------------------

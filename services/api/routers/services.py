@@ -18,7 +18,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from sqlalchemy import Connection
 
-from services.alerting.facts import alert_facts_at
+from services.alerting.facts import service_statuses
 from services.api.deps import (
     Conn,
     LabelFilter,
@@ -44,12 +44,10 @@ from services.api.schemas_services import (
 )
 from services.config import ServiceConfig, Settings
 from services.documents.platform import GIB, p95_by_interval, service_summary
-from services.documents.status import BudgetFact, service_status
 from services.errors import InputError
 from services.store import queries
 from services.store.catalog import service_labels
 from services.store.series import STEPS
-from services.store.slo_data import budgets_left
 from services.store.timeutil import MINUTE, ceil_to, floor_to
 from services.timerange import TimeRange, floor_minute, parse_range
 
@@ -126,17 +124,14 @@ def service_rows(conn: Connection, settings: Settings, configs: Sequence[Service
     buckets = queries.latency_buckets(conn, start, end, services=slugs)
     summary = service_summary(configs, metrics, buckets).set_index("service")
     instances = _instances(metrics)
-    chosen = set(slugs)
-    slos = [s for s in configured_slos(settings) if s.service in chosen]
-    budgets = budgets_left(conn, slos, span.end)
-    alert_facts = alert_facts_at(conn, slugs, span.end, now)
+    slos = configured_slos(settings)
+    statuses = service_statuses(conn, slugs, slos, span.end, now,
+                                {c.slug: int(summary.loc[c.slug, "minutes"]) > 0
+                                 for c in configs})
     rows = []
     for c in configs:
         row = summary.loc[c.slug]
-        own = [s for s in slos if s.service == c.slug]
-        status = service_status(
-            alert_facts[c.slug], [BudgetFact(s.id, budgets[s.id][1]) for s in own],
-            has_data=int(row["minutes"]) > 0)
+        status, budgets = statuses[c.slug].status, statuses[c.slug].budgets
         label_set = labels[c.slug]
         base = c.baseline
         rows.append(ServiceOut(
@@ -156,7 +151,7 @@ def service_rows(conn: Connection, settings: Settings, configs: Sequence[Service
             if base else None,
             slos=[SloBudgetOut(slo=s.id, objective=s.objective,
                                period_start=_utc(budgets[s.id][0]), remaining=budgets[s.id][1])
-                  for s in own],
+                  for s in slos if s.id in budgets],
         ))
     return rows
 

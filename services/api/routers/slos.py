@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from services.alerting import read as alert_reads
 from services.api.deps import (
@@ -53,21 +53,20 @@ from services.api.schemas import (
     responses,
 )
 from services.errors import InputError
+from services.store.catalog import slo_labels
 from services.store.markers import attribution_markers
-from services.store.models import Slo as SloRow
 from services.store.slo_data import stored_series
 from services.store.slo_evaluation import Evaluation, evaluate, summary_series
+from services.store.slo_history import history_points
 from services.timerange import LATEST, floor_minute, parse_time
 from slo.attribution import attribute
 from slo.backtest import backtest
-from slo.budget import period_bounds, require_budget
-from slo.burn import Prefix
+from slo.budget import period_bounds
 from slo.durations import format_duration
 from slo.errors import SpecError
 from slo.forecast import Exhaustion, forecast
 from slo.model import SLO, EventRatio, LatencyThreshold, RawErrorRatio, RequestRatio, Threshold
 from slo.report import SloReport
-from slo.series import MINUTE_S, minutes
 from slo.timeslices import to_timeslices
 from slo.windows import slo_windows
 
@@ -109,19 +108,6 @@ def _at(request: Request, at: str | None) -> int:
     except InputError as exc:
         raise bad_parameter("at", exc.reason) from None
     return floor_minute(t)
-
-
-def _stored_labels(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, str]]:
-    """The store's labels of each SLO (its service's team, environment and tier, and the
-    spec's own), as the collectors registered it."""
-    table = SloRow.__table__
-    rows = conn.execute(select(table.c.slug, table.c.labels).where(table.c.slug.in_(ids)))
-    return {r.slug: {str(k): str(v) for k, v in (r.labels or {}).items()} for r in rows}
-
-
-def slo_labels(slo: SLO, stored: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
-    return {**{str(k): str(v) for k, v in slo.labels.items()}, **stored.get(slo.id, {}),
-            "service": slo.service}
 
 
 # --- the engine's figures -------------------------------------------------------------------
@@ -260,8 +246,8 @@ def list_slos(request: Request, conn: Conn, _reader: Reader, labels: LabelFilter
     burn rate per alert window and the state of its page and ticket alerts."""
     t = _at(request, at)
     slos = sorted(configured_slos(state(request).settings), key=lambda s: s.id)
-    stored = _stored_labels(conn, [s.id for s in slos])
-    chosen = [(s, slo_labels(s, stored)) for s in slos]
+    found = slo_labels(conn, slos)
+    chosen = [(s, found[s.id]) for s in slos]
     chosen = [(s, lab) for s, lab in chosen if labels.matches(lab)]
     shown, total = page.slice(chosen)
     rows = alert_reads.alerts(conn, source="apollo")
@@ -280,7 +266,7 @@ def read_slo(request: Request, slo_id: str, conn: Conn, _reader: Reader,
     alert's pairs, the gaps in its data and the time until the budget runs out."""
     slo = _find(request, slo_id)
     ev = evaluate(conn, slo, _at(request, at))
-    labels = slo_labels(slo, _stored_labels(conn, [slo.id]))
+    labels = slo_labels(conn, [slo])[slo.id]
     rows = alert_reads.alerts(conn, source="apollo", slo=slo.id)
     return json_response(request, _detail(ev, labels, rows, _attribution(conn, ev)))
 
@@ -315,58 +301,9 @@ def slo_history(
         raise bad_parameter("resolution", f"{chosen} gives {(end - start) // step} "
                             f"intervals over this range; at most {MAX_POINTS}: choose a "
                             "coarser one or a shorter range")
-    points = history_points(conn, slo, start, end, step)
+    points = [HistoryPointOut(**asdict(p)) for p in history_points(conn, slo, start, end, step)]
     return json_response(request, SloHistoryOut(slo=slo.id, resolution=chosen, step_s=step,
                                                 start=start, end=end, points=points))
-
-
-def history_points(conn: Connection, slo: SLO, start: int, end: int, step: int
-                   ) -> list[HistoryPointOut]:
-    """Intervals [start + step·j, + step) of the SLO's (sliced) minutes, with the budget
-    `budget_at` gives at each interval's end."""
-    ends = np.arange(start + step, end + 1, step, dtype=np.int64)
-    length = int(slo.period.length.total_seconds())
-    if slo.period.rolling:
-        period_starts = ends - length
-    else:
-        period_starts = np.asarray([period_bounds(int(t), slo.period)[0] for t in ends],
-                                   dtype=np.int64)
-    slice_s = MINUTE_S * (minutes(slo.timeslices.window) if slo.timeslices else 1)
-    first = int(min(start, int(period_starts.min())))
-    first -= first % slice_s
-    last = -(-end // slice_s) * slice_s
-    sliced = to_timeslices(stored_series(conn, slo.id, first, last), slo)
-    n = len(sliced)
-    prefix = Prefix.of_series(sliced)
-    with_data = np.concatenate(([0], np.cumsum(sliced.has_data)))
-
-    def index(t: np.ndarray) -> np.ndarray:
-        return np.clip((t - sliced.start) // MINUTE_S, 0, n)
-
-    lo, hi = index(ends - step), index(ends)
-    bad = prefix.bad[hi] - prefix.bad[lo]
-    total = prefix.total[hi] - prefix.total[lo]
-    counted = with_data[hi] - with_data[lo]
-    p_lo = index(period_starts)
-    p_bad = prefix.bad[hi] - prefix.bad[p_lo]
-    p_total = prefix.total[hi] - prefix.total[p_lo]
-    try:
-        ratio: float | None = require_budget(slo)
-    except SpecError:
-        ratio = None
-    out = []
-    for j in range(len(ends)):
-        has = counted[j] > 0
-        tot = float(total[j])
-        out.append(HistoryPointOut(
-            ts=int(ends[j]) - step,
-            good=tot - float(bad[j]) if has else None, total=tot if has else None,
-            sli=(tot - float(bad[j])) / tot if tot > 0 else None,
-            burn_rate=float(bad[j]) / tot / ratio if tot > 0 and ratio else None,
-            budget_remaining=1 - float(p_bad[j]) / (float(p_total[j]) * ratio)
-            if p_total[j] > 0 and ratio else None,
-            minutes_with_data=int(counted[j])))
-    return out
 
 
 def _optional_range(request: Request, slo: SLO, start: str | None, end: str | None
