@@ -7,6 +7,7 @@ traceback when the configuration or the store is broken."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,8 +16,10 @@ from dashboard import context, data, shell
 from services.errors import ConfigError, StoreError
 from services.files import mask_url
 
-st.set_page_config(page_title="Apollo Observatory", page_icon=":material/monitoring:",
-                   layout="wide")
+# A local favicon: a :material/…: one is fetched from fonts.gstatic.com, and the dashboard
+# makes no request beyond the machine.
+st.set_page_config(page_title="Apollo Observatory", layout="wide",
+                   page_icon=str(Path(__file__).with_name("dashboard") / "assets" / "favicon.png"))
 
 
 @st.cache_data(ttl=5, show_spinner=False)

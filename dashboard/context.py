@@ -28,10 +28,22 @@ MAX_POINTS = 1500  # per trace: a finer step would draw more points than pixels
 _KEY = "apollo.view"
 
 
+def resolution_for(seconds: int) -> Resolution:
+    """The finest stored step that keeps `seconds` under MAX_POINTS intervals."""
+    for resolution, step in STEPS.items():
+        if seconds / step <= MAX_POINTS:
+            return resolution
+    return "hour"
+
+
 @dataclass(frozen=True)
 class View:
     """`[start, end)` in whole-minute Unix seconds, as typed (`from_text`, `to_text`), read
-    against `now`; `environment` scopes every page when several are configured."""
+    against `now`; `environment` scopes every page when several are configured.
+
+    `start` is aligned down to the view's step (`step_s`), so every interval a page reads
+    is whole: a 5-minute or hour read covers whole intervals from `start` (as the API's
+    series does), and a figure over the range sums exactly what its chart draws."""
 
     start: int
     end: int
@@ -39,6 +51,7 @@ class View:
     from_text: str = DEFAULT_FROM
     to_text: str = DEFAULT_TO
     environment: str | None = None
+    typed_start: int | None = None  # the start as typed, before `start` was aligned
 
     @property
     def live(self) -> bool:
@@ -51,11 +64,10 @@ class View:
 
     @property
     def resolution(self) -> Resolution:
-        """The finest stored step that keeps a trace under MAX_POINTS."""
-        for resolution, step in STEPS.items():
-            if self.seconds / step <= MAX_POINTS:
-                return resolution
-        return "hour"
+        """The finest stored step that keeps a trace under MAX_POINTS (of the range as
+        typed: aligning its start does not change it)."""
+        typed = self.typed_start if self.typed_start is not None else self.start
+        return resolution_for(self.end - typed)
 
     @property
     def step_s(self) -> int:
@@ -82,7 +94,9 @@ def make_view(from_text: str, to_text: str, now: float, *,
               environment: str | None = None) -> View:
     """A View from the URL's texts; InputError names `from` or `to` when one does not parse."""
     span: TimeRange = parse_range(from_text, to_text, now, fields=("from", "to"))
-    return View(span.start, span.end, int(now), from_text, to_text, environment)
+    step = STEPS[resolution_for(span.end - span.start)]
+    return View(span.start - span.start % step, span.end, int(now), from_text, to_text,
+                environment, typed_start=span.start)
 
 
 def choose_view(settings: Settings, *, now: float | None = None) -> View:

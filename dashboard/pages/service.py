@@ -58,12 +58,11 @@ def _shown(value: float, text: str) -> str:
 
 
 # --- tiles ----------------------------------------------------------------------------------
-TILE_HEIGHT = 150
+TILE_HEIGHT = 160
 tiles = [c.container(border=True, height=TILE_HEIGHT) for c in [*st.columns(3), *st.columns(3)]]
 with tiles[0]:
     known = [s for s in lines if s.remaining is not None]
-    calm = "no alert firing; " + ("every budget above 25 %" if known
-                                  else "no SLO events stored in the period")
+    calm = "no alert firing; " + ("budgets above 25 %" if known else "no SLO events yet")
     st.markdown(f"Status{'' if view.live else ' now'}")
     st.markdown(f"### :{STATUS_COLOURS[status.status]}[{status.status.capitalize()}]")
     st.caption("; ".join(r.message for r in status.reasons[:2]) or
