@@ -276,9 +276,11 @@ def store_payload(engine: sa.Engine, payload: AlertmanagerPayload, *, now: float
 # --- HTTP ---------------------------------------------------------------------------------
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes."""
-    too_large = HTTPException(413, detail=f"body larger than {limit} bytes")
+async def read_body(request: Request, limit: int, *, setting: str = "") -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes (the message
+    names `setting`, the configuration key that sets the limit, when given)."""
+    named = f" ({setting})" if setting else ""
+    too_large = HTTPException(413, detail=f"body larger than {limit} bytes{named}")
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise too_large

@@ -34,6 +34,7 @@ from pydantic import (
     field_validator,
 )
 
+from services.alerting.receiver import read_body
 from slo.durations import parse_duration
 
 # --- times ------------------------------------------------------------------------------
@@ -131,19 +132,7 @@ class _BoundedRequest(Request):
 
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
-            limit = _limit(self)
-            too_large = HTTPException(413, detail=f"body larger than {limit} bytes "
-                                                  "(api.max_body)")
-            length = self.headers.get("content-length", "")
-            if length.isdigit() and int(length) > limit:
-                raise too_large
-            chunks, size = [], 0
-            async for chunk in self.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise too_large
-                chunks.append(chunk)
-            self._body = b"".join(chunks)
+            self._body = await read_body(self, _limit(self), setting="api.max_body")
         return self._body
 
 
