@@ -130,7 +130,8 @@ def seed(url: str, config: Path, now: float) -> None:
     specs = {s.id: s for s in slo_catalog(settings.slo_files)}
     first, series = _minutes(now)
     with engine.begin() as conn:
-        ids = ensure_services(conn, [ServiceInfo("payment-service", "Payment Service")])
+        ids = ensure_services(conn, [ServiceInfo("payment-service", "Payment Service",
+                                                 environment="production")])
         for slug, (good, total) in series.items():
             spec = specs[slug]
             slo_id = ensure_slo(conn, slug=slug, name=spec.name, objective=spec.objective,
@@ -486,10 +487,14 @@ def test_a_typed_matcher_that_does_not_parse_is_refused_by_name():
 # --- the page ---------------------------------------------------------------------------------
 
 
-def run_page(url: str, config: Path, monkeypatch: pytest.MonkeyPatch, **query: str) -> Any:
-    """The Alerts page alone in AppTest (the shell's view defaults to the last 6 hours)."""
+def run_page(url: str, config: Path, monkeypatch: pytest.MonkeyPatch, *,
+             environment: str | None = None, **query: str) -> Any:
+    """The Alerts page alone in AppTest: the last 6 hours, as the shell's view defaults to,
+    scoped to `environment` as the shell's picker would."""
     import streamlit
     from streamlit.testing.v1 import AppTest
+
+    from dashboard import context
 
     monkeypatch.setenv("APOLLO_DATABASE_URL", url)
     monkeypatch.setenv("APOLLO_CONFIG", str(config))
@@ -498,6 +503,9 @@ def run_page(url: str, config: Path, monkeypatch: pytest.MonkeyPatch, **query: s
     streamlit.cache_data.clear()
     app = AppTest.from_file(str(PAGE), default_timeout=120)
     app.query_params.update(query)
+    if environment is not None:
+        app.session_state[context._KEY] = context.make_view(
+            context.DEFAULT_FROM, context.DEFAULT_TO, time.time(), environment=environment)
     return app.run()
 
 
@@ -624,6 +632,23 @@ def test_filters_live_in_the_url_and_a_reset_shows_everything(store, monkeypatch
     assert "state" not in app.query_params and "severity" not in app.query_params
     assert sorted(shown_table(app, ALERTS_TABLE)["ID"]) == sorted(r["id"] for r in in_range)
     assert not [c.value for c in app.caption if "hidden by filters" in c.value]
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_an_environment_scopes_the_alerts_to_its_services(store, monkeypatch, environment):
+    url, config, engine = store
+    app = run_page(url, config, monkeypatch, environment=environment)
+    assert not app.exception
+    services = {r["slug"] for r in sql_rows(engine, sa.text(
+        "SELECT slug FROM services WHERE environment = :e").bindparams(e=environment))}
+    want = sorted(r["id"] for r in sql_rows(engine, sa.text(
+        "SELECT id, service, state FROM alerts")) if r["service"] in services
+        and r["id"] in {a["id"] for a in in_range_by_sql(engine, six_hours_ago())}
+        and r["state"] in figures.DEFAULT_STATES)
+    tables = [t.value for t in app.dataframe if tuple(t.value.columns[:5]) == ALERTS_TABLE]
+    assert sorted(tables[0]["ID"] if tables else []) == want
+    assert bool(want) == (environment == "production")  # payment-service runs there
+    assert not [t for t in app.dataframe if "Labels" in t.value.columns]  # no AM alert
 
 
 def test_no_alerts_says_what_was_checked(tmp_path, monkeypatch):

@@ -27,6 +27,7 @@ from services.alerting.silences import (
 from services.auth import AuthError, tokens_from_env
 from services.errors import InputError
 from services.files import mask_url, slo_catalog
+from services.store.catalog import service_labels
 from slo.durations import format_duration, parse_duration
 from slo.windows import slo_windows
 
@@ -83,10 +84,31 @@ def attempts(outbox_id: int) -> Rows:
         return read.attempts(conn, outbox_id)
 
 
+@st.cache_data(ttl=TTL_S)
+def services_in(environment: str | None) -> list[str] | None:
+    """Slugs of the configured services in `environment` (their labels' `environment`, as
+    the API's filters and the SLO pages read them); None: no environment chosen."""
+    if environment is None:
+        return None
+    config = settings()
+    with connect() as conn:
+        labels = service_labels(conn, config, config.services)
+    return [slug for slug, found in labels.items() if found.get("environment") == environment]
+
+
+def scoped(alert_rows: Rows, environment: str | None) -> Rows:
+    """The alerts of `environment`: of its services, or labelled with it (all without one)."""
+    chosen = services_in(environment)
+    if chosen is None:
+        return alert_rows
+    return [r for r in alert_rows if r["service"] in chosen
+            or (r["labels"] or {}).get("environment") == environment]
+
+
 def clear() -> None:
     """Forget the cached reads, so the page shows a write at once."""
     for reader in (alerts, transitions, acknowledgements, silences, deliveries, dead_letters,
-                   attempts):
+                   attempts, services_in):
         reader.clear()
 
 

@@ -81,18 +81,24 @@ def _hidden_note(hidden: int, key: str) -> None:
 
 # --- reads ----------------------------------------------------------------------------------
 
-rows = data.alerts()
-transitions = data.transitions(view.start, view.end)
-acks = data.acknowledgements(view.start)
+rows = data.scoped(data.alerts(), view.environment)
+by_id = {int(r["id"]): r for r in rows}
+transitions = [t for t in data.transitions(view.start, view.end) if t["alert_id"] in by_id]
+acks = [a for a in data.acknowledgements(view.start) if a["alert_id"] in by_id]
 silence_rows = data.silences(view.start)
 rules, rules_problem = data.rules()
 bands = figures.episodes(transitions, view.start, view.end, now)
 concerned = figures.in_range(transitions, bands, view.start, view.end)
-by_id = {int(r["id"]): r for r in rows}
 ours = [r for r in rows if r["source"] == "apollo" and int(r["id"]) in concerned]
 received = [r for r in rows if r["source"] != "apollo" and int(r["id"]) in concerned]
 silenced = data.silenced_now(rows, silence_rows, now)
 dead_rows, dead_total = data.dead_letters()
+names = {r["fingerprint"]: figures.alert_label(r) for r in rows}
+if view.environment is not None:  # notifications of the environment's alerts only
+    dead_rows = [r for r in dead_rows if r["key"].partition(":")[0] in names]
+    dead_total = len(dead_rows)
+    st.caption(f"Environment {view.environment}: the alerts of its services and those "
+               "labelled with it.")
 
 firing = [r for r in rows if r["state"] == "firing"]
 pending = [r for r in rows if r["state"] == "pending"]
@@ -140,7 +146,9 @@ else:
 # --- deliveries, Alertmanager, silences, acknowledgements -------------------------------------
 
 delivery_rows, delivery_total = data.deliveries(view.start, view.end)
-names = {r["fingerprint"]: figures.alert_label(r) for r in rows}
+if view.environment is not None:
+    delivery_rows = [r for r in delivery_rows if r["key"].partition(":")[0] in names]
+    delivery_total = len(delivery_rows)
 destinations = data.destinations()
 active_silences = [r for r in silence_rows if figures.silence_status(r, now) != "expired"]
 tabs = st.tabs([f"Deliveries ({delivery_total})", f"Dead letters ({dead_total})",
