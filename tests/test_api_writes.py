@@ -289,7 +289,9 @@ def test_validation_answers_what_the_spec_loader_says_of_each_file(local, path):
     assert [s["objective"] for s in result["slos"]] == [s.objective for s in slos]
     assert result["errors"] == [{"line": e.line, "field": e.field, "message": e.reason}
                                 for e in errors]
-    if "validate-bad" in str(path):
+    # bad-openslo.yaml (28 days) is valid alone since Sloth took any day count: its folder
+    # fails for the other files (tests/test_spec_parity.py)
+    if "validate-bad" in str(path) and path.name != "bad-openslo.yaml":
         assert errors and all(e["line"] for e in result["errors"])
     if "validate-good" in str(path):
         assert slos
