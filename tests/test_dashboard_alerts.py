@@ -374,6 +374,7 @@ def test_burns_are_the_deciding_pairs_against_their_threshold():
     assert hot.loc[4].all() and not hot.loc[2].any()  # twice the factor vs a quarter of it
     absent = table.loc[5]
     assert absent["Short"] == "" and math.isnan(absent["Short burn"])
+    assert absent["SLO"] == "c-slo" + figures.ABSENT  # told apart from c-slo's burn alerts
 
 
 def test_acknowledgements_and_silences_show_on_their_alert():
@@ -569,6 +570,8 @@ def test_the_table_shows_every_alert_in_range_as_the_store_holds_it(store, monke
         assert row["Threshold"] == pytest.approx(factors[(row["Short"], row["Long"])])
         assert [row["Short burn"], row["Long burn"]] == pytest.approx(
             [rates[row["Short"]], rates[row["Long"]]])
+    download = next(b for b in app.get("download_button") if b.proto.label == "Download CSV")
+    assert not download.proto.disabled
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Firing now"] == str(scalar(
         engine, "SELECT count(*) FROM alerts WHERE state = 'firing'"))

@@ -23,6 +23,7 @@ COLOURS = {"firing": "#d62728", "pending": "#f0a202", "resolved": "#2ca02c",
            "inactive": "#8c8c8c", "sent": "#2ca02c", "dead": "#d62728", "active": "#f0a202",
            "scheduled": "#8c8c8c", "expired": "#8c8c8c"}
 NO_DATA = "No data"
+ABSENT = " (no data)"  # marks an SLO's absent-data alert beside its burn-rate ones
 NOT_APPLICABLE = "n/a"
 TIME = "%Y-%m-%d %H:%M:%S"
 ALERT_COLUMNS = ["ID", "State", "Severity", "SLO", "Short", "Short burn", "Long", "Long burn",
@@ -164,7 +165,8 @@ def alerts_table(alerts: Iterable[Mapping[str, Any]], rules: Mapping[str, RuleIn
         silence = silenced.get(int(r["id"]))
         rows.append({
             "ID": int(r["id"]), "State": r["state"], "Severity": r["severity"],
-            "SLO": r["slo"] or r["service"] or r["name"],
+            "SLO": (r["slo"] or r["service"] or r["name"]) + (
+                ABSENT if r.get("kind") == "absent" else ""),
             "Short": pair.short if pair else "",
             "Short burn": short, "Long": (pair.long or "") if pair else "",
             "Long burn": long, "Threshold": pair.factor if pair else math.nan,
@@ -239,7 +241,7 @@ def table_csv(frame: pd.DataFrame) -> str:
 def alert_label(row: Mapping[str, Any]) -> str:
     """How an alert identity reads on the timeline's y axis."""
     what = row.get("slo") or row.get("name") or row.get("service") or "alert"
-    extra = " (no data)" if row.get("kind") == "absent" else (
+    extra = ABSENT if row.get("kind") == "absent" else (
         " (Alertmanager)" if row.get("source") == "alertmanager" else "")
     return f"{what} · {row.get('severity') or 'none'}{extra}"
 
