@@ -160,7 +160,7 @@ def _object_checked(obj: Field) -> str | None:
     """The object's name, after the SDK's checks of its fields, metadata and description and
     of the objects written inline in it (an SLO's indicator and policies, a policy's
     conditions and targets); None if the name itself is wrong."""
-    kind = obj["kind"].value
+    kind = obj["kind"].value if isinstance(obj["kind"].value, str) else None
     obj.check_keys(_TOP)
     if isinstance(obj["metadata"].value, dict):
         obj["metadata"].check_keys(_METADATA)
