@@ -13,7 +13,7 @@ import streamlit as st
 from services.config import Settings
 from services.errors import InputError
 from services.store.series import STEPS, Resolution
-from services.timerange import TimeRange, parse_range
+from services.timerange import TimeRange, is_relative, parse_range
 
 # label -> `from` text; `to` is "now" for every preset
 PRESETS: dict[str, str] = {
@@ -87,7 +87,10 @@ class View:
         for name, text in PRESETS.items():
             if self.from_text == text and self.live:
                 return name
-        return f"{self.start_dt:%Y-%m-%d %H:%M} to {self.end_dt:%Y-%m-%d %H:%M} UTC"
+        shown = f"{self.start_dt:%Y-%m-%d %H:%M} to {self.end_dt:%Y-%m-%d %H:%M} UTC"
+        if is_relative(self.from_text) or is_relative(self.to_text):
+            return f"{self.from_text} to {self.to_text} ({shown})"
+        return shown
 
 
 def make_view(from_text: str, to_text: str, now: float, *,

@@ -172,7 +172,9 @@ def target_table(conn: Connection, config: Settings, start: int, end: int) -> pd
         rows.setdefault(key, {"collector": key[0], "endpoint": key[1], "service": "",
                               "environment": "", "labels": {}})
     for key, row in rows.items():
-        row.setdefault("state", "unknown")
+        for name, empty in (("state", "unknown"), ("last_at", None), ("duration_s", None),
+                            ("samples", None), ("error", "")):
+            row.setdefault(name, empty)
         row["runs"], row["failed"] = counts.get(key, (0, 0))
         row["gaps"] = sorted(gaps.get(key, []))
         if key[0] == SCRAPE and not row["service"]:

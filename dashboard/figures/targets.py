@@ -68,9 +68,13 @@ def label_chips(labels: dict[str, str]) -> str:
     return " ".join(f":gray-badge[{escape(k)}={escape(v)}]" for k, v in labels.items())
 
 
+MARKDOWN_SPECIALS = set("\\`*_[]{}()<>#+-.!|$~:")
+
+
 def escape(text: str) -> str:
-    """Text safe inside a badge: no brackets, no markdown."""
-    return "".join(ch for ch in text if ch not in "[]*_`$\\")
+    """Text shown as written inside markdown (a badge, a red line): every character
+    markdown or a directive could read is backslash-escaped."""
+    return "".join(f"\\{ch}" if ch in MARKDOWN_SPECIALS else ch for ch in text)
 
 
 def matches(row: pd.Series, text: str) -> bool:

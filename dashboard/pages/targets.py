@@ -77,7 +77,7 @@ if hidden:
     button.button("Reset filters", on_click=_reset, icon=":material/filter_alt_off:")
 
 # --- pools ------------------------------------------------------------------------------------
-WIDTHS = [3, 4, 3, 1]
+WIDTHS = [3, 4, 3, 1.3]
 for pool in shown_pools.itertuples(index=False):
     with st.expander(figures.pool_header(pool.pool, pool.up, pool.total, pool.health),
                      expanded=True):
@@ -93,7 +93,8 @@ for pool in shown_pools.itertuples(index=False):
             seconds = now - last.timestamp() if last is not None and last == last else None
             samples = f" · {int(row['samples']):,} samples" if seconds is not None else ""
             took = figures.duration_text(row["duration_s"])
-            cells[2].markdown(f"{figures.ago(seconds)} ({took}){samples}")
+            cells[2].markdown(f"{figures.ago(seconds)} ({took}){samples}" if seconds is not None
+                              else "never run")
             cells[2].caption(f"{row['runs']:,} runs in range, {row['failed']:,} failed")
             cells[3].markdown(figures.state_badge(row["state"]))
             if row["error"]:
