@@ -174,7 +174,7 @@ def changes(totals: pd.Series, currency: str) -> go.Figure:
                          yaxis_title=f"{currency} / month", **_LAYOUT)
     figure.update_xaxes(type="category", categoryorder="array", categoryarray=labels,
                         range=[-0.5, len(labels) - 0.5], title_text="month")
-    figure.update_yaxes(zeroline=True, **money_axis(currency))
+    figure.update_yaxes(zeroline=True, showticklabels=bool(known.any()), **money_axis(currency))
     return figure
 
 
