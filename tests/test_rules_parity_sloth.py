@@ -238,7 +238,7 @@ def input_documents(path: Path) -> int:
                                                "openslo-kubernetes-apiserver.yml")])
 def test_each_input_document_gives_one_output_document(path):
     documents = apollo_bodies(run("slo", "rules", str(path)).stdout)
-    assert len(documents) == input_documents(path) > 1
+    assert len(documents) == input_documents(path) > 1  # Sloth's formats, all of them
     services = [yaml.safe_load(d) for d in documents]
     groups = [d["spec"]["groups"] if d.get("kind") == "PrometheusRule" else d["groups"]
               for d in services]
@@ -248,6 +248,65 @@ def test_each_input_document_gives_one_output_document(path):
     assert firsts == list(dict.fromkeys(s.id for s in slos if s.id in firsts))
     assert sum(len(g) for g in groups) == sum(
         len(prometheus_rules([s])["groups"]) for s in slos)
+
+
+def test_apollos_own_formats_share_one_document_prometheus_reads_whole(tmp_path):
+    # Sloth has no say on Apollo's, OpenSLO v1's or Pyrra's formats, and Prometheus reads
+    # only the first document of a rules file: the platform's specs give one document.
+    root = Path(__file__).resolve().parents[1] / "slos"
+    result = run("slo", "rules", *map(str, sorted(root.glob("*.yaml"))))
+    assert result.exit_code == 0, result.output
+    (body,) = apollo_bodies(result.stdout)
+    rules = sum(len(g["rules"]) for g in yaml.safe_load(body)["groups"])
+    path = tmp_path / "rules.yml"
+    path.write_text(result.stdout)
+    check = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert check.returncode == 0 and f"SUCCESS: {rules} rules found" in check.stdout, (
+        check.stdout + check.stderr)
+
+
+MIXED = """apiVersion: apollo/v1
+kind: SLO
+service: shop
+name: first
+objective: 99
+sli:
+  request_ratio:
+    errors: sum(rate(errors_total[{{.window}}]))
+    total: sum(rate(requests_total[{{.window}}]))
+---
+version: prometheus/v1
+service: shop
+slos:
+  - name: sloth
+    objective: 99
+    sli:
+      raw:
+        error_ratio_query: sum(rate(errors_total[{{.window}}])) / sum(rate(total[{{.window}}]))
+    alerting:
+      page_alert: {disable: true}
+      ticket_alert: {disable: true}
+---
+apiVersion: apollo/v1
+kind: SLO
+service: shop
+name: third
+objective: 99
+sli:
+  request_ratio:
+    errors: sum(rate(errors_total[{{.window}}]))
+    total: sum(rate(requests_total[{{.window}}]))
+"""
+
+
+def test_a_mixed_file_keeps_sloths_documents_and_joins_the_others(tmp_path):
+    path = tmp_path / "mixed.yaml"
+    path.write_text(MIXED)
+    bodies = apollo_bodies(run("slo", "rules", str(path)).stdout)
+    ids = [[g["name"].removeprefix("sloth-slo-sli-recordings-")
+            for g in yaml.safe_load(b)["groups"] if "-sli-" in g["name"]] for b in bodies]
+    assert ids == [["shop-first", "shop-third"], ["shop-sloth"]]
 
 
 def test_files_written_with_out_keep_their_documents(tmp_path):

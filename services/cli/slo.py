@@ -175,7 +175,8 @@ def slo_rules(
     output document per input document, a Kubernetes PrometheusServiceLevel as a
     PrometheusRule."""
     from services.files import expand, load_slo_files, load_windows, write_atomically
-    from slo.rules import render_documents
+    from slo.rules import render_documents, render_rules
+    from slo.specs.k8s import merge_plain
 
     if disable_alerts and disable_recordings:
         raise typer.BadParameter("with --disable-alerts too, no rule would be left",
@@ -189,15 +190,19 @@ def slo_rules(
         "spec_version": sloth_version,
     }
     slos = [slo for slo in load_slo_files(paths) if _exportable(slo, options["period"])]
-    # Every file is rendered before anything is written: one bad input leaves no half output.
-    rendered = {path: _rules_documents(path, [s for s in slos if s.source.path == str(path)],
-                                       options) for path in paths}
-    problems = [p for texts in rendered.values() if isinstance(texts, InputErrors)
-                for p in texts.errors]
+    # Everything is checked before anything is written: one bad input leaves no half output.
+    by_file = {path: _documents(path, [s for s in slos if s.source.path == str(path)],
+                                options) for path in paths}
+    problems = [p for found in by_file.values() if isinstance(found, InputErrors)
+                for p in found.errors]
     if problems:
         raise InputErrors(problems)
+    documents = {path: found for path, found in by_file.items() if isinstance(found, list)}
+    # Specs whose SLOs were all skipped still give a rules file Prometheus loads.
+    empty = [render_rules({"groups": []})]
     if out is None:
-        typer.echo(render_documents(t for texts in rendered.values() for t in texts), nl=False)
+        merged = merge_plain(d for path in paths for d in documents[path])
+        typer.echo(render_documents(_render(merged, options) or empty), nl=False)
         return
     if out.exists() and not out.is_dir():
         raise InputError("is a file; -o names the folder the rules files go in", path=str(out))
@@ -208,8 +213,8 @@ def slo_rules(
                              path=str(path))
         targets[target] = path
     for target, path in targets.items():
-        texts = rendered[path]
-        write_atomically(target, render_documents(texts))
+        text = render_documents(_render(merge_plain(documents[path]), options) or empty)
+        write_atomically(target, text)
         count = sum(1 for s in slos if s.source.path == str(path))
         typer.echo(f"wrote {target} ({count} SLOs)")
 
@@ -240,38 +245,43 @@ def _label_flags(values: list[str], flag: str) -> dict[str, str]:
     return labels
 
 
-def _rules_documents(path: Path, slos: list[Any], options: dict[str, Any]
-                     ) -> list[str] | InputErrors:
-    """The rendered rules of each document of the spec file `path` that holds SLOs, or
-    every problem found, each at its SLO's (or document's) line."""
+def _documents(path: Path, slos: list[Any], options: dict[str, Any]
+               ) -> list[Any] | InputErrors:
+    """The documents of the spec file `path` holding its (exportable) SLOs, or every problem
+    found, each at its SLO's (or document's) line: what rendering would find included."""
     from services.files import read_text
-    from slo.rules import prometheus_rule, prometheus_rules, render_rules
-    from slo.specs.k8s import by_document, spec_documents
+    from slo.rules import prometheus_rules
+    from slo.specs.k8s import by_document, merge_plain, spec_documents
 
     try:
         documents = by_document(spec_documents(read_text(path), path=str(path)), slos)
     except InputErrors as exc:
         return exc
-    texts: list[str] = []
     problems: list[InputError] = []
     for slo in slos:  # every SLO's problems, each located at the SLO it is about
         try:
             prometheus_rules([slo], **options)
         except SpecError as exc:
             problems.append(exc)
-    if problems:
-        return InputErrors(problems)
-    for document in documents:
-        doc = prometheus_rules(list(document.slos), **options)
-        if not doc["groups"]:
+    for document in merge_plain(documents):
+        if not problems and not prometheus_rules(list(document.slos), **options)["groups"]:
             problems.append(SpecError(
                 "no rules left: the alerts of its SLOs are disabled, and --disable-recordings "
                 "leaves out their recordings", path=str(path), line=document.line))
-        elif document.k8s is not None:
-            texts.append(render_rules(prometheus_rule(doc, **vars(document.k8s))))
-        else:
-            texts.append(render_rules(doc))
-    return InputErrors(problems) if problems else texts
+    return InputErrors(problems) if problems else documents
+
+
+def _render(documents: list[Any], options: dict[str, Any]) -> list[str]:
+    """Each output document's rules as YAML: a PrometheusRule for a Kubernetes one."""
+    from slo.rules import prometheus_rule, prometheus_rules, render_rules
+
+    texts = []
+    for document in documents:
+        doc = prometheus_rules(list(document.slos), **options)
+        if document.k8s is not None:
+            doc = prometheus_rule(doc, **vars(document.k8s))
+        texts.append(render_rules(doc))
+    return texts
 
 
 def rules_targets(paths: list[Path], out: Path) -> dict[Path, Path]:

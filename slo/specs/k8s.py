@@ -1,10 +1,13 @@
 """The documents of a spec text, and the Kubernetes metadata of Sloth's `PrometheusServiceLevel`.
 
-Rule export writes one output document per input document, as `sloth generate` does: a
-`PrometheusServiceLevel` becomes a prometheus-operator `PrometheusRule` carrying the
-object's name, namespace, labels and annotations, anything else a plain rules file. The
-SLO loaders do not keep that metadata (an SLO has no Kubernetes identity), so this module
-reads it, with each document's first line to tell which document an SLO came from.
+Rule export writes one output document per input document of Sloth's formats, as `sloth
+generate` does: a `PrometheusServiceLevel` becomes a prometheus-operator `PrometheusRule`
+carrying the object's name, namespace, labels and annotations, a `prometheus/v1` or OpenSLO
+v1alpha document a plain rules document. The SLO loaders do not keep that metadata (an SLO
+has no Kubernetes identity), so this module reads it, with each document's first line to
+tell which document an SLO came from. SLOs of Apollo's other formats (its own, OpenSLO v1,
+Pyrra) share one plain rules document (`merge_plain`): Prometheus reads only the first
+document of a rules file, and Sloth has no say there.
 
 Sloth decodes the object as Kubernetes does (YAML turned into JSON, then typed), so a
 label or annotation value that is not a string (`tier: 2`) is refused there; so it is here,
@@ -23,6 +26,8 @@ from slo.yamlpos import YamlDocument, iter_documents
 
 API_VERSION = "sloth.slok.dev/v1"
 KIND = "PrometheusServiceLevel"
+# The formats `sloth generate` reads, which it writes back one output document per input.
+SLOTH_FORMATS = frozenset({"prometheus/v1", API_VERSION, "openslo/v1alpha"})
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,24 @@ def by_document(documents: Sequence[SpecDocument], slos: Iterable[SLO]) -> list[
             held[index].append(slo)
     return [SpecDocument(d.line, d.k8s, tuple(s)) for d, s in zip(documents, held, strict=True)
             if s]
+
+
+def merge_plain(documents: Iterable[SpecDocument]) -> list[SpecDocument]:
+    """`documents` (holding SLOs) as output documents: each document of a Sloth format
+    stays one; every other document's SLOs join the first of them, in order."""
+    out: list[SpecDocument] = []
+    plain: int | None = None
+    for document in documents:
+        if document.k8s is not None or all(s.source.format in SLOTH_FORMATS
+                                           for s in document.slos):
+            out.append(document)
+        elif plain is None:
+            plain = len(out)
+            out.append(document)
+        else:
+            first = out[plain]
+            out[plain] = SpecDocument(first.line, None, (*first.slos, *document.slos))
+    return out
 
 
 def _metadata(doc: YamlDocument, path: str, errors: list[InputError]) -> ObjectMeta:
