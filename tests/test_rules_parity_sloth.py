@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 
 from services.cli.main import app
 from slo.errors import InputError, InputErrors
+from slo.promql import go_float
 from slo.rules import HEADER, go_key_order, prometheus_rule, prometheus_rules, render_rules
 from slo.specs import load_slos
 from slo.windows import DEFAULT_WINDOWS, parse_windows_document
@@ -481,3 +482,22 @@ def test_the_default_window_sets_are_sloths_own_files(name):
     path = CASES / "windows" / name
     windows = parse_windows_document(yaml.safe_load(path.read_text()), path=str(path))
     assert DEFAULT_WINDOWS[windows.period] == windows
+
+
+def test_sloths_custom_30d_windows_file_replaces_the_default_set():
+    path = EXAMPLES / "windows" / "custom-30d.yaml"
+    spec = yaml.safe_load(path.read_text())["spec"]
+    result = run("slo", "rules", str(EXAMPLES / "getting-started.yml"), "--windows", str(path))
+    assert result.exit_code == 0, result.output
+    (doc,) = [yaml.safe_load(b) for b in apollo_bodies(result.stdout)]
+    recorded = [r["labels"]["sloth_window"] for r in doc["groups"][0]["rules"]]
+    # the file's windows, shortest first, as Prometheus prints durations (36h is 1d12h)
+    assert recorded == ["2m", "15m", "30m", "1h", "3h", "12h", "1d12h", "30d"]
+    page, ticket = (r["expr"] for r in doc["groups"][2]["rules"])
+    hours = {"30m": 0.5, "3h": 3, "12h": 12, "36h": 36}
+    for expr, severity in ((page, "page"), (ticket, "ticket")):
+        for speed in ("quick", "slow"):
+            window = spec[severity][speed]
+            # Sloth's factor: percent × period hours / 100 / long-window hours (30d = 720h)
+            factor = window["errorBudgetPercent"] * 720 / 100 / hours[window["longWindow"]]
+            assert f"> ({go_float(factor)} * 0.0009999999999999432)" in expr
