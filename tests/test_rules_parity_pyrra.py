@@ -262,6 +262,15 @@ def test_each_recorded_window_selects_the_series_pyrra_selects(name):
         assert selectors(ours[window_str(window)]) == selectors(expected), window_str(window)
 
 
+@pytest.mark.parametrize("name", SAME_SERIES)
+def test_every_fixture_exports_rules_promtool_accepts(tmp_path, name):
+    path = tmp_path / "rules.yml"
+    path.write_text(render_rules(prometheus_rules([fixture_slo(name)])))
+    check = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert check.returncode == 0 and "SUCCESS" in check.stdout, check.stdout + check.stderr
+
+
 @pytest.mark.parametrize("name", [n for n in SAME_SERIES if BURNRATES[n]["alerts"]])
 def test_alerts_carry_pyrras_name_severity_and_factors(name):
     case = BURNRATES[name]
@@ -282,7 +291,7 @@ def test_a_fixture_with_alerting_disabled_has_no_alert_group(name):
     assert [g["name"].split("-")[2] for g in doc["groups"]] == ["sli", "meta"]
 
 
-def test_a_windows_file_for_the_period_still_wins():
+def test_a_windows_file_for_the_period_still_wins(tmp_path):
     windows = parse_windows_document(yaml.safe_load(SLOTH_7D.read_text()), path=str(SLOTH_7D))
     slo = fixture_slo("grpc-latency")  # a 1w Pyrra SLO
     assert slo_windows(slo) == pyrra_windows(7 * DAY)
@@ -290,6 +299,11 @@ def test_a_windows_file_for_the_period_still_wins():
     doc = prometheus_rules([slo], windows=windows)
     recorded = [r["labels"]["sloth_window"] for r in doc["groups"][0]["rules"]]
     assert recorded == [window_str(d) for d in windows.durations] + ["1w"]
+    path = tmp_path / "rules.yml"
+    path.write_text(render_rules(doc))
+    check = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 # --- Pyrra's examples ---------------------------------------------------------------------------
@@ -392,11 +406,15 @@ spec:
 """
 
 
-def test_a_go_bucket_keeps_its_le_text():
+def test_a_go_bucket_keeps_its_le_text(tmp_path):
     (slo,) = load_slos(GO_LATENCY, path="go.yaml")
     assert slo.sli == LatencyThreshold('http_request_duration_seconds{job="api"}', 1.0, le="1")
     text = render_rules(prometheus_rules([slo]))
     assert 'le="1"}' in text and 'le="1.0"' not in text
+    (tmp_path / "rules.yml").write_text(text)
+    check = subprocess.run([PROMTOOL, "check", "rules", str(tmp_path / "rules.yml")],
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_promtool_evaluates_the_error_ratio_on_a_go_histogram(tmp_path):

@@ -308,6 +308,8 @@ def test_a_mixed_file_keeps_sloths_documents_and_joins_the_others(tmp_path):
     ids = [[g["name"].removeprefix("sloth-slo-sli-recordings-")
             for g in yaml.safe_load(b)["groups"] if "-sli-" in g["name"]] for b in bodies]
     assert ids == [["shop-first", "shop-third"], ["shop-sloth"]]
+    for body in bodies:
+        promtool_check(tmp_path, body)
 
 
 def test_files_written_with_out_keep_their_documents(tmp_path):
@@ -315,22 +317,25 @@ def test_files_written_with_out_keep_their_documents(tmp_path):
     result = run("slo", "rules", str(EXAMPLES / "k8s-multifile.yml"), "-o", str(out),
                  "--extra-labels", "cmd=examplesgen.sh", "--sloth-version", "dev")
     assert result.exit_code == 0, result.output
-    written = (out / "k8s-multifile.rules.yml").read_text()
-    assert apollo_bodies(written) == sloth_bodies(
-        (EXAMPLES / "_gen" / "k8s-multifile.yml").read_text())
+    written = apollo_bodies((out / "k8s-multifile.rules.yml").read_text())
+    assert written == sloth_bodies((EXAMPLES / "_gen" / "k8s-multifile.yml").read_text())
+    for body in written:
+        promtool_check(tmp_path, body)
 
 
 # --- the options one at a time -----------------------------------------------------------------
 
 
-def test_extra_labels_repeat_and_a_later_key_wins():
+def test_extra_labels_repeat_and_a_later_key_wins(tmp_path):
     result = run("slo", "rules", str(INTEGRATION / "in-base.yaml"), "-l", "team=a",
                  "--extra-labels", "tier=", "-l", "team=b=c")
     assert result.exit_code == 0, result.output
-    (doc,) = [yaml.safe_load(b) for b in apollo_bodies(result.stdout)]
+    (body,) = apollo_bodies(result.stdout)
+    doc = yaml.safe_load(body)
     recordings = [r for g in doc["groups"] for r in g["rules"] if "record" in r]
     assert recordings and all(r["labels"]["team"] == "b=c" and r["labels"]["tier"] == ""
                               for r in recordings)
+    promtool_check(tmp_path, body)
 
 
 @pytest.mark.parametrize(("label", "reason"), [
@@ -344,10 +349,11 @@ def test_a_bad_extra_label_names_the_flag(label, reason):
     assert result.exception.field == "--extra-labels" and reason in result.exception.reason
 
 
-def test_sloth_version_sets_the_info_label_and_nothing_else():
+def test_sloth_version_sets_the_info_label_and_nothing_else(tmp_path):
     default = run("slo", "rules", str(INTEGRATION / "in-base.yaml")).stdout
     chosen = run("slo", "rules", str(INTEGRATION / "in-base.yaml"), "--sloth-version",
                  "v9.9.9").stdout
+    promtool_check(tmp_path, chosen)
     info = [r["labels"] for g in yaml.safe_load(chosen)["groups"] for r in g["rules"]
             if r.get("record") == "sloth_slo_info"]
     assert info and all(labels["sloth_version"] == "v9.9.9" for labels in info)
@@ -466,12 +472,15 @@ def test_keys_are_ordered_as_go_yaml_v2_orders_them():
         "B", "a", "a_b", "a9", "a10", "ab"]  # plain string order would differ
 
 
-def test_label_keys_in_rules_follow_that_order():
+def test_label_keys_in_rules_follow_that_order(tmp_path):
     text = K8S.replace("  service: checkout\n",
                        "  service: checkout\n  labels: {a10: x, a9: y, a_b: z}\n")
     doc = prometheus_rules(load_slos(text, path="k8s.yaml"))
     labels = list(doc["groups"][0]["rules"][0]["labels"])
     assert labels.index("a_b") < labels.index("a9") < labels.index("a10")
+    rendered = render_rules(doc, header=False)
+    assert rendered.index("a_b: z") < rendered.index("a9: y") < rendered.index("a10: x")
+    promtool_check(tmp_path, rendered)
 
 
 # --- Sloth's window files ----------------------------------------------------------------------
@@ -484,12 +493,14 @@ def test_the_default_window_sets_are_sloths_own_files(name):
     assert DEFAULT_WINDOWS[windows.period] == windows
 
 
-def test_sloths_custom_30d_windows_file_replaces_the_default_set():
+def test_sloths_custom_30d_windows_file_replaces_the_default_set(tmp_path):
     path = EXAMPLES / "windows" / "custom-30d.yaml"
     spec = yaml.safe_load(path.read_text())["spec"]
     result = run("slo", "rules", str(EXAMPLES / "getting-started.yml"), "--windows", str(path))
     assert result.exit_code == 0, result.output
-    (doc,) = [yaml.safe_load(b) for b in apollo_bodies(result.stdout)]
+    (body,) = apollo_bodies(result.stdout)
+    promtool_check(tmp_path, body)
+    doc = yaml.safe_load(body)
     recorded = [r["labels"]["sloth_window"] for r in doc["groups"][0]["rules"]]
     # the file's windows, shortest first, as Prometheus prints durations (36h is 1d12h)
     assert recorded == ["2m", "15m", "30m", "1h", "3h", "12h", "1d12h", "30d"]
