@@ -4,6 +4,7 @@ injection), and in Chromium with the charts' numbers read back from the browser.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -309,6 +310,37 @@ def test_a_service_without_data_says_no_data_not_zero(tmp_path, monkeypatch):
     assert metric(app, "Availability").value == "No data"
     assert any("No data stored for Payment Service" in i for i in texts(app, "info"))
     assert any("Unknown" in m for m in texts(app, "markdown"))
+
+
+def test_a_firing_page_alert_makes_the_service_critical(store, monkeypatch):
+    from services.alerting.read import ALERTS
+
+    url, engine, now = store
+    with engine.begin() as conn:
+        conn.execute(ALERTS.insert().values(
+            fingerprint="f1", name="PaymentServiceAvailability", slo=f"{SLUG}-availability",
+            service=SLUG, severity="page", state="firing", updated_at=float(now)))
+    app_env(monkeypatch, url)
+    app = run_page("service.py", {"service": SLUG, "from": "now-1h", "to": "now"})
+    assert not app.exception
+    markdown = texts(app, "markdown")
+    assert ":red[Critical]" in " ".join(markdown)
+    assert any("page alert PaymentServiceAvailability is firing" in c
+               for c in texts(app, "caption"))
+
+
+def test_the_environment_scopes_the_services_offered(store, monkeypatch):
+    url, *_ = store
+    targets = [{"service": "api-gateway", "url": "http://10.0.0.5:8080/metrics",
+                "environment": "production"},
+               {"service": SLUG, "url": "http://10.0.0.7:8080/metrics",
+                "environment": "staging"}]
+    app_env(monkeypatch, url, extra={"APOLLO_SOURCES__SCRAPE__TARGETS": json.dumps(targets)})
+    app = run_page("service.py", {"env": "production"})
+    assert not app.exception
+    offered = next(s for s in app.selectbox if s.label == "Service").options
+    assert offered == ["API Gateway"]
+    assert app.query_params["service"] == "api-gateway"
 
 
 def test_fault_injection_reaches_the_running_demo_fleet(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ fleet's fault controls. Cached briefly; the figures are computed in dashboard/fi
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,15 +14,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.data import TTL_S, connect, settings
-from services.alerting.read import alerts
+from services.alerting.facts import service_statuses
 from services.auth import AuthError, tokens_from_env
-from services.documents.status import AlertFact, BudgetFact, ServiceStatus, service_status
+from services.documents.status import ServiceStatus
 from services.errors import ConfigError, SourceUnavailable
 from services.files import slo_catalog
 from services.fleet.control import FleetControl
 from services.store import queries
+from services.store.catalog import service_labels
 from services.store.queries import Resolution
-from services.store.slo_data import period_sums
+from services.store.slo_data import budgets_left
 from slo.durations import format_duration
 from slo.model import SLO, LatencyThreshold, RequestRatio
 
@@ -81,35 +83,34 @@ def _line(slo: SLO, remaining: float | None) -> SloLine:
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def slo_lines(slug: str, at: int) -> list[SloLine]:
-    """The service's SLOs with their error budget left at `at`: 1 - bad / (total × (1 -
-    objective)) over each SLO's period, from the store's period sums."""
+    """The service's SLOs with their error budget left at `at` (over each SLO's period,
+    `slo_data.budgets_left`, as the API computes it)."""
     slos = service_slos(slug)
     if not slos:
         return []
     with connect() as conn:
-        sums = period_sums(conn, slos, at)
-    lines = []
-    for slo in slos:
-        total, bad = sums[slo.id][1].total, sums[slo.id][1].bad
-        ratio = slo.error_budget_ratio
-        left = 1 - bad / (total * ratio) if total > 0 and ratio > 0 else None
-        lines.append(_line(slo, left))
-    return lines
+        left = budgets_left(conn, slos, at)
+    return [_line(slo, left[slo.id][1]) for slo in slos]
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def alert_facts(slug: str) -> list[AlertFact]:
-    """The service's alerts as they stand now."""
+def status(slug: str, at: int, has_data: bool) -> ServiceStatus:
+    """The service's status at `at` by the one rule (`alerting.facts.service_statuses`:
+    its alerts as they stood then, its SLOs' budgets left)."""
     with connect() as conn:
-        rows = alerts(conn)
-    return [AlertFact(r["name"], r["severity"], r["state"], r["slo"]) for r in rows
-            if r["service"] == slug]
+        found = service_statuses(conn, [slug], service_slos(slug), at, time.time(),
+                                 {slug: has_data})
+    return found[slug].status
 
 
-def status(slug: str, lines: list[SloLine], has_data: bool) -> ServiceStatus:
-    """The one status rule over the service's alerts and budgets."""
-    return service_status(alert_facts(slug), [BudgetFact(s.id, s.remaining) for s in lines],
-                          has_data=has_data)
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def services_in(environment: str) -> list[str]:
+    """The configured services labelled with `environment` (by the store's rows, the
+    configuration's labels or their scrape targets), as the API filters them."""
+    configs = settings().services
+    with connect() as conn:
+        labels = service_labels(conn, settings(), configs)
+    return [c.slug for c in configs if labels[c.slug].get("environment") == environment]
 
 
 def slo_table(lines: list[SloLine], from_text: str, to_text: str) -> pd.DataFrame:

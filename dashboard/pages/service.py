@@ -28,6 +28,12 @@ if not configs:
     st.stop()
 
 # --- which service (URL: service=) ----------------------------------------------------------
+if view.environment:
+    scoped = service_data.services_in(view.environment)
+    if scoped:
+        configs = [c for c in configs if c.slug in scoped]
+    else:
+        st.caption(f"No service is labelled environment={view.environment}; all are listed.")
 slugs = [c.slug for c in configs]
 wanted = st.query_params.get("service")
 if wanted is not None and wanted not in slugs:
@@ -48,7 +54,7 @@ try:
     slo_problem = None
 except InputError as exc:
     lines, slo_problem = [], str(exc)
-status = service_data.status(slug, lines, has_data=overall.intervals > 0)
+status = service_data.status(slug, view.end, overall.intervals > 0)
 latency_slo = next((s for s in lines if s.latency_threshold_ms is not None), None)
 availability_slo = next((s for s in lines if s.allowed_error_pct is not None), None)
 
@@ -63,7 +69,7 @@ tiles = [c.container(border=True, height=TILE_HEIGHT) for c in [*st.columns(3), 
 with tiles[0]:
     known = [s for s in lines if s.remaining is not None]
     calm = "no alert firing; " + ("budgets above 25 %" if known else "no SLO events yet")
-    st.markdown(f"Status{'' if view.live else ' now'}")
+    st.markdown("Status" if view.live else "Status at the range's end")
     st.markdown(f"### :{STATUS_COLOURS[status.status]}[{status.status.capitalize()}]")
     st.caption("; ".join(r.message for r in status.reasons[:2]) or
                (calm if status.status == "healthy" else "nothing measured in the range"))
