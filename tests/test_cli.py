@@ -90,12 +90,12 @@ def test_a_taken_fleet_port_is_named_and_nothing_is_left_behind(tmp_path):
 class Demo:
     """`apollo demo` in the background, its output read line by line."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *args: str) -> None:
         self.env = {**os.environ, "APOLLO_DATA_DIR": str(tmp_path / "var"),
                     "APOLLO_CONFIG": str(ROOT / "apollo.example.yaml"),
                     "APOLLO_FLEET__EVENTS__BACKFILL_DAYS": "1", "APOLLO_DASHBOARD__PORT": "0",
-                    "APOLLO_FLEET__HISTORY_DAYS": "1"}
-        self.process = subprocess.Popen([APOLLO, "demo"], stdout=subprocess.PIPE,
+                    "APOLLO_API__PORT": "0", "APOLLO_FLEET__HISTORY_DAYS": "1"}
+        self.process = subprocess.Popen([APOLLO, "demo", *args], stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True, env=self.env,
                                         cwd=ROOT)
         self.lines: queue.Queue[str] = queue.Queue()
@@ -150,6 +150,11 @@ def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path
         assert "http_request_duration_seconds_bucket" in page
     dashboard = next(line.split()[1] for line in lines if line.split()[0] == "dashboard")
     assert httpx.get(f"{dashboard}/_stcore/health", timeout=5).text == "ok"
+    api = next(line.split()[1] for line in lines if line.split()[0] == "api")
+    assert api.endswith("/docs")
+    assert httpx.get(api.removesuffix("/docs") + "/health", timeout=5).json() == {"status": "ok"}
+    sink = next(line.split()[2] for line in lines if line.startswith("  webhook sink"))
+    assert sink.startswith("http://127.0.0.1:")
 
     fault = subprocess.run([APOLLO, "fleet", "fault", "payment-service", "error_burst",
                             "--rate", "0.2", "--for", "2m"], capture_output=True, text=True,
@@ -159,6 +164,10 @@ def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path
                             env=demo.env, cwd=tmp_path, timeout=30)
     row = next(line for line in status.stdout.splitlines() if line.startswith("payment-service"))
     assert "faults: error_burst" in row
+    # the demo's terminal tells the fault in one line (at its next round)
+    told = demo.read_until(lambda line: line.startswith("fault injected: payment-service"),
+                           timeout=60)
+    assert "20% of requests failing" in told[-1]
 
     store = sa.create_engine(f"sqlite:///{tmp_path / 'var' / 'apollo.db'}")
     with store.connect() as conn:
@@ -183,7 +192,7 @@ def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path
     rest = demo.read_until(lambda line: line == "stopped", timeout=10)
     assert rest[-1] == "stopped"
     assert not (tmp_path / "var" / "fleet.json").exists()
-    for url in (urls["api-gateway"], dashboard):
+    for url in (urls["api-gateway"], dashboard, api, sink):
         with pytest.raises(httpx.ConnectError):
             httpx.get(url, timeout=2)
 
@@ -194,6 +203,34 @@ def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path
         assert not any("wrote" in line and "history" in line for line in lines)
     finally:
         assert again.stop() == 0
+
+
+@pytest.mark.servers
+def test_demo_incident_pages_through_the_whole_path(tmp_path):
+    """`apollo demo --incident payment-errors`: 20% of the payment service's requests fail;
+    its availability SLO (99.9%) pages once the hour's error ratio passes 14.4 x 0.1%
+    (about 4.3 minutes of 20%) and the 5 minutes' does too; the page goes through the
+    outbox to the demo's webhook sink, and the terminal tells each step in one line."""
+    demo = Demo(tmp_path, "--incident", "payment-errors")
+    try:
+        demo.read_until(lambda line: line.startswith("fault injected: payment-service"),
+                        timeout=180)
+        fired = demo.read_until(
+            lambda line: line.startswith("alert firing: page payment-service-availability"),
+            timeout=600)
+        delivered = demo.read_until(lambda line: line.startswith("delivered to demo-sink:"),
+                                    timeout=120)
+        assert "pending -> firing" in fired[-1] or "inactive -> firing" in fired[-1]
+        store = sa.create_engine(f"sqlite:///{tmp_path / 'var' / 'apollo.db'}")
+        with store.connect() as conn:
+            sent = conn.execute(sa.text(
+                "SELECT o.key FROM notification_outbox o JOIN alerts a ON a.id = o.alert_id "
+                "WHERE a.slo = 'payment-service-availability' AND a.severity = 'page' "
+                "AND o.status = 'sent'")).scalars().all()
+        store.dispose()
+        assert sent and any(key in delivered[-1] for key in sent)
+    finally:
+        assert demo.stop() == 0
 
 
 def test_main_prints_our_errors_in_one_line_and_lets_a_bug_keep_its_traceback(monkeypatch,

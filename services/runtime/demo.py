@@ -1,9 +1,12 @@
-"""`apollo demo`: the demo fleet, its events, every collector job and the dashboard, as one
-process tree on the embedded defaults (SQLite, in-process ClickHouse, in-process cache).
+"""`apollo demo`: the demo fleet, its events, every collector job, alert evaluation and
+delivery, the API, the dashboard and a local webhook sink, as one process tree on the
+embedded defaults (SQLite, in-process ClickHouse, in-process cache).
 
 The collector jobs are the very ones `apollo collect` runs (`build_jobs`), pointed at the
-fleet this process started and at the events database it owns. The terminal stays quiet
-unless something happens: a failed run gets one line.
+fleet this process started and at the events database it owns. Without notifiers in the
+configuration, alerts go to the demo's own webhook sink, so the whole alert path runs. The
+terminal stays quiet unless something happens (`demo_log`): a failed run, a fault, an
+alert transition or a delivery gets one line.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from collectors.runs import RunResult
 from collectors.scrape import Target
-from services.config import Settings, child_environment
+from services.config import Notifier, Settings, child_environment
+from services.fleet.control import FleetControl
 from services.fleet.runner import RunningFleet, start_fleet
+from services.runtime.demo_log import DemoLog
+from services.runtime.demo_sink import WebhookSink
 from services.runtime.history import Progress, write_history
 from services.runtime.jobs import build_delivery, build_jobs, register_services
-from services.runtime.processes import Child, start_dashboard
+from services.runtime.processes import Child, start_api, start_dashboard
 from services.runtime.scheduler import Scheduler
 from services.store.engine import make_engine
 from services.store.migrate import upgrade
@@ -54,10 +59,25 @@ def ensure_history(settings: Settings, engine: Engine, urls: dict[str, str], say
             f"({result.minutes:,} service-minutes)")
 
 
-def problem_lines(runs: list[RunResult]) -> list[str]:
-    """The terminal's lines for a batch of runs: failed or partial ones only."""
-    return [f"{run.status}: {run.collector} {run.target}: {run.errors[0]}"
-            for run in runs if run.errors]
+# name -> (service, fault kind, rate, duration): what `apollo demo --incident NAME` injects
+INCIDENTS: dict[str, tuple[str, str, float, str]] = {
+    "payment-errors": ("payment-service", "error_burst", 0.2, "20m"),
+}
+SINK_NOTIFIER = "demo-sink"
+
+
+def with_sink(settings: Settings, sink: WebhookSink) -> Settings:
+    """The settings with the demo's webhook sink as the one notifier."""
+    notifier = Notifier(name=SINK_NOTIFIER, kind="webhook", url=sink.url)
+    return settings.model_copy(update={"notifiers": [notifier]})
+
+
+def inject_incident(fleet: RunningFleet, name: str) -> dict[str, object]:
+    """Start the scripted incident `name` through the fleet's control endpoint (as the
+    dashboard's controls do)."""
+    service, kind, rate, duration = INCIDENTS[name]
+    with FleetControl(fleet.fleet.control_url) as control:
+        return control.inject(service, kind, rate=rate, duration=duration)
 
 
 @dataclass
@@ -69,24 +89,35 @@ class Demo:
     scheduler: Scheduler
     children: list[Child] = field(default_factory=list)
     thread: threading.Thread | None = None
+    sink: WebhookSink | None = None
 
     def stop(self) -> None:
         self.scheduler.stop_event.set()
         for child in self.children:
-            child.stop()
+            child.stop(timeout=4)
         if self.thread is not None:
             self.thread.join(timeout=5)
         self.fleet.stop()
+        if self.sink is not None:
+            self.sink.stop()
         self.scheduler.engine.dispose()
 
 
 def start_demo(settings: Settings, stop: threading.Event, say: Say,
-               *, dashboard: bool = True, progress: Progress | None = None) -> Demo:
-    """Migrate the store (the demo owns its file), start the fleet, the jobs, the dashboard."""
+               *, dashboard: bool = True, api: bool = True, incident: str | None = None,
+               progress: Progress | None = None) -> Demo:
+    """Migrate the store (the demo owns its file), start the fleet, the jobs, the webhook
+    sink (when no notifier is configured), the API and the dashboard."""
+    if incident is not None and incident not in INCIDENTS:
+        raise ValueError(f"incident: expected one of {', '.join(INCIDENTS)}, got {incident!r}")
     engine = make_engine(settings.store_url)
     upgrade(engine)
     register_services(settings, engine)
+    sink = None if settings.notifiers else WebhookSink().start()
+    if sink is not None:
+        settings = with_sink(settings, sink)
     fleet = start_fleet(settings)
+    demo: Demo | None = None
     try:
         ensure_history(settings, engine, fleet.fleet.urls, say, progress, stop)
         targets = [Target(slug, url) for slug, url in fleet.fleet.urls.items()]
@@ -96,16 +127,23 @@ def start_demo(settings: Settings, stop: threading.Event, say: Say,
                           on_enqueue=worker.wake.set if worker is not None else None)
         if worker is not None:
             worker.start(stop)
-
-        def report(runs: list[RunResult]) -> None:
-            for line in problem_lines(runs):
-                say(line)
-
-        demo = Demo(settings, fleet, Scheduler(engine, jobs, stop_event=stop, on_runs=report))
+        log = DemoLog(engine, say, fleet.fleet.state)
+        demo = Demo(settings, fleet, Scheduler(engine, jobs, stop_event=stop, on_runs=log.runs),
+                    sink=sink)
         demo.thread = demo.scheduler.start()
+        env = child_environment(settings)
+        if api:
+            demo.children.append(start_api(settings, env=env))
         if dashboard:
-            demo.children.append(start_dashboard(settings, env=child_environment(settings)))
+            demo.children.append(start_dashboard(settings, env=env))
+        if incident is not None:
+            inject_incident(fleet, incident)
         return demo
     except BaseException:
-        fleet.stop()
+        if demo is not None:
+            demo.stop()
+        else:
+            fleet.stop()
+            if sink is not None:
+                sink.stop()
         raise

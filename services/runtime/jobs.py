@@ -295,6 +295,11 @@ def build_jobs(settings: Settings, engine: Engine, *, targets: list[Target] | No
     metrics interval; `keep_state` keeps scrape state on disk between runs (`--once`);
     `on_enqueue` is called when alert evaluation wrote notifications (to wake a worker).
     """
+    # Every job writes: on SQLite each transaction takes the write lock when it begins.
+    # A deferred one that read first and then wrote failed at once ('database is locked',
+    # without waiting busy_timeout) whenever another connection had committed in between:
+    # seen in `apollo demo` as a failed event-slis run beside alert evaluation.
+    engine = engine.execution_options(sqlite_begin_immediate=True)
     slos = configured_slos(settings)
     sources = settings.sources
     metrics_every = every or (sources.prometheus.interval if sources.prometheus.url

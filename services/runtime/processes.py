@@ -82,3 +82,19 @@ def start_dashboard(settings: Settings, env: dict[str, str] | None = None) -> Ch
     child = Child("dashboard", f"http://{host}:{port}", process)
     _wait_ready(child, f"{child.url}/_stcore/health")
     return child
+
+
+def api_command(host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "services.cli.main", "api", "--host", host,
+            "--port", str(port)]
+
+
+def start_api(settings: Settings, env: dict[str, str] | None = None) -> Child:
+    """`apollo api` as a child process; returns once `/health` answers."""
+    host = settings.api.host
+    port = claim_port(host, settings.api.port, "api")
+    process = subprocess.Popen(api_command(host, port), env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = Child("api", f"http://{host}:{port}", process)
+    _wait_ready(child, f"{child.url}/health")
+    return child
