@@ -18,6 +18,7 @@ from services.fleet.server import Fleet
 from services.store import queries
 from services.store.engine import make_engine
 from services.store.migrate import upgrade
+from slo.specs import load_slos
 
 PAGE = """\
 # HELP jobs_total Jobs done.
@@ -276,6 +277,34 @@ def test_slos_pages_cannot_serve_are_listed():
                  ("http_requests_total", (("code", "503"),)): 10.0}
     assert good_total(reading, increases, job="payment-service", instance="x") == (990.0, 1000.0)
     assert good_total(reading, increases, job="auth-service", instance="x") is None
+
+
+def test_a_pyrra_latency_slo_reads_the_bucket_a_go_client_exposes():
+    """Pyrra's `le="1"` is matched as written, as Prometheus matches it: a Go client's page
+    says `le="1"`, so reading "1.0" (the threshold as prometheus_client prints it) found
+    no good events and the SLI was all errors."""
+    spec = """apiVersion: pyrra.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {name: checkout-latency, labels: {pyrra.dev/service: payment-service}}
+spec:
+  target: "99"
+  window: 4w
+  indicator:
+    latency:
+      success:
+        metric: http_request_duration_seconds_bucket{job="payment-service",le="1"}
+      total:
+        metric: http_request_duration_seconds_count{job="payment-service"}
+"""
+    (slo,) = load_slos(spec, path="checkout.yaml")
+    reading = page_sli(slo)
+    # one minute of a Go client's page: 970 of 1,000 requests within a second
+    increases = {("http_request_duration_seconds_bucket", (("le", "0.5"),)): 900.0,
+                 ("http_request_duration_seconds_bucket", (("le", "1"),)): 970.0,
+                 ("http_request_duration_seconds_bucket", (("le", "+Inf"),)): 1000.0,
+                 ("http_request_duration_seconds_count", ()): 1000.0}
+    assert good_total(reading, increases, job="payment-service", instance="x") == (970.0,
+                                                                                   1000.0)
 
 
 def test_a_collector_run_once_per_scrape_keeps_its_state_between_runs(tmp_path):

@@ -23,7 +23,7 @@ from collectors.scrape.parse import Labels, le_of
 from slo.errors import SpecError
 from slo.histogram import histogram_quantile
 from slo.model import SLO, LatencyThreshold, RequestRatio, Threshold
-from slo.promql import Matcher, Selector, bucket_bound, parse_selector, split_selector
+from slo.promql import Selector, bucket_matcher, parse_selector, split_selector
 
 _SUM_RATE = re.compile(
     r"^\s*sum\s*\(\s*(?:rate|increase)\s*\(\s*(?P<sel>.+?)\s*\[\s*\{\{\s*\.window\s*\}\}\s*\]"
@@ -84,7 +84,7 @@ def page_sli(slo: SLO) -> PageSli:
         return PageSli(slo, total, good=_sum_of(sli.good_query or ""))
     if isinstance(sli, LatencyThreshold):
         base = split_selector(sli.metric, where=f"SLO {slo.id!r}: ")
-        le = Matcher("le", "=", bucket_bound(sli.threshold_s))
+        le = bucket_matcher(sli)  # `le="1"` as the spec wrote it: Go clients expose "1"
         return PageSli(slo, base.renamed(f"{base.name}_count"),
                        good=base.renamed(f"{base.name}_bucket", le))
     if isinstance(sli, Threshold):
