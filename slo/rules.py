@@ -78,6 +78,16 @@ def sli_record_name(window: timedelta) -> str:
     return f"slo:sli_error:ratio_rate{window_str(window)}"
 
 
+def ignored_budgeting(slo: SLO) -> str | None:
+    """The budgeting method the rules leave out, as Sloth does: Sloth reads an OpenSLO
+    v1alpha `budgetingMethod` and writes error-ratio rules whatever it says (`report` and
+    `backtest` still judge the slices). None when nothing is ignored."""
+    if (slo.source.format == "openslo/v1alpha" and slo.budgeting != "occurrences"
+            and not isinstance(slo.sli, Threshold)):
+        return slo.budgeting
+    return None
+
+
 def unexportable(slo: SLO, *, period: timedelta | None = None) -> str | None:
     """Why no Prometheus rules can be written for this kind of SLO (None if they can).
 
@@ -86,7 +96,8 @@ def unexportable(slo: SLO, *, period: timedelta | None = None) -> str | None:
     """
     if isinstance(slo.sli, EventRatio):
         return "its SLI counts ClickHouse events, which Prometheus cannot query"
-    if isinstance(slo.sli, Threshold) or slo.budgeting != "occurrences":
+    if isinstance(slo.sli, Threshold) or (slo.budgeting != "occurrences"
+                                          and ignored_budgeting(slo) is None):
         return "timeslice budgeting has no Sloth-style error-ratio form"
     if period is None and not slo.period.rolling:
         return "a calendar-aligned period has no rolling-window form"
@@ -301,7 +312,7 @@ def _windows_by_period(windows: WindowsArg) -> dict[timedelta, AlertWindows]:
 
 def _period_of(slo: SLO, override: timedelta | None) -> timedelta:
     """The rolling period the rules cover; calendar periods and timeslices have no Sloth form."""
-    if slo.budgeting != "occurrences":
+    if slo.budgeting != "occurrences" and ignored_budgeting(slo) is None:
         raise SpecError(f"{slo.budgeting} budgeting cannot be written as Sloth's error-ratio "
                         "rules; only occurrences budgeting can", field="budgetingMethod")
     if override is not None:

@@ -221,9 +221,14 @@ def slo_rules(
 
 def _exportable(slo: Any, period: Any) -> bool:
     """Whether Prometheus rules can be written for `slo`; if not, say why on stderr."""
-    from slo.rules import unexportable
+    from slo.rules import ignored_budgeting, unexportable
 
     reason = unexportable(slo, period=period)
+    ignored = ignored_budgeting(slo)
+    if reason is None and ignored is not None:
+        typer.echo(f"apollo: warning: {slo.id} ({slo.source.path}:{slo.source.line}): "
+                   f"budgetingMethod {ignored} ignored by the rules, as Sloth ignores it "
+                   "(report and backtest judge the slices)", err=True)
     if reason:
         typer.echo(f"apollo: skipped {slo.id} ({slo.source.path}:{slo.source.line}): "
                    f"{reason}", err=True)
