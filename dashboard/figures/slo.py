@@ -200,8 +200,7 @@ def burn_level(value: float | None, limits: tuple[float | None, float | None]) -
     return "ok"
 
 
-LIST_FIXED = ["SLO", "Service", "Labels", "Objective", "Window", "Availability", "Budget",
-              "Budget state"]
+LIST_FIXED = ["SLO", "Window", "Objective", "Availability", "Budget", "Budget state", "Alerts"]
 
 
 def list_frame(items: Sequence[SloSummary]) -> pd.DataFrame:
@@ -212,9 +211,8 @@ def list_frame(items: Sequence[SloSummary]) -> pd.DataFrame:
     rows = []
     for item in items:
         row: dict[str, object] = {
-            "id": item.id, "SLO": item.id, "Service": item.service,
-            "Labels": label_pairs({k: v for k, v in item.labels.items()
-                                   if k not in ("service", "slo")}),
+            "id": item.id, "SLO": item.id,
+            "Labels": label_pairs({k: v for k, v in item.labels.items() if k != "slo"}),
             "Objective": item.objective, "Window": item.period,
             "Availability": np.nan if missing(item.sli) else item.sli * 100,
             "Budget": np.nan if missing(item.budget) else item.budget,
@@ -226,7 +224,7 @@ def list_frame(items: Sequence[SloSummary]) -> pd.DataFrame:
         row["Alerts"] = alert_word(item.states)
         row["Problem"] = item.problem or ""
         rows.append(row)
-    columns = ["id", *LIST_FIXED, *(f"Burn {w}" for w in windows), "Alerts", "Problem"]
+    columns = ["id", *LIST_FIXED, *(f"Burn {w}" for w in windows), "Labels", "Problem"]
     frame = pd.DataFrame(rows, columns=columns)
     frame = frame.sort_values(["Budget", "SLO"], na_position="last", kind="stable")
     return frame.set_index("id")
@@ -374,9 +372,9 @@ def incident_frame(result: Backtest) -> pd.DataFrame:
         else "no page",
         "Budget spent before the page": np.nan if missing(i.budget_spent_before_page)
         else i.budget_spent_before_page * 100,
-    } for i in result.incidents], columns=["Started (UTC)", "Lasted", "Bad events",
-                                           "Detected after", "Paged at (UTC)",
-                                           "Budget spent before the page"])
+    } for i in sorted(result.incidents, key=lambda i: -i.bad)],
+        columns=["Started (UTC)", "Lasted", "Bad events", "Detected after", "Paged at (UTC)",
+                 "Budget spent before the page"])
 
 
 def _hours(value: float | None) -> str:
@@ -515,11 +513,16 @@ def burn_chart(burns: pd.DataFrame, pairs: Sequence[PairState], severity: str, *
             line=dict(color=shades[min(i, len(shades) - 1)]),
             hovertemplate=f"{w}: %{{y:.2f}}<extra></extra>"))
     factors = sorted({p.factor for p in mine if p.can_fire})
-    for i, p in enumerate(q for q in mine if q.can_fire):
-        figure.add_hline(y=p.factor, line_dash="dash", line_color=SEVERITY_COLOURS[severity],
-                         annotation_text=f"{severity} when {p.long} and {p.short} "
-                                         f"> {p.factor:.4g}",
-                         annotation_position="top left" if i % 2 == 0 else "top right")
+    for p in mine:
+        if not p.can_fire:
+            continue
+        colour = SEVERITY_COLOURS[severity]
+        figure.add_hline(y=p.factor, line_dash="dash", line_color=colour)
+        figure.add_trace(go.Scatter(  # the threshold's name, in the legend
+            x=[None], y=[None], mode="lines", line=dict(color=colour, dash="dash"),
+            name=f"{severity} when {p.long} and {p.short} > {p.factor:.4g}"))
+    figure.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0,
+                                     xanchor="left"), height=380)
     figure.update_yaxes(range=[0, _top(values, *factors, floor=1.0)], rangemode="tozero")
     add_episodes(figure, [f for f in firings if f.severity == severity], start, end, end)
     add_markers(figure, markers, start, end)

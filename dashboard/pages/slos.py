@@ -61,7 +61,7 @@ def _list() -> None:
         selection_mode="single-row", key="slos.table",
         column_order=[c for c in frame.columns if c != "Problem" or frame[c].any()],
         column_config={
-            "SLO": st.column_config.TextColumn(pinned=True),
+            "SLO": st.column_config.TextColumn(pinned=True, width="medium"),
             "Labels": st.column_config.ListColumn(),
             "Objective": st.column_config.Column(help="Share of events that must be good"),
             "Availability": st.column_config.Column(
@@ -223,9 +223,10 @@ def _period(item: figures.SloSummary, period: data.PeriodFigures) -> None:
             st.dataframe(figures.firing_frame(period.backtest), hide_index=True,
                          width="stretch")
         if period.backtest is not None and period.backtest.incidents:
-            st.caption("Incidents (minutes burning at twice the budget pace) and how soon "
-                       "the policy caught them:")
-            st.dataframe(figures.incident_frame(period.backtest), hide_index=True,
+            incidents = figures.incident_frame(period.backtest)
+            st.caption(f"{len(incidents)} incident(s) (minutes burning at twice the budget "
+                       "pace), the costliest first, and how soon the policy caught them:")
+            st.dataframe(incidents, hide_index=True, height=min(38 + 35 * len(incidents), 320),
                          width="stretch", column_config={
                              "Bad events": st.column_config.NumberColumn(format="%.0f"),
                              "Budget spent before the page": st.column_config.NumberColumn(
