@@ -166,8 +166,10 @@ def costs(engine, tmp_path):
 def requests_by_hand(engine, start: float, end: float) -> float:
     with engine.connect() as conn:
         return float(conn.execute(sa.text(
-            "SELECT coalesce(sum(requests), 0) FROM service_minutes "
-            "WHERE minute >= :a AND minute < :b"), {"a": int(start), "b": int(end)}).scalar())
+            "SELECT coalesce(sum(m.requests), 0) "
+            "FROM service_minutes m JOIN services s ON s.id = m.service_id "
+            "WHERE m.minute >= :a AND m.minute < :b AND s.unit = 'req/s'"),
+            {"a": int(start), "b": int(end)}).one()[0])
 
 
 def test_a_months_costs_are_apollo_costs_on_the_same_file_with_requests(costs, client):

@@ -15,13 +15,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from services.documents.costs import (
+    REQUEST_UNIT,
     CostSummary,
     cost_per_million,
     format_money,
+    requests_served,
 )
 
 GREEN, AMBER, RED, GREY = "#21a366", "#e8a317", "#d64545", "#8c8c8c"
-REQUEST_UNIT = "req/s"  # services counted in requests; others (queries/s) are kept apart
 NO_DATA = "No data"
 _SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 # Streamlit's NumberColumn presets for the currencies it knows
@@ -222,11 +223,6 @@ def per_million_trend(per_million: Mapping[date, float | None], currency: str) -
 
 
 # --- requests ----------------------------------------------------------------------------
-
-
-def requests_served(served: pd.DataFrame) -> float:
-    """Requests of the services counted in requests (queries are another unit)."""
-    return float(served.loc[served["unit"] == REQUEST_UNIT, "served"].sum())
 
 
 def service_of(component: str, services: Mapping[str, str]) -> str | None:

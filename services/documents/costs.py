@@ -256,6 +256,15 @@ def tables_from_rows(rows: Iterable[CostRow]) -> list[CostTable]:
             for source, lines in sorted(by_source.items())]
 
 
+REQUEST_UNIT = "req/s"  # services counted in requests; others (queries/s) are another unit
+
+
+def requests_served(served: Any) -> float:
+    """The platform's requests in a `served_by_service` frame (service, unit, served): the
+    services counted in requests only, never a database's queries."""
+    return float(served.loc[served["unit"] == REQUEST_UNIT, "served"].sum())
+
+
 def cost_per_million(cost: Decimal, requests: float) -> float | None:
     """Cost per million requests; None without requests (never a division by zero)."""
     if requests <= 0:

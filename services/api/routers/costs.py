@@ -33,6 +33,7 @@ from services.documents.costs import (
     cost_per_million,
     month_window,
     parse_month,
+    requests_served,
     summarize_costs,
     tables_from_rows,
 )
@@ -48,8 +49,9 @@ def stored_tables(conn: Connection, month: date) -> list[CostTable]:
 
 
 def month_requests(conn: Connection, start: datetime, end: datetime) -> float:
-    """What every service served in [start, end)."""
-    return float(document_rows.served_by_service(conn, start, end)["served"].sum())
+    """The platform's requests in [start, end): services counted in requests (a
+    database's queries are another unit), as the Cost page counts them."""
+    return requests_served(document_rows.served_by_service(conn, start, end))
 
 
 def _f(value: Decimal | None) -> float | None:
