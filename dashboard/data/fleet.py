@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
+from sqlalchemy import Connection
 
 from dashboard.data import TTL_S, connect, settings
 from dashboard.data import slo as slo_data
@@ -73,6 +74,12 @@ def per_interval(metrics: pd.DataFrame, buckets: pd.DataFrame, *, start: int, en
     return sums[columns]
 
 
+def buckets_from(conn: Connection, start: int, end: int, slugs: list[str]) -> pd.DataFrame:
+    """The range's minute buckets, when its start is not on the step (the table sums
+    exactly [start, end), as GET /services does)."""
+    return queries.latency_buckets(conn, _utc(start), _utc(end), services=slugs)
+
+
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def platform(start: int, end: int, resolution: Resolution, step: int,
              environment: str | None, now: float) -> Platform:
@@ -81,11 +88,13 @@ def platform(start: int, end: int, resolution: Resolution, step: int,
     if not slugs:
         return Platform(pd.DataFrame(), pd.DataFrame())
     slos, _ = slo_data.catalog()
+    first = start - start % step  # the sparklines' intervals are whole ones
     with connect() as conn:
-        metrics = queries.service_metrics(conn, _utc(start), _utc(end), services=slugs)
-        buckets = queries.latency_buckets(conn, _utc(start), _utc(end), resolution=resolution,
+        metrics = queries.service_metrics(conn, _utc(first), _utc(end), services=slugs)
+        buckets = queries.latency_buckets(conn, _utc(first), _utc(end), resolution=resolution,
                                           services=slugs)
-        summary = service_summary(chosen, metrics, buckets)
+        summary = service_summary(chosen, metrics[metrics["ts"] >= _utc(start)], buckets
+                                  if first == start else buckets_from(conn, start, end, slugs))
         statuses = service_statuses(
             conn, slugs, slos, end, now,
             {r.service: int(r.minutes) > 0 for r in summary.itertuples()})

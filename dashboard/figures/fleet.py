@@ -139,8 +139,8 @@ ALERT_PILLS = ["red", "red", "red", "orange", "orange", "orange", "green"]
 # --- the SLO table --------------------------------------------------------------------------
 
 
-SLO_COLUMNS = ["SLO", "Service", "Objective", "Budget", "Budget state", "Burn 1h",
-               "Burn trend", "Alerts", "Open"]
+SLO_COLUMNS = ["SLO", "Budget", "Budget state", "Alerts", "Burn 1h", "Burn trend",
+               "Objective", "Service", "Open"]
 
 
 def worst_first(items: Sequence[SloSummary], burns: Mapping[str, Sequence[float]],

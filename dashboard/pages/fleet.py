@@ -29,7 +29,7 @@ if slo_problem is not None:
     st.warning(f"The SLO files do not load, so no SLO figure is shown:\n\n```\n{slo_problem}\n```")
 
 # --- headline figures -----------------------------------------------------------------------
-tiles = st.columns(6)
+tiles = [*st.columns(3), *st.columns(3)]
 for tile, window in zip(tiles, figures.MEETING_WINDOWS, strict=False):
     met = figures.meeting(items, window)
     missed = met.measured - met.met
@@ -96,7 +96,7 @@ else:
                  })
     if int((platform.summary["minutes"] == 0).sum()):
         st.caption(f"{int((platform.summary['minutes'] == 0).sum())} service(s) with nothing "
-                   f"stored in {view.label.lower()}: No data, not zero.")
+                   f"stored in the range ({view.label}): No data, not zero.")
 
 # --- SLOs -----------------------------------------------------------------------------------
 st.subheader("SLOs, worst budget first")
