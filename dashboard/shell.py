@@ -53,18 +53,10 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("dashboard/pages/environments.py", "Environments", ":material/layers:",
              "environments", OPERATIONS),
 )
-# Today's single page, the default until the fleet overview replaces it.
-PLATFORM_PAGE = PageSpec("dashboard/pages/platform.py", "Platform", ":material/dns:",
-                         "platform", MONITOR, default=True)
-
-
 def available_pages(root: Path = ROOT) -> list[PageSpec]:
-    """The pages whose file exists (others are still being written), the fleet overview
-    first; while it is missing, the old platform page stands in as the default."""
-    pages = [p for p in PAGES if (root / p.file).is_file()]
-    if not any(p.default for p in pages) and (root / PLATFORM_PAGE.file).is_file():
-        pages.insert(0, PLATFORM_PAGE)
-    return pages
+    """The pages whose file exists (others may still be being written); without the fleet
+    overview, the first of them opens by default."""
+    return [p for p in PAGES if (root / p.file).is_file()]
 
 
 def page_exists(url_path: str, root: Path = ROOT) -> bool:

@@ -47,15 +47,14 @@ def make_pages(root: Path, *names: str) -> Path:
 def test_only_pages_whose_file_exists_are_registered(tmp_path):
     root = make_pages(tmp_path, "service.py", "targets.py", "platform.py")
     pages = shell.available_pages(root)
-    assert [p.url_path for p in pages] == ["platform", "service", "targets"]
-    assert [p.default for p in pages] == [True, False, False]  # the old page stands in
+    assert [p.url_path for p in pages] == ["service", "targets"]  # platform.py is gone
+    assert not any(p.default for p in pages)  # st.navigation then opens the first
 
 
-def test_the_fleet_overview_is_the_default_once_it_exists(tmp_path):
-    root = make_pages(tmp_path, "fleet.py", "service.py", "platform.py")
+def test_the_fleet_overview_is_the_default(tmp_path):
+    root = make_pages(tmp_path, "fleet.py", "service.py")
     pages = shell.available_pages(root)
     assert pages[0].url_path == "fleet" and pages[0].default
-    assert "platform" not in [p.url_path for p in pages]
     assert shell.page_exists("service", root) and not shell.page_exists("slos", root)
 
 

@@ -126,7 +126,7 @@ def slo_table(lines: list[SloLine], from_text: str, to_text: str) -> pd.DataFram
                      "Open": "/slos?" + urlencode({"slo": line.id, "from": from_text,
                                                    "to": to_text})})
     return pd.DataFrame(rows, columns=["SLO", "Kind", "Objective", "Period", "Budget left",
-                                       "Description", "Open"])
+                                       "Open", "Description"])
 
 
 # --- the demo fleet -------------------------------------------------------------------------

@@ -35,6 +35,8 @@ def duration_text(seconds: float | None) -> str:
     """A run's duration: 31ms, 1.24s."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return "-"
+    if seconds < 0.001:
+        return "<1ms"
     return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
 
 

@@ -157,6 +157,11 @@ else:
                        file_name=f"{slug}-slos.csv", mime="text/csv",
                        icon=":material/download:")
 
+if shell.page_exists("targets"):
+    st.page_link("dashboard/pages/targets.py", label=f"{config.name}'s scrape targets and their "
+                 "runs", icon=":material/radar:",
+                 query_params={"pool": slug, "from": view.from_text, "to": view.to_text})
+
 # --- demo fleet: fault injection ----------------------------------------------------------------
 fleet = service_data.fleet_state()
 if fleet is not None:
