@@ -499,6 +499,20 @@ def test_an_unknown_slo_and_an_empty_store_say_so(tmp_path, monkeypatch):
     engine.dispose()
 
 
+def test_broken_slo_files_are_a_banner_not_a_traceback(world, tmp_path, monkeypatch):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: apollo/v1\nkind: SLO\nservice: x\nobjective: 120\n")
+    app_env(monkeypatch, world[0], extra={"APOLLO_SLO_FILES": f'["{broken}"]'})
+    app = run_page("slos.py", RANGE)
+    assert not app.exception
+    assert "The SLO files do not load" in texts(app, "error")[0]
+    assert "broken.yaml" in texts(app, "error")[0]
+    fleet = run_page("fleet.py", RANGE)
+    assert not fleet.exception
+    assert "The SLO files do not load" in texts(fleet, "warning")[0]
+    assert {m.label: m.value for m in fleet.metric}["SLOs met, 1h"] == "No data"
+
+
 @pytest.mark.servers
 def test_the_slo_pages_in_chromium(world, tmp_path):
     from harness.dashboard import FIRST_PAINT_MS, chromium, running_dashboard

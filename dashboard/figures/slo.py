@@ -420,8 +420,7 @@ def _vline(figure: go.Figure, at: float, text: str, colour: str = THRESHOLD_GREY
     figure.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, yref="paper",
                      line=dict(color=colour, dash="dot", width=1.5))
     figure.add_annotation(x=x, y=0.98, yref="paper", text=text, showarrow=False,
-                          xanchor="left", yanchor="top", font=dict(size=11, color=colour),
-                          bgcolor="rgba(255,255,255,0.6)")
+                          xanchor="left", yanchor="top", font=dict(size=11, color=colour))
 
 
 def add_markers(figure: go.Figure, markers: Sequence[Marker], start: int, end: int) -> None:

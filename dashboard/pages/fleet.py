@@ -42,7 +42,8 @@ for tile, window in zip(tiles, figures.MEETING_WINDOWS, strict=False):
 risky = figures.at_risk(items)
 known = sum(1 for i in items if i.budget is not None)
 tiles[3].metric("Budget at risk", f"{len(risky)} / {known}" if known else NO_DATA,
-                delta=f"{len(risky)} under 25% left" if risky else "none under 25%",
+                delta=(f"{len(risky)} under 25% left" if risky else "none under 25%")
+                if known else None,
                 delta_color="red" if risky else "green", delta_arrow="off", border=True,
                 help="SLOs with less than 25% of their error budget left over their period")
 pages = figures.pages_firing(firing)
