@@ -35,7 +35,7 @@ from slo.errors import SpecError
 from slo.forecast import Exhaustion, forecast
 from slo.model import SLO, LatencyThreshold, Threshold
 from slo.rules import prometheus_rules, render_rules, unexportable
-from slo.series import MINUTE_S
+from slo.series import MINUTE_S, MinuteSeries
 from slo.timeslices import to_timeslices
 from slo.windows import slo_windows
 
@@ -192,8 +192,6 @@ def window_burns_of(series_start: int, good: np.ndarray, total: np.ndarray, slo:
                     ends: np.ndarray) -> pd.DataFrame:
     """Burn rate over each alert window ending at each instant of `ends` (whole minutes),
     from the minutes the series holds (NaN where a window saw no events)."""
-    from slo.series import MinuteSeries
-
     sliced = to_timeslices(MinuteSeries(series_start, good, total), slo)
     windows = slo_windows(slo).durations
     ratios = error_ratios(Prefix.of_series(sliced), windows)
