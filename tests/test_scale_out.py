@@ -1,0 +1,570 @@
+"""Scale-out, for real: two `apollo collect` and two `apollo api` processes on one PostgreSQL
+and one Redis, scraping a fleet whose every service runs as two instances.
+
+One scenario runs once for the module (about four minutes of wall clock, minutes being the
+unit of the store) and the tests below read what it left:
+
+- collectors A and B (the pair) write into one database and share the targets through
+  Redis leases; a lone collector R scrapes the same pages at the same time into a second
+  database of the same server, as the reference "one collector" (a second method besides
+  the fleet's own load model);
+- after a whole minute collected by the pair, the process holding the most leases is
+  killed (SIGKILL); the survivor takes its targets, and the events of the embedded
+  ClickHouse engine, over once the leases run out; a whole minute later everything stops;
+- the two API processes serve the store through one response cache shared in Redis.
+
+The fleet is two in-process `Fleet`s (seeds 1 and 2), so each service has two /metrics
+pages on loopback (two instances, `127.0.0.1:<port>` each) whose traffic differs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import redis
+import sqlalchemy as sa
+import yaml
+from harness.servers import free_port, wait_until
+from prometheus_client.parser import text_string_to_metric_families
+from psycopg import sql
+
+from services.config import EXAMPLE_CONFIG, load_settings
+from services.files import url_instance
+from services.fleet.runner import profiles
+from services.fleet.server import Fleet
+from services.store.engine import make_engine
+from services.store.models import LatencyBucketMinute, ServiceMinute, SliMinute
+
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
+
+ROOT = Path(__file__).resolve().parents[1]
+APOLLO = [sys.executable, "-c", "from services.cli import main; main()"]
+SERVICES = ("api-gateway", "payment-service", "analytics-engine")
+SEEDS = (1, 2)  # one fleet per seed: the two instances of every service
+INTERVAL_S = 2  # `--every 2s` and sources.scrape.interval: the lease TTL derives from the latter
+LEASE_TTL_S = 3 * INTERVAL_S + 5  # build_jobs: a lease outlives three missed rounds
+CLICKHOUSE_INTERVAL_S = 4
+LEASE_PREFIX = "apollo:lease:"
+# A taken-over target is silent from its last scrape by the dead collector to its first
+# by the survivor: at most the TTL plus one round. The minutes overlapping that silence
+# are the ones lost (the one the dead process was counting, the one the survivor starts
+# in): ceil((TTL + interval) / 60) + 1 = 2 at most, per target.
+SILENCE_BOUND_S = LEASE_TTL_S + INTERVAL_S + 1.5
+LOST_MINUTES_BOUND = math.ceil((LEASE_TTL_S + INTERVAL_S) / 60) + 1
+STARTUP_S = 90.0
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    """One `apollo` process started by the test, its output in a file, stopped by PID."""
+
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after 10 s; the exit code (None if it had to be killed)."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                return self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                return None
+        return self.popen.returncode
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+
+def start(name: str, args: list[str], env: dict[str, str], logs: Path) -> Child:
+    log = logs / f"{name}.log"
+    with log.open("wb") as out:
+        popen = subprocess.Popen([*APOLLO, *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    return Child(name, popen, log)
+
+
+def run(args: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run([*APOLLO, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, f"apollo {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+
+
+WRITE_EVENTS = """
+import time
+from services.config import load_settings
+from services.fleet.runner import event_writer, open_events
+settings = load_settings()
+client = open_events(settings)
+writer = event_writer(settings, client)
+writer.ensure_table()
+print(writer.fill(time.time() + 900))  # a day back and 15 minutes ahead: the whole test
+client.close()
+"""
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+def write_config(path: Path, fleets: list[Fleet], *, data_dir: Path,
+                 events: Path | None) -> Path:
+    """The three services of the example platform, each at two URLs (one per fleet)."""
+    example = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    config = {
+        "data_dir": str(data_dir),
+        "services": [s for s in example["services"] if s["slug"] in SERVICES],
+        "slo_files": [str(ROOT / "slos" / f"{slug}.yaml") for slug in SERVICES],
+        "sources": {
+            "scrape": {"interval": f"{INTERVAL_S}s", "timeout": "1s",
+                       "targets": [{"service": slug, "url": fleet.urls[slug]}
+                                   for slug in SERVICES for fleet in fleets]},
+        },
+        "fleet": {"events": {"backfill_days": 1}},
+        "api": {"host": "127.0.0.1", "port": 0},
+    }
+    if events is not None:
+        config["sources"]["clickhouse"] = {"dsn": f"chdb://{events}", "table": "events",
+                                           "interval": f"{CLICKHOUSE_INTERVAL_S}s"}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@contextlib.contextmanager
+def database(postgres_server) -> Iterator[str]:
+    """A fresh database on the harness's PostgreSQL, dropped afterwards."""
+    name = f"scale_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield postgres_server.url_for(name)
+    finally:
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+
+
+# --- what the scenario observed ------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    pair: sa.Engine  # collectors A and B
+    reference: sa.Engine  # the lone collector R
+    redis_url: str
+    fleets: list[Fleet]
+    targets: dict[str, tuple[str, str]]  # url -> (service, instance)
+    chdb_lease: str
+    collectors: dict[str, Child]  # a, b, r
+    owners: dict[str, str]  # a, b -> the lease owner each writes ("host:pid")
+    apis: list[str]
+    t_ready: float = 0.0  # every collector had scraped every target
+    t_kill: float = 0.0
+    t_taken: float = 0.0  # the survivor held every lease
+    t_stop: float = 0.0
+    victim: str = ""
+    survivor: str = ""
+    leases_before: dict[str, str] = field(default_factory=dict)  # lease name -> owner
+    leases_after: dict[str, str] = field(default_factory=dict)
+    pages_before: dict[str, str] = field(default_factory=dict)  # a, b -> /metrics text
+    page_after: str = ""  # the survivor's
+    exit_codes: dict[str, int | None] = field(default_factory=dict)
+
+    def stamp(self) -> str:
+        return (f"ready {self.t_ready:.0f}, kill {self.t_kill:.0f}, taken {self.t_taken:.0f}, "
+                f"stop {self.t_stop:.0f}; victim {self.victim}")
+
+
+def leases(url: str) -> dict[str, str]:
+    with redis.Redis.from_url(url) as client:
+        return {key.decode().removeprefix(LEASE_PREFIX): client.get(key).decode()
+                for key in client.scan_iter(f"{LEASE_PREFIX}*")}
+
+
+def metrics_page(port: int) -> str:
+    return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5, trust_env=False).text
+
+
+def scraped_targets(page: str) -> dict[str, float]:
+    """Target -> last successful scrape, from a collector's own metrics page."""
+    out = {}
+    for family in text_string_to_metric_families(page):
+        for sample in family.samples:
+            if (sample.name == "apollo_collector_last_success_timestamp_seconds"
+                    and sample.labels.get("collector") == "scrape"):
+                out[sample.labels["target"]] = sample.value
+    return out
+
+
+def runs_total(page: str, collector: str) -> float:
+    total = 0.0
+    for family in text_string_to_metric_families(page):
+        for sample in family.samples:
+            if (sample.name == "apollo_collector_runs_total"
+                    and sample.labels.get("collector") == collector):
+                total += sample.value
+    return total
+
+
+def epoch(value: datetime) -> float:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+def runs(engine: sa.Engine, collector: str) -> list[tuple[str, float, str, str]]:
+    """(target, started, status, message) of every recorded run of `collector`, in order."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT target, started_at, status, message FROM collector_runs "
+            "WHERE collector = :c ORDER BY started_at"), {"c": collector}).all()
+    return [(t, epoch(s), status, message) for t, s, status, message in rows]
+
+
+def scrape_starts(engine: sa.Engine) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for target, started, _, _ in runs(engine, "scrape"):
+        out.setdefault(target, []).append(started)
+    return out
+
+
+def service_rows(engine: sa.Engine) -> dict[tuple[str, str, int], tuple[float, float, float]]:
+    """(service, instance, minute) -> (requests, errors, latency_count)."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT s.slug, m.instance, m.minute, m.requests, m.errors, m.latency_count "
+            "FROM service_minutes m JOIN services s ON s.id = m.service_id")).all()
+    return {(slug, inst, int(minute)): (float(r), float(e), float(c))
+            for slug, inst, minute, r, e, c in rows}
+
+
+def wait_for(check, timeout: float, what: str, scenario: Scenario | None = None) -> None:
+    if wait_until(check, timeout):
+        return
+    logs = ""
+    if scenario is not None:
+        logs = "\n".join(f"--- {c.name} ---\n{c.output()[-3000:]}"
+                         for c in scenario.collectors.values())
+    raise AssertionError(f"not within {timeout:g} s: {what}\n{logs}")
+
+
+def sleep_until(t: float) -> None:
+    time.sleep(max(0.0, t - time.time()))
+
+
+def next_minute(t: float) -> int:
+    return math.ceil(t / 60) * 60
+
+
+# --- the scenario ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scenario(postgres_server, redis_server, tmp_path_factory) -> Iterator[Scenario]:
+    if not postgres_server.is_running():
+        postgres_server.start()
+    if not redis_server.is_running():
+        redis_server.start()
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    tmp = tmp_path_factory.mktemp("scale-out")
+    settings = load_settings(EXAMPLE_CONFIG)
+    chosen = [p for p in profiles(settings) if p.slug in SERVICES]
+    children: list[Child] = []
+    with contextlib.ExitStack() as stack:
+        fleets = [stack.enter_context(Fleet(chosen, seed=seed)) for seed in SEEDS]
+        pair_url = stack.enter_context(database(postgres_server))
+        reference_url = stack.enter_context(database(postgres_server))
+        events = tmp / "chdb" / "events"
+        pair_config = write_config(tmp / "pair.yaml", fleets, data_dir=tmp / "var-pair",
+                                   events=events)
+        reference_config = write_config(tmp / "reference.yaml", fleets,
+                                        data_dir=tmp / "var-reference", events=None)
+        base = {k: v for k, v in os.environ.items() if not k.startswith("APOLLO_")}
+        pair_env = {**base, "APOLLO_CONFIG": str(pair_config),
+                    "APOLLO_DATABASE_URL": pair_url, "APOLLO_REDIS_URL": redis_server.url}
+        reference_env = {**base, "APOLLO_CONFIG": str(reference_config),
+                         "APOLLO_DATABASE_URL": reference_url}
+        written = subprocess.run([sys.executable, "-c", WRITE_EVENTS], cwd=ROOT, env=pair_env,
+                                 capture_output=True, text=True, timeout=120)
+        assert written.returncode == 0 and int(written.stdout) > 0, written.stderr
+        run(["db", "upgrade"], pair_env)
+        run(["db", "upgrade"], reference_env)
+
+        ports = {name: free_port() for name in ("a", "b", "r")}
+        every = ["collect", "--every", f"{INTERVAL_S}s", "--metrics-port"]
+        try:
+            for name in ("a", "b"):
+                children.append(start(name, [*every, str(ports[name])], pair_env, tmp))
+            children.append(start("r", [*every, str(ports["r"])], reference_env, tmp))
+            api_ports = [free_port(), free_port()]
+            for i, port in enumerate(api_ports):
+                children.append(start(f"api{i + 1}", ["api", "--port", str(port)], pair_env, tmp))
+            s = Scenario(
+                pair=make_engine(pair_url), reference=make_engine(reference_url),
+                redis_url=redis_server.url, fleets=fleets,
+                targets={f.urls[slug]: (slug, url_instance(f.urls[slug]))
+                         for slug in SERVICES for f in fleets},
+                chdb_lease=f"clickhouse:chdb://{events}",
+                collectors={c.name: c for c in children[:3]},
+                owners={c.name: f"{socket.gethostname()}:{c.pid}" for c in children[:2]},
+                apis=[f"http://127.0.0.1:{p}" for p in api_ports])
+            stack.callback(s.pair.dispose)
+            stack.callback(s.reference.dispose)
+            play(s, ports)
+            yield s
+        finally:
+            for child in reversed(children):
+                child.stop()
+
+
+def play(s: Scenario, ports: dict[str, int]) -> None:
+    """The timeline: start, a whole minute by the pair, kill, take-over, a whole minute, stop."""
+    every_target = set(s.targets)
+
+    def ready(api: str) -> bool:
+        try:
+            body = httpx.get(f"{api}/ready", timeout=2, trust_env=False).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        return body.get("status") == "ready" and body.get("cache") == "redis"
+
+    wait_for(lambda: all(ready(api) for api in s.apis), STARTUP_S, "both APIs ready on Redis")
+    wait_for(lambda: set(scrape_starts(s.pair)) == every_target
+             and set(scrape_starts(s.reference)) == every_target, STARTUP_S,
+             "every target scraped into both databases", s)
+    s.t_ready = time.time()
+    # one minute that every collector saw whole, written (a scrape after its end, a round)
+    sleep_until(next_minute(s.t_ready) + 60 + INTERVAL_S + 2)
+    s.leases_before = leases(s.redis_url)
+    s.pages_before = {name: metrics_page(ports[name]) for name in ("a", "b")}
+    held = {name: sum(owner == s.owners[name] for owner in s.leases_before.values())
+            for name in ("a", "b")}
+    s.victim = max(held, key=held.get)
+    s.survivor = "b" if s.victim == "a" else "a"
+    s.t_kill = time.time()
+    s.collectors[s.victim].kill()
+
+    survivor = s.owners[s.survivor]
+    names = {*every_target, s.chdb_lease}
+    wait_for(lambda: {n for n, o in leases(s.redis_url).items() if o == survivor} >= names,
+             LEASE_TTL_S + 3 * INTERVAL_S + 5, "the survivor holds every lease", s)
+    s.t_taken = time.time()
+
+    def scraped_since_kill() -> list[float]:
+        starts = scrape_starts(s.pair)
+        return [min((t for t in starts.get(u, []) if t > s.t_kill), default=math.inf)
+                for u in every_target]
+
+    wait_for(lambda: max(scraped_since_kill()) < math.inf, 3 * INTERVAL_S + 5,
+             "the survivor scraped every target", s)
+    # and one minute after the take-over, whole
+    sleep_until(next_minute(max(scraped_since_kill())) + 60 + INTERVAL_S + 2)
+    s.leases_after = leases(s.redis_url)
+    s.page_after = metrics_page(ports[s.survivor])
+    s.t_stop = time.time()
+    for name in (s.survivor, "r"):
+        s.exit_codes[name] = s.collectors[name].stop()
+
+
+def window(s: Scenario) -> range:
+    """The minutes every collector alive saw whole: from the first after all had started
+    to the last that ended a round before the stop."""
+    last = math.floor((s.t_stop - INTERVAL_S - 1) / 60) * 60 - 60
+    return range(next_minute(s.t_ready), last + 1, 60)
+
+
+def silences(s: Scenario) -> dict[str, tuple[float, float]]:
+    """Per target of the victim: its last scrape before the kill, the survivor's first after."""
+    starts = scrape_starts(s.pair)
+    out = {}
+    for url in s.targets:
+        if s.leases_before.get(url) == s.owners[s.victim]:
+            before = max(t for t in starts[url] if t <= s.t_kill)
+            after = min(t for t in starts[url] if t > s.t_kill)
+            out[url] = (before, after)
+    return out
+
+
+def overlapping_minutes(start: float, end: float) -> set[int]:
+    return set(range(int(start // 60) * 60, int(end // 60) * 60 + 1, 60))
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+def test_every_target_is_collected_by_one_collector_once_per_interval(scenario):
+    s = scenario
+    before = {name: set(scraped_targets(page)) for name, page in s.pages_before.items()}
+    assert before["a"].isdisjoint(before["b"]), s.stamp()  # no target scraped by both
+    assert before["a"] | before["b"] == set(s.targets)
+    targets = {u for u in s.leases_before if u in s.targets}
+    assert targets == set(s.targets)
+    assert {s.leases_before[u] for u in targets} <= set(s.owners.values())
+    for name in ("a", "b"):  # each scraped exactly the targets whose leases it holds
+        assert before[name] == {u for u in targets if s.leases_before[u] == s.owners[name]}
+    for url, starts in scrape_starts(s.pair).items():
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        # two collectors in one interval would leave two runs closer than the interval
+        assert min(gaps) >= 0.75 * INTERVAL_S, (url, min(gaps), s.stamp())
+        span = starts[-1] - starts[0]
+        assert len(starts) <= span / INTERVAL_S + 1, (url, len(starts), span)
+    statuses = {status for _, _, status, _ in runs(s.pair, "scrape")}
+    assert statuses == {"ok"}
+
+
+def test_minute_rows_summed_across_instances_equal_a_lone_collectors(scenario):
+    s = scenario
+    pair, reference = service_rows(s.pair), service_rows(s.reference)
+    lost = set().union(*(overlapping_minutes(*gap) for gap in silences(s).values()))
+    compared = [m for m in window(s) if m not in lost]
+    assert len(compared) >= 2, (compared, s.stamp())
+    assert any(m < s.t_kill for m in compared) and any(m > s.t_taken for m in compared)
+    for minute in compared:
+        for slug in SERVICES:
+            keys = [(slug, url_instance(f.urls[slug]), minute) for f in s.fleets]
+            for key in keys:  # instance by instance
+                mine, theirs = pair[key], reference[key]
+                assert mine[0] == pytest.approx(theirs[0], rel=0.005), key
+                assert mine[1] == pytest.approx(theirs[1], rel=0.02, abs=20), key
+                assert mine[2] == pytest.approx(theirs[2], rel=0.005), key
+            summed = sum(pair[k][0] for k in keys)
+            assert summed == pytest.approx(sum(reference[k][0] for k in keys), rel=0.005)
+            # the second method: the load models of both instances, integrated
+            expected = sum(f.endpoint(slug).simulator.load.expected_requests(minute, minute + 60)
+                           for f in s.fleets)
+            assert summed == pytest.approx(expected, rel=0.005), (slug, minute)
+    totals = [sum(rows[(slug, url_instance(f.urls[slug]), m)][0]
+                  for slug in SERVICES for f in s.fleets for m in compared)
+              for rows in (pair, reference)]
+    assert totals[0] == pytest.approx(totals[1], rel=0.001)
+
+
+def test_the_api_sums_the_instances_as_the_store_holds_them(scenario):
+    s = scenario
+    minutes = window(s)
+    params = {"from": str(minutes[0]), "to": str(minutes[-1] + 60), "resolution": "minute"}
+    pair = service_rows(s.pair)
+    body = httpx.get(f"{s.apis[0]}/api/v1/services/api-gateway/series", params=params,
+                     timeout=30, trust_env=False).json()
+    points = {int(datetime.fromisoformat(p["ts"]).timestamp()): p for p in body["points"]}
+    for minute in minutes:
+        rows = [v for (slug, _, m), v in pair.items() if slug == "api-gateway" and m == minute]
+        if minute not in points:
+            assert not rows
+            continue
+        assert points[minute]["instances"] == len(rows)
+        assert points[minute]["requests"] == pytest.approx(sum(r[0] for r in rows), rel=1e-9)
+    assert sum(p["instances"] == 2 for p in points.values()) >= 2
+
+
+def test_no_row_is_written_twice(scenario):
+    s = scenario
+    with s.pair.connect() as conn:
+        for model in (ServiceMinute, LatencyBucketMinute, SliMinute):
+            table = model.__table__
+            key = sa.tuple_(*table.primary_key.columns)
+            total, distinct = conn.execute(sa.select(
+                sa.func.count(), sa.func.count(sa.distinct(key)))).one()
+            assert total == distinct > 0, table.name
+        per_minute = conn.execute(sa.text(
+            "SELECT service_id, minute, count(*) FROM service_minutes "
+            "GROUP BY service_id, minute")).all()
+        instances = set(conn.execute(sa.text(
+            "SELECT DISTINCT instance FROM service_minutes")).scalars())
+        event_instances = set(conn.execute(sa.text(
+            "SELECT DISTINCT m.instance FROM sli_minutes m JOIN slos o ON o.id = m.slo_id "
+            "WHERE o.slug = 'analytics-engine-purchase-response'")).scalars())
+    assert max(n for _, _, n in per_minute) == len(SEEDS)  # one row per instance, never more
+    assert instances == {instance for _, instance in s.targets.values()}
+    assert event_instances == {"clickhouse"}
+
+
+def test_an_answer_computed_by_one_api_is_served_shared_by_the_other(scenario):
+    s = scenario
+    minutes = window(s)  # absolute minutes: one key for both processes
+    params = {"from": str(minutes[0]), "to": str(minutes[-1] + 60)}
+    with redis.Redis.from_url(s.redis_url) as client:
+        before = set(client.scan_iter("apollo:cache:r:*"))
+        computed = httpx.get(f"{s.apis[0]}/api/v1/services", params=params, timeout=30,
+                             trust_env=False)
+        assert computed.status_code == 200
+        assert computed.headers["x-apollo-cache"] == "miss"
+        assert wait_until(lambda: set(client.scan_iter("apollo:cache:r:*")) - before, 5)
+    fetched = httpx.get(f"{s.apis[1]}/api/v1/services", params=params, timeout=30,
+                        trust_env=False)
+    assert fetched.headers["x-apollo-cache"] == "shared"
+    assert fetched.content == computed.content
+    again = httpx.get(f"{s.apis[1]}/api/v1/services", params=params, timeout=30,
+                      trust_env=False)
+    assert again.headers["x-apollo-cache"] == "hit"
+
+
+def test_a_killed_collectors_targets_are_taken_over_once_its_leases_run_out(scenario):
+    s = scenario
+    assert s.exit_codes[s.survivor] == 0 and s.exit_codes["r"] == 0
+    survivor = s.owners[s.survivor]
+    assert {n for n, o in s.leases_after.items() if o == survivor} >= {*s.targets, s.chdb_lease}
+    after = scraped_targets(s.page_after)
+    assert set(after) == set(s.targets)
+    assert min(after.values()) > s.t_kill  # every target, again and again after the kill
+    gaps = silences(s)
+    assert gaps, "the victim held no target"
+    for url, (before, first) in gaps.items():
+        # not before the lease ran out (no overlap), and within a round after it did
+        assert LEASE_TTL_S - 1 <= first - before <= SILENCE_BOUND_S, (url, first - before)
+    # minutes lost: only those overlapping a taken-over target's silence, 2 at most each
+    pair, reference = service_rows(s.pair), service_rows(s.reference)
+    for url, (slug, instance) in s.targets.items():
+        missing = {m for m in window(s) if (slug, instance, m) not in pair}
+        assert all((slug, instance, m) in reference for m in window(s))
+        if url in gaps:
+            assert missing <= overlapping_minutes(*gaps[url]), (url, missing)
+            assert len(missing) <= LOST_MINUTES_BOUND
+        else:
+            assert not missing, (url, missing)
+
+
+def test_one_collector_reads_the_embedded_clickhouse_engine_per_interval(scenario):
+    s = scenario
+    holder = s.leases_before[s.chdb_lease]
+    reader = next(name for name, owner in s.owners.items() if owner == holder)
+    standby = "b" if reader == "a" else "a"
+    assert runs_total(s.pages_before[reader], "clickhouse") > 0
+    assert runs_total(s.pages_before[standby], "clickhouse") == 0  # it never opened the engine
+    assert f"held by {holder}" in s.collectors[standby].output()
+    done = runs(s.pair, "clickhouse")
+    assert [r for r in done if r[2] != "ok"] == []  # no run met the engine locked
+    before = [t for _, t, _, _ in done if t <= s.t_kill]
+    span = s.t_kill - before[0]
+    one_reader = span / INTERVAL_S + span / CLICKHOUSE_INTERVAL_S + 2
+    assert len(before) <= one_reader, (len(before), one_reader)
+    after = [t for _, t, _, _ in done if t > s.t_kill]
+    assert after and after[0] - s.t_kill <= SILENCE_BOUND_S
+    assert runs_total(s.page_after, "clickhouse") > 0  # the survivor reads them now
