@@ -31,8 +31,10 @@ def _list() -> None:
     every_label = sorted({p for item in items for p in figures.label_pairs(item.labels)})
     if "slos.q" not in st.session_state:
         st.session_state["slos.q"] = st.query_params.get("q", "")
-        st.session_state["slos.labels"] = [v for v in st.query_params.get_all("label")
-                                           if v in every_label]
+        st.session_state["slos.labels"] = st.query_params.get_all("label")
+    # an environment switch can take a chosen label's SLOs away: keep only those offered
+    st.session_state["slos.labels"] = [v for v in st.session_state["slos.labels"]
+                                       if v in every_label]
     search, labels = st.columns([2, 3])
     query = search.text_input("Search", key="slos.q", placeholder="name, service or label",
                               icon=":material/search:")
