@@ -29,8 +29,9 @@ def _list() -> None:
                     icon=":material/info:")
         return
     every_label = sorted({p for item in items for p in figures.label_pairs(item.labels)})
-    if "slos.q" not in st.session_state:
+    if "slos.q" not in st.session_state:  # first drawn: the URL's filters
         st.session_state["slos.q"] = st.query_params.get("q", "")
+    if "slos.labels" not in st.session_state:
         st.session_state["slos.labels"] = st.query_params.get_all("label")
     # an environment switch can take a chosen label's SLOs away: keep only those offered
     st.session_state["slos.labels"] = [v for v in st.session_state["slos.labels"]
