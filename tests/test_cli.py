@@ -206,6 +206,7 @@ def test_demo_prints_the_fleet_urls_serves_them_and_stops_cleanly(demo, tmp_path
 
 
 @pytest.mark.servers
+@pytest.mark.timeout(900)  # the page needs ~4.5 minutes of errors, in real time
 def test_demo_incident_pages_through_the_whole_path(tmp_path):
     """`apollo demo --incident payment-errors`: 20% of the payment service's requests fail;
     its availability SLO (99.9%) pages once the hour's error ratio passes 14.4 x 0.1%
