@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Select, Table, case, delete, func, literal_co
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.store.models import RollupMark
+from services.store.partitions import drop_days_before
 from services.store.series import KINDS, MINUTES, ROLLED, Level, Resolution, SeriesKind
 from services.store.timeutil import HOUR, floor_to, to_epoch
 
@@ -126,9 +127,10 @@ def roll_up(conn: Connection, start: datetime | int, end: datetime | int) -> int
 @dataclass(frozen=True)
 class RetentionResult:
     rolled_hours: int  # roll-up rows written (5-minute and hour) before minutes expired
-    minute_rows_deleted: int
+    minute_rows_deleted: int  # deleted, or in the day partitions dropped (PostgreSQL)
     hour_rows_deleted: int
     five_minute_rows_deleted: int = 0
+    minute_partitions_dropped: int = 0
 
 
 def apply_retention(
@@ -136,20 +138,25 @@ def apply_retention(
     five_minute_keep: timedelta | None = None,
 ) -> RetentionResult:
     """Roll up, then delete minute rows older than `minute_keep`, 5-minute rows older than
-    `five_minute_keep` (default: as long as hours) and hours past `hour_keep`."""
+    `five_minute_keep` (default: as long as hours) and hours past `hour_keep`.
+
+    On PostgreSQL the minute rows of whole days before the cut go with their day partition
+    (DROP TABLE); the rest before the cut (the cut's own day, DEFAULT) are deleted."""
     minute_cutoff = floor_to(to_epoch(now - minute_keep), HOUR)
     five_cutoff = floor_to(to_epoch(now - (five_minute_keep or hour_keep)), HOUR)
     hour_cutoff = floor_to(to_epoch(now - hour_keep), HOUR)
-    rolled = minutes = fives = hours = 0
+    rolled = minutes = fives = hours = dropped = 0
     _take_marks(conn, minute_cutoff)  # the minutes before the cutoff are rolled just below
     for kind in KINDS:
         oldest = conn.execute(select(func.min(kind.minute.c.minute))).scalar()
         if oldest is not None and oldest < minute_cutoff:
             rolled += sum(_roll(conn, kind, r, oldest, minute_cutoff) for r in ROLLED)
-        minutes += _delete_before(conn, kind, "minute", minute_cutoff)
+        parts, rows = drop_days_before(conn, kind.minute.name, minute_cutoff)
+        dropped += parts
+        minutes += rows + _delete_before(conn, kind, "minute", minute_cutoff)
         fives += _delete_before(conn, kind, "5m", five_cutoff)
         hours += _delete_before(conn, kind, "hour", hour_cutoff)
-    return RetentionResult(rolled, minutes, hours, fives)
+    return RetentionResult(rolled, minutes, hours, fives, dropped)
 
 
 def _delete_before(conn: Connection, kind: SeriesKind, resolution: Resolution,

@@ -41,7 +41,8 @@ columns the rows leave off that have a default (`instance`: '' for single-source
 and finds NaN in required float columns: PostgreSQL would store NaN there without a word.
 
 A write of minute series rows also notes the minutes it wrote (`rollup.mark_written`), so
-reads at 5-minute and hour steps see rows written into the past at once.
+reads at 5-minute and hour steps see rows written into the past at once; on PostgreSQL it
+first makes sure each day it writes has its partition (`partitions.ensure_days`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from sqlalchemy import BigInteger, Boolean, Connection, Date, DateTime, Float, I
 from sqlalchemy.sql.sqltypes import Numeric, String
 
 from services.errors import StoreError
+from services.store.partitions import ensure_days
 from services.store.rollup import MARKED_TABLES, mark_written
 
 Row = tuple[Any, ...]
@@ -413,6 +415,16 @@ def _write_setting_aside(writer: _Writer, rows: list[Row]) -> list[Rejected]:
     return _write_setting_aside(writer, rows[:mid]) + _write_setting_aside(writer, rows[mid:])
 
 
+def _times(rows: list[Row]) -> tuple[int, int, list[int]] | None:
+    """(oldest, newest, every) time of minute rows (the time column leads), or None when
+    there are none or they cannot be ordered (such rows are refused by the write)."""
+    times = list(map(itemgetter(0), rows))
+    try:
+        return (min(times), max(times), times) if times else None
+    except TypeError:
+        return None
+
+
 def _run(conn: Connection, table: Table, rows: Iterable[Row] | pd.DataFrame, chunk: int,
          *, strict: bool) -> UpsertResult:
     shape = _Shape(table)
@@ -423,6 +435,7 @@ def _run(conn: Connection, table: Table, rows: Iterable[Row] | pd.DataFrame, chu
         raise NotImplementedError(f"no bulk upsert for {conn.dialect.name}")
     result = UpsertResult()
     span: list[int] = []  # oldest and newest minute written, for `mark_written`
+    marked = table.name in MARKED_TABLES  # minute rows
     try:
         writer = writer_type(conn, table)
         try:
@@ -431,6 +444,9 @@ def _run(conn: Connection, table: Table, rows: Iterable[Row] | pd.DataFrame, chu
                 if bad and strict:
                     raise StoreError(f"{table.name}: bulk upsert failed: {bad[0].reason} "
                                      f"in row {bad[0].row!r:.200}")
+                times = _times(good) if marked else None
+                if times:  # PostgreSQL: the day partitions of these minutes first
+                    ensure_days(conn, table.name, *times)
                 if strict:
                     writer.write(good)
                 else:
@@ -438,12 +454,12 @@ def _run(conn: Connection, table: Table, rows: Iterable[Row] | pd.DataFrame, chu
                     if refused:
                         ids = {id(r.row) for r in refused}
                         good = [row for row in good if id(row) not in ids]
+                        times = _times(good) if marked else None
                     bad += refused
                 result.written += len(good)
                 result.rejected += bad
-                if good and table.name in MARKED_TABLES:
-                    times = list(map(itemgetter(0), good))  # the time column leads
-                    low, high = min(times), max(times)
+                if good and times:
+                    low, high = times[:2]
                     span = [min(span[0], low), max(span[1], high)] if span else [low, high]
         finally:
             writer.close()
