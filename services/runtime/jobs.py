@@ -36,6 +36,7 @@ from services.runtime import metrics
 from services.runtime.leases import RedisLeases
 from services.runtime.scheduler import Job
 from services.store.catalog import ServiceInfo, ensure_services
+from services.store.partitions import maintain as maintain_partitions
 from services.store.rollup import apply_retention, roll_up
 from slo.model import SLO, EventRatio
 
@@ -209,7 +210,8 @@ def _document_jobs(settings: Settings, engine: Engine, clock: Callable[[], float
 
 def _housekeeping_jobs(settings: Settings, engine: Engine, clock: Callable[[], float]
                        ) -> list[Job]:
-    """Hour roll-ups of the last few hours, and retention of every resolution and of runs."""
+    """Hour roll-ups of the last few hours (and, on PostgreSQL, the minute tables' day
+    partitions ahead), and retention of every resolution and of runs."""
     retention = settings.retention
 
     def rollup() -> list[RunResult]:
@@ -217,6 +219,8 @@ def _housekeeping_jobs(settings: Settings, engine: Engine, clock: Callable[[], f
         now = datetime.fromtimestamp(clock(), UTC)
         with engine.begin() as conn:
             run.samples = roll_up(conn, now - ROLLUP_LOOKBACK, now)
+        with engine.begin() as conn:  # its own transaction: it may lock DEFAULT partitions
+            maintain_partitions(conn, now)
         return [run.finish()]
 
     def expire() -> list[RunResult]:
