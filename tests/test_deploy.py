@@ -447,8 +447,9 @@ def install_command() -> str:
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
-    """The Dockerfile's COPY and install steps replayed in a clean venv, offline."""
+def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Image]:
+    """The Dockerfile's COPY and install steps replayed in a clean venv, offline (about
+    1 GB of wheels, then 1.5 GB installed: removed when the module is done)."""
     root = tmp_path_factory.mktemp("image")
     wheels, context = root / "wheels", root / "context"
     app, data = root / "app", root / "data"
@@ -481,8 +482,16 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
            "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
     installed = subprocess.run(["/bin/sh", "-c", command], cwd=app, env=env,
                                capture_output=True, text=True, timeout=480, check=False)
-    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
-    return Image(root=root, venv=venv, app=app, data=data, env=env)
+    shutil.rmtree(wheels)
+    shutil.rmtree(context)
+    if installed.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail("the image's install RUN failed:\n" + installed.stdout[-3000:]
+                    + installed.stderr[-3000:])
+    try:
+        yield Image(root=root, venv=venv, app=app, data=data, env=env)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 # --- The Dockerfile ---------------------------------------------------------------------------
