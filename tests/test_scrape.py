@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from support import PROFILES, T0, Clock, serving
@@ -305,6 +308,41 @@ spec:
                  ("http_request_duration_seconds_count", ()): 1000.0}
     assert good_total(reading, increases, job="payment-service", instance="x") == (970.0,
                                                                                    1000.0)
+
+
+def test_a_scrape_runs_duration_counts_its_fetch(tmp_path):
+    """A run lasts from its request: a page that takes 0.4 s to answer is a run of at
+    least 0.4 s (it was created after the fetch and read "<1ms" on the Targets page)."""
+    delay_s = 0.4
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            time.sleep(delay_s)
+            body = b'http_requests_total{code="200"} 1\n'
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    try:
+        target = Target("api-gateway", f"http://127.0.0.1:{server.server_port}/metrics")
+        started = time.monotonic()
+        runs = PageScraper(engine, [target]).scrape_once()
+        elapsed = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+        engine.dispose()
+    (run,) = [r for r in runs if r.target.endswith("/metrics")]
+    assert delay_s <= run.duration_s <= elapsed
 
 
 def test_a_collector_run_once_per_scrape_keeps_its_state_between_runs(tmp_path):

@@ -99,6 +99,7 @@ class Fetched:
     at: float
     page: Page | None = field(default=None, repr=False)  # asyncio may repr results: keep it cheap
     error: str | None = None
+    sent_at: datetime | None = None  # wall time the request went out: the run's start
 
 
 def service_row(minute: MinuteValues, service_id: int, names: MetricNames, instance: str
@@ -197,10 +198,11 @@ class PageScraper:
     async def _fetch(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, target: Target
                      ) -> Fetched:
         """One target, fetched and parsed; whatever goes wrong is that target's error."""
-        at = self.clock()
+        at, sent_at = self.clock(), datetime.now(UTC)
         try:
             async with gate:
                 at = self.clock()  # the scrape's time: when its request goes out
+                sent_at = datetime.now(UTC)
                 body = await self._download(client, target.url)
             # Off the loop, so other targets' fetches go on; the pool outlives the round's
             # event loop (asyncio.to_thread would start and join threads every round).
@@ -213,8 +215,8 @@ class PageScraper:
         except Exception as exc:  # httpx's errors, a URL it cannot open, a page no parser
             reason = _reason(exc)  # reads: this target's failure, never the round's
         else:
-            return Fetched(target, at, page=page)
-        return Fetched(target, at, error=mask_url(f"{target.url}: {reason}"))
+            return Fetched(target, at, page=page, sent_at=sent_at)
+        return Fetched(target, at, error=mask_url(f"{target.url}: {reason}"), sent_at=sent_at)
 
     async def _download(self, client: httpx.AsyncClient, url: str) -> _Body:
         """The page's body, whole within the timeout and within `body_size_limit`."""
@@ -253,6 +255,8 @@ class PageScraper:
         for item in fetched:
             shown = mask_url(item.target.url)
             run = RunResult("scrape", shown)
+            if item.sent_at is not None:  # the run lasts from its request, fetch included
+                run.started_at = item.sent_at
             runs.append(run)
             if item.page is None:
                 run.errors.append(item.error or "no page")
