@@ -1,6 +1,5 @@
-"""The platform table's figures from the store (services/documents/platform.py and
-dashboard/figures/platform.py); the fleet overview that shows them is tested in
-test_dashboard_fleet.py."""
+"""The platform table's figures from the store (services/documents/platform.py); the fleet
+overview that shows them is tested in test_dashboard_fleet.py."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import PROFILES, fill_store_from_fleet, histogram_quantile
 
-from dashboard.figures import platform as figures
 from services.config import EXAMPLE_CONFIG, load_settings
 from services.documents.platform import p95_by_interval, service_summary
 from services.fleet.model import LoadModel
@@ -101,9 +99,9 @@ def test_a_service_without_data_says_so():
     empty = pd.DataFrame(columns=["ts", "service", "requests", "errors", "cpu_ratio",
                                   "memory_bytes"])
     summary = service_summary(settings.services, empty, pd.DataFrame())
-    table = figures.platform_table(summary)
-    assert table["p95"].str.startswith("no data").all()
-    assert table.loc[0, "p95"] == "no data ms (expected 12)"
+    assert summary["p95_ms"].isna().all() and summary["throughput_rps"].isna().all()
+    assert (summary["minutes"] == 0).all()
+    assert summary.loc[0, "baseline_p95_ms"] == settings.services[0].baseline.p95_ms
 
 
 def test_p95_by_interval_is_one_value_per_service_and_minute(seeded_store):
@@ -113,14 +111,3 @@ def test_p95_by_interval_is_one_value_per_service_and_minute(seeded_store):
     p95 = p95_by_interval(buckets)
     assert len(p95) == 10
     assert np.allclose(p95["p95_ms"], 45, rtol=0.10)
-
-
-def test_figures_have_one_trace_per_service(seeded_store):
-    _, engine = seeded_store
-    with engine.connect() as conn:
-        metrics = queries.service_metrics(conn, NOW - 600, NOW)
-    figure = figures.throughput(metrics, step_s=60)
-    assert sorted(trace.name for trace in figure.data) == sorted(PROFILES)
-    gateway = next(t for t in figure.data if t.name == "api-gateway")
-    want = metrics[metrics["service"] == "api-gateway"]["requests"] / 60
-    assert list(gateway.y) == pytest.approx(want.tolist())
