@@ -69,7 +69,9 @@ def _roll(conn: Connection, kind: SeriesKind, resolution: Resolution, start: int
     keys = [level.time, *kind.keys]
     updated = {n: getattr(stmt.excluded, n) for n in names if n not in keys}
     stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updated)
-    return conn.execute(stmt).rowcount or 0
+    # SQLAlchemy 2.1 closes an INSERT's cursor before it reads the count unless told to
+    # keep it: psycopg then says -1, and the roll-up rows counted on PostgreSQL were -1 each
+    return conn.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount or 0
 
 
 def mark_written(conn: Connection, table: Table, oldest: int, newest: int) -> None:
