@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-import httpx
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ValidationError
 
@@ -32,8 +31,8 @@ from services.api.schemas_writes import (
     problem,
 )
 from services.config import Settings
-from services.errors import ConfigError
-from services.fleet.runner import read_state, state_file
+from services.errors import InputError, SourceUnavailable
+from services.fleet.control import FleetControl
 
 M = TypeVar("M", bound=BaseModel)
 router = APIRouter(prefix="/fleet", tags=["fleet"], route_class=BoundedRoute)
@@ -44,40 +43,19 @@ FLEET_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def control_url(settings: Settings) -> str:
-    """The running fleet's control URL, from data_dir/fleet.json; 503 when there is none."""
+def control(settings: Settings) -> FleetControl:
+    """The running fleet's control client (services/fleet/control.py); 503 naming the
+    problem when no fleet runs."""
     try:
-        url = read_state(settings).get("control_url")
-    except ConfigError:
-        raise HTTPException(503, detail=f"no demo fleet is running ({state_file(settings)} "
-                                        "not found): start one with `apollo fleet` or "
-                                        "`apollo demo`") from None
-    except (OSError, ValueError, AttributeError) as exc:
-        raise HTTPException(503, detail=f"no demo fleet is running: {settings.data_dir}/"
-                                        f"fleet.json cannot be read ({type(exc).__name__})"
-                            ) from None
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise HTTPException(503, detail=f"no demo fleet is running: {settings.data_dir}/"
-                                        "fleet.json names no control URL")
-    return url.rstrip("/")
+        return FleetControl.from_settings(settings, timeout_s=TIMEOUT_S)
+    except SourceUnavailable as exc:
+        raise _unavailable(exc) from None
 
 
-def _call(method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
-    """(status, JSON body) of one control request; 503 when the fleet does not answer."""
-    try:
-        response = httpx.request(method, url, timeout=TIMEOUT_S, **kwargs)
-    except httpx.HTTPError as exc:
-        raise HTTPException(503, detail=f"the demo fleet's control {url} does not answer "
-                                        f"({type(exc).__name__}): is the fleet still "
-                                        "running?") from None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise HTTPException(502, detail=f"fleet control {url}: HTTP {response.status_code} "
-                                        "without a JSON object")
-    return response.status_code, body
+def _unavailable(exc: SourceUnavailable) -> HTTPException:
+    reason = str(exc).removeprefix("demo fleet: ")
+    return HTTPException(503, detail=f"no demo fleet is running: {reason}"
+                         if exc.source == "demo fleet" else str(exc))
 
 
 def _parsed(model: type[M], data: Any, url: str) -> M:
@@ -88,20 +66,14 @@ def _parsed(model: type[M], data: Any, url: str) -> M:
                                         f"{model.__name__}") from None
 
 
-def _unknown(body: dict[str, Any]) -> str:
-    known = body.get("known")
-    return str(body.get("error", "unknown service")) + (
-        f"; known: {', '.join(map(str, known))}" if isinstance(known, list) else "")
-
-
 @router.get("", response_model=FleetState, responses={**READ_ERRORS, **FLEET_ERRORS})
 def fleet_state(request: Request, _: Reader) -> FleetState:
     """The running demo fleet: each service's /metrics URL, whether it is up, its faults."""
-    url = control_url(state(request).settings)
-    status, body = _call("GET", url + "/")
-    if status != 200:
-        raise HTTPException(502, detail=f"fleet control {url}: HTTP {status}")
-    return _parsed(FleetState, body, url)
+    with control(state(request).settings) as fleet:
+        try:
+            return _parsed(FleetState, fleet.state(), fleet.url)
+        except SourceUnavailable as exc:
+            raise _unavailable(exc) from None
 
 
 @router.post("/faults", status_code=201, response_model=FaultSet,
@@ -109,22 +81,16 @@ def fleet_state(request: Request, _: Reader) -> FleetState:
 def inject_fault(body: FaultIn, request: Request, _: Writer) -> FaultSet:
     """Inject a fault into one service of the running demo fleet: `error_burst` (a `rate`
     of requests fail), `latency` (`factor` times slower) or `down`, `for` a while."""
-    url = control_url(state(request).settings)
-    sent: dict[str, Any] = {"kind": body.kind, "duration": body.duration}
-    if body.rate is not None:
-        sent["rate"] = body.rate
-    if body.factor is not None:
-        sent["factor"] = body.factor
-    status, answer = _call("POST", f"{url}/faults/{body.service}", json=sent)
-    if status == 404:
-        raise bad_body("service", _unknown(answer))
-    if status == 400:
-        field, _sep, reason = str(answer.get("error", "")).partition(": ")
-        field = "for" if field == "duration" else field
-        raise bad_body(field if reason else "", reason or field)
-    if status != 201:
-        raise HTTPException(502, detail=f"fleet control {url}: HTTP {status}")
-    return _parsed(FaultSet, {**answer, "control_url": url}, url)
+    with control(state(request).settings) as fleet:
+        try:
+            answer = fleet.inject(body.service, body.kind, duration=body.duration,
+                                  rate=body.rate, factor=body.factor)
+        except SourceUnavailable as exc:
+            raise _unavailable(exc) from None
+        except InputError as exc:
+            field = "for" if exc.field == "duration" else exc.field
+            raise bad_body(field, exc.reason) from None
+        return _parsed(FaultSet, {**answer, "control_url": fleet.url}, fleet.url)
 
 
 @router.delete("/faults/{service}", response_model=FaultsCleared,
@@ -136,11 +102,11 @@ def clear_faults(
     kind: Annotated[FaultKind | None, Query(description="Only this kind of fault.")] = None,
 ) -> FaultsCleared:
     """End a service's faults (of one kind, or all) now; the errors they caused stay."""
-    url = control_url(state(request).settings)
-    status, answer = _call("DELETE", f"{url}/faults/{service}",
-                           params={"kind": kind} if kind else {})
-    if status == 404:
-        raise HTTPException(404, detail=_unknown(answer))
-    if status != 200:
-        raise HTTPException(502, detail=f"fleet control {url}: HTTP {status}")
-    return _parsed(FaultsCleared, answer, url)
+    with control(state(request).settings) as fleet:
+        try:
+            answer = fleet.clear(service, kind)
+        except SourceUnavailable as exc:
+            raise _unavailable(exc) from None
+        except InputError as exc:
+            raise HTTPException(404, detail=exc.reason) from None
+        return _parsed(FaultsCleared, answer, fleet.url)
