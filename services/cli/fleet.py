@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 
 from services.cli.app import app, flag_duration, flag_time, open_store, settings, wait_for_interrupt
-from services.errors import ApolloError
 from services.files import mask_url
+
+if TYPE_CHECKING:
+    from services.fleet.control import FleetControl
 
 fleet_app = typer.Typer(help="The simulated demo platform.", invoke_without_command=True)
 app.add_typer(fleet_app, name="fleet")
@@ -43,23 +44,11 @@ def fleet_run(ctx: typer.Context) -> None:
         running.stop()
 
 
-def _control_url(control: str | None) -> str:
-    if control:
-        return control.rstrip("/")
-    from services.fleet.runner import read_state
+def _control(control: str | None) -> FleetControl:
+    """The running fleet's control client: at `--control`, else the one fleet.json names."""
+    from services.fleet.control import FleetControl
 
-    return str(read_state(settings())["control_url"])
-
-
-def _call_control(method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-    try:
-        response = httpx.request(method, url, timeout=5, **kwargs)
-    except httpx.HTTPError as exc:
-        raise ApolloError(f"fleet control {url}: {exc}") from exc
-    body = response.json()
-    if response.status_code >= 400:
-        raise ApolloError(f"fleet control {url}: {body.get('error', response.text)}")
-    return body
+    return FleetControl(control) if control else FleetControl.from_settings(settings())
 
 
 ControlOption = Annotated[
@@ -78,12 +67,11 @@ def fleet_fault(
 ) -> None:
     """Inject a fault into one service of a running fleet."""
     flag_duration(duration, "--for")
-    body = {"kind": kind.replace("-", "_"), "duration": duration}
-    if body["kind"] == "error_burst":
-        body["rate"] = rate
-    if body["kind"] == "latency":
-        body["factor"] = factor
-    result = _call_control("POST", f"{_control_url(control)}/faults/{service}", json=body)
+    kind = kind.replace("-", "_")
+    with _control(control) as fleet:
+        result = fleet.inject(service, kind, duration=duration,
+                              rate=rate if kind == "error_burst" else None,
+                              factor=factor if kind == "latency" else None)
     fault = result["fault"]
     until = datetime.fromtimestamp(fault["until"], UTC).strftime("%H:%M:%S UTC")
     typer.echo(f"{result['service']}: {fault['kind']} until {until}")
@@ -96,15 +84,16 @@ def fleet_clear(
     control: ControlOption = None,
 ) -> None:
     """Clear the faults of one service."""
-    params = {"kind": kind} if kind else {}
-    result = _call_control("DELETE", f"{_control_url(control)}/faults/{service}", params=params)
+    with _control(control) as fleet:
+        result = fleet.clear(service, kind)
     typer.echo(f"{result['service']}: cleared {result['cleared']}")
 
 
 @fleet_app.command("status")
 def fleet_status(control: ControlOption = None) -> None:
     """Services of a running fleet, whether they are up, and their faults."""
-    state = _call_control("GET", _control_url(control) + "/")
+    with _control(control) as fleet:
+        state = fleet.state()
     for s in state["services"]:
         faults = ", ".join(f["kind"] for f in s["faults"]) or "-"
         typer.echo(f"{s['slug']:<20} {'up' if s['up'] else 'DOWN':<5} {s['metrics_url']}  "
