@@ -57,6 +57,10 @@ class PageSli:
     compare: tuple[str, float] | None = None
     # Which series each selector takes, remembered: the same series come every minute.
     chosen: dict[tuple, bool] = field(default_factory=dict, compare=False, repr=False)
+    # (selector, job, instance) -> (the minute's series in order, those the selector
+    # takes): a minute with the same series as the last one skips the per-series checks.
+    picked: dict[tuple, tuple[tuple[Key, ...], list[Key]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def selects(self, selector: Selector, name: str, labels: Labels, job: str,
                 instance: str) -> bool:
@@ -110,15 +114,22 @@ def good_total(reading: PageSli, increases: Mapping[Key, float], *, job: str, in
                ) -> tuple[float, float] | None:
     """(good, total) of one minute of one target, or None if the SLO has nothing here."""
     def total_of(selector: Selector) -> float:
-        candidates = by_name.get(selector.name, ()) if selector.name else increases.items()
-        return sum(v for (name, labels), v in candidates
-                   if reading.selects(selector, name, labels, job, instance))
+        memo = (id(selector), job, instance)
+        seen = reading.picked.get(memo)
+        if seen is None or seen[0] != series:
+            if not by_name:
+                for key in series:
+                    by_name.setdefault(key[0], []).append(key)
+            candidates = by_name.get(selector.name, ()) if selector.name else series
+            seen = reading.picked[memo] = (series, [
+                key for key in candidates
+                if reading.selects(selector, key[0], key[1], job, instance)])
+        return sum(increases[key] for key in seen[1])
 
     if reading.job is not None and reading.job != job:
         return None
-    by_name: dict[str, list[tuple[Key, float]]] = {}
-    for key, value in increases.items():
-        by_name.setdefault(key[0], []).append((key, value))
+    series = tuple(increases)
+    by_name: dict[str, list[Key]] = {}
     if reading.quantile is not None and reading.compare is not None:
         return _timeslice(reading, increases, job=job, instance=instance)
     total = total_of(reading.total)
