@@ -153,8 +153,15 @@ def _prometheus_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
 def _clickhouse_jobs(settings: Settings, engine: Engine, slos: Sequence[SLO],
                      client: Any | None, interval_s: float,
                      clock: Callable[[], float]) -> list[Job]:
-    """Engagement rollup on the ClickHouse interval; event-ratio SLIs with the metrics."""
-    from collectors.clickhouse import collect_engagement, collect_event_slis
+    """Engagement rollup on the ClickHouse interval; event-ratio SLIs with the metrics.
+
+    With Redis, a DSN opened per run is read by one replica at a time, holding the lease
+    `clickhouse:<dsn>` (the embedded engine opens one process per path: a second process
+    opening it failed, or read the same events twice); the others skip both jobs until its
+    lease runs out, three of its shortest interval and 5 s after its last run."""
+    from collectors.clickhouse import COLLECTOR, collect_engagement, collect_event_slis
+    from services.files import mask_url
+    from services.runtime.leases import OneReader
 
     table = settings.sources.clickhouse.table
     events = client if client is not None else settings.events_dsn  # a DSN: opened per run
@@ -167,9 +174,19 @@ def _clickhouse_jobs(settings: Settings, engine: Engine, slos: Sequence[SLO],
         return [collect_event_slis(events, engine, slos=slos, now=clock(),
                                    lookback=EVENT_SLI_LOOKBACK)]
 
-    jobs = [Job("clickhouse", settings.sources.clickhouse.interval.total_seconds(), engagement)]
+    every = settings.sources.clickhouse.interval.total_seconds()
+    jobs = [Job("clickhouse", every, engagement)]
     if any(isinstance(s.sli, EventRatio) for s in slos):
         jobs.append(Job("event-slis", interval_s, event_slis))
+    if client is None and settings.redis_url:
+        dsn = mask_url(settings.events_dsn)
+        ttl = 3 * min(job.interval_s for job in jobs) + 5
+        leases = RedisLeases(settings.redis_url, f"{socket.gethostname()}:{os.getpid()}",
+                             ttl_s=ttl)
+        reader = OneReader(leases, f"clickhouse:{dsn}", collector=COLLECTOR,
+                           source=f"ClickHouse {dsn}")
+        for job in jobs:
+            job.run = reader.guard(job.run)
     return jobs
 
 
