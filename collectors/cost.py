@@ -43,6 +43,7 @@ from services.documents.costs import (
 from services.errors import SourceUnavailable
 from services.files import mask_url, read_text
 from services.store.models import CostLine as CostLineRow
+from services.store.models import CostStatedTotal
 from slo.errors import InputError, InputErrors
 
 COLUMNS = ("component", "monthly_cost", "annual_cost", "cost_per_user",
@@ -477,6 +478,7 @@ def fetch_allocation(client: httpx.Client, *, month: date, aggregate: str = "nam
 # --- storing ----------------------------------------------------------------------------
 
 COST_LINES = CostLineRow.__table__
+STATED_TOTALS = CostStatedTotal.__table__
 
 
 @dataclass(frozen=True)
@@ -498,13 +500,33 @@ def _stored_cents(value: Any) -> Decimal:
 def _row_values(x: CostLine) -> dict[str, Any]:
     ratio = None if x.potential_ratio is None else float(x.potential_ratio)
     return {"monthly_cost": x.monthly_cost.quantize(CENT), "currency": x.currency,
-            "potential_ratio": ratio, "potential_note": x.potential_note}
+            "potential_ratio": ratio, "potential_note": x.potential_note, "line": x.line,
+            "stated_annual": _text(x.stated_annual), "stated_per_user": _text(x.stated_per_user)}
+
+
+def _text(value: Decimal | None) -> str | None:
+    """A stated figure as the decimal text read (its places kept)."""
+    return None if value is None else str(value)
 
 
 def _differs(row: Any, values: Mapping[str, Any]) -> bool:
     return (_stored_cents(row.monthly_cost) != values["monthly_cost"]
             or any(getattr(row, k) != values[k]
-                   for k in ("currency", "potential_ratio", "potential_note")))
+                   for k in ("currency", "potential_ratio", "potential_note", "line",
+                             "stated_annual", "stated_per_user")))
+
+
+def store_stated_total(conn: Connection, table: CostTable, *, month: date) -> None:
+    """Keep the table's Total row for (source, month), or none when it has none."""
+    where = (STATED_TOTALS.c.source == table.source, STATED_TOTALS.c.month == month)
+    conn.execute(delete(STATED_TOTALS).where(*where))
+    total = table.stated_total
+    if total is not None:
+        conn.execute(STATED_TOTALS.insert().values(
+            source=table.source, month=month, line=total.line,
+            monthly_cost=_text(total.monthly_cost), annual_cost=_text(total.annual_cost),
+            cost_per_user=_text(total.cost_per_user),
+            potential_percent=_text(total.potential_percent)))
 
 
 def store_cost_lines(conn: Connection, table: CostTable, *, month: date) -> CostWrite:
@@ -524,6 +546,7 @@ def store_cost_lines(conn: Connection, table: CostTable, *, month: date) -> Cost
     changed = [(stored[c].id, v) for c, v in new.items() if c in stored and _differs(stored[c], v)]
     for row_id, values in changed:
         conn.execute(update(COST_LINES).where(COST_LINES.c.id == row_id).values(**values))
+    store_stated_total(conn, table, month=month)
     return CostWrite(len(inserts), len(changed), len(gone))
 
 

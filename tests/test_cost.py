@@ -38,8 +38,10 @@ from services.documents.costs import (
     costs_text,
     parse_month,
     summarize_costs,
+    tables_from_rows,
 )
 from services.errors import SourceUnavailable
+from services.store import document_rows
 from slo.errors import InputError, InputErrors
 
 DATA = Path(__file__).resolve().parent / "data" / "costs"
@@ -391,6 +393,31 @@ def test_lines_are_stored_with_exact_cents_and_their_potential(engine, platform)
         JANUARY, "USD", pytest.approx(POTENTIAL["Compute (EC2)"] / 100), "reserved capacity")
 
 
+@pytest.mark.parametrize("mau", [None, 1_000_000])
+def test_the_stated_figures_come_back_from_the_store_with_the_same_flags(engine, platform, mau):
+    """The document's Total row (18% overall, where the lines give 15.0%) and its stated
+    per-line cells are kept with the lines, so the API and the Cost page flag what
+    `apollo costs FILE` flags; read back, the summary equals the parsed file's."""
+    write(engine, platform)
+    with engine.connect() as conn:
+        (table,) = tables_from_rows(document_rows.cost_rows(conn, JANUARY),
+                                    document_rows.stated_totals(conn, JANUARY))
+    assert table.stated_total == platform.stated_total
+    assert [(x.line, x.stated_annual, x.stated_per_user) for x in table.lines] == [
+        (x.line, x.stated_annual, x.stated_per_user) for x in platform.lines]
+    from_store, from_file = summarize_costs(table, mau=mau), summarize_costs(platform, mau=mau)
+    assert from_store.flags == from_file.flags
+    assert any(f.field == "optimization_potential" and f.kind == "mismatch" and f.stated == "18%"
+               for f in from_store.flags), from_store.flags
+
+
+def test_a_table_without_a_total_row_drops_the_stored_one(engine, platform):
+    write(engine, platform)
+    write(engine, CostTable(platform.source, platform.currency, platform.lines))
+    with engine.connect() as conn:
+        assert document_rows.stated_totals(conn, JANUARY) == []
+
+
 def test_writing_the_same_table_again_changes_nothing(engine, platform):
     write(engine, platform)
     before = stored(engine)
@@ -408,7 +435,15 @@ def test_a_source_month_is_replaced_and_other_months_and_sources_are_kept(engine
                        .replace("Data Transfer,4500,30% (keep traffic in region),USD\n", ""))
     table = read_costs(changed)
     result = write(engine, CostTable(str(PLATFORM_MD), table.currency, table.lines))
-    assert (result.inserted, result.updated, result.deleted) == (0, 1, 1)
+    # a line is rewritten when anything kept of it differs: its cost (Monitoring), or where
+    # the file states it (the CSV's rows are not the markdown's)
+    before = {x.component: x for x in platform.lines}
+    differ = sum(1 for x in table.lines
+                 if (x.monthly_cost, x.line, x.stated_annual, x.stated_per_user)
+                 != (before[x.component].monthly_cost, before[x.component].line,
+                     before[x.component].stated_annual, before[x.component].stated_per_user))
+    assert differ >= 1
+    assert (result.inserted, result.updated, result.deleted) == (0, differ, 1)
     per_key = {}
     for row in stored(engine):
         per_key[(row[1], row[2])] = per_key.get((row[1], row[2]), 0) + 1

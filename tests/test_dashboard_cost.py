@@ -266,8 +266,13 @@ def test_the_page_shows_a_sources_month(store, monkeypatch):
     assert app.query_params["mau"] == "1000000"
     assert metrics(app)["Cost per user"] == figures.money_text(total / 1_000_000, "USD",
                                                               places=5)
-    assert not app.warning  # the store keeps no stated totals, and the caption says so
-    assert any("stated totals" in c.value for c in app.caption)
+    # the document's Total row states 18% overall; its lines give the cost-weighted mean
+    weighted = sum(Decimal(m) * p for _, m, p in hand) / total
+    stated = re.search(r"^\|\s*\**Total\**\s*\|.*?(\d+)%", PLATFORM.read_text(),
+                       re.MULTILINE)
+    assert stated is not None and stated[1] == "18" and f"{weighted:.1f}" == "15.0"
+    assert any(f"{stated[1]}%" in w.value and f"{weighted:.1f}%" in w.value
+               for w in app.warning), [w.value for w in app.warning]
 
 
 def test_an_empty_store_says_no_data(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard.data import TTL_S, connect
 from services.store import document_rows
-from services.store.document_rows import CostRow
+from services.store.document_rows import CostRow, StatedTotalRow
 
 
 @st.cache_data(ttl=TTL_S)
@@ -25,6 +25,13 @@ def lines(first: date, last: date) -> list[CostRow]:
     """Every source's lines of the months from `first` to `last` (first days)."""
     with connect() as conn:
         return document_rows.cost_rows(conn, first, last)
+
+
+@st.cache_data(ttl=TTL_S)
+def stated_totals(first: date, last: date) -> list[StatedTotalRow]:
+    """Every source's stated Total row of the months from `first` to `last`."""
+    with connect() as conn:
+        return document_rows.stated_totals(conn, first, last)
 
 
 @st.cache_data(ttl=TTL_S)

@@ -83,7 +83,8 @@ month = next(m for m in source_months if figures.month_label(m) == label)
 start, after = month_window(month)
 mau = _mau(right, start.date(), (after - timedelta(days=1)).date())
 
-(table,) = tables_from_rows(r for r in data.lines(month, month) if r.source == source)
+(table,) = tables_from_rows((r for r in data.lines(month, month) if r.source == source),
+                            [t for t in data.stated_totals(month, month) if t.source == source])
 summary = summarize_costs(table, mau=mau)
 currency = table.currency
 now = datetime.fromtimestamp(view.now // 60 * 60, UTC)
@@ -115,8 +116,8 @@ five.metric("Per million requests", figures.money_text(per_million, currency, pl
 for level, text in figures.flag_callouts(summary):
     (st.warning if level == "warning" else st.info)(text, icon=":material/flag:")
 others = served.loc[served["unit"] != figures.REQUEST_UNIT, "service"].tolist()
-notes = ["The store keeps cost lines, not a source's stated totals: a Total row is "
-         "checked by `apollo costs FILE`, not here."]
+notes = ["Flags compare what the source states (its Total row, annual and per-user "
+         "cells) with what its lines give."]
 if until < after:
     share = (until - start) / (after - start)
     notes.append(f"{label} is still running: requests so far ({share:.0%} of the month), so "

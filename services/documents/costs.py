@@ -239,20 +239,45 @@ class CostRow(Protocol):
     currency: str
     potential_ratio: float | None
     potential_note: str
+    line: int | None
+    stated_annual: Any
+    stated_per_user: Any
 
 
-def tables_from_rows(rows: Iterable[CostRow]) -> list[CostTable]:
+class StatedTotalRow(Protocol):
+    """What a table needs of a stored `cost_stated_totals` row."""
+
+    source: str
+    line: int
+    monthly_cost: str | None
+    annual_cost: str | None
+    cost_per_user: str | None
+    potential_percent: str | None
+
+
+def _exact(value: Any) -> Decimal | None:
+    """A stated figure stored as the decimal text read, back to that Decimal."""
+    return None if value is None else Decimal(str(value))
+
+
+def tables_from_rows(rows: Iterable[CostRow], totals: Iterable[StatedTotalRow] = ()
+                     ) -> list[CostTable]:
     """One month's stored lines as one table per source (sources by name, lines in the
-    order given), money back to exact cents. The store keeps lines only: a source's
-    stated figures (its Total row, stated annual and per-user cells) are not among them."""
+    order given), money back to exact cents, with what each source stated (its lines'
+    annual and per-user cells, its Total row) for `summarize_costs` to compare."""
     by_source: dict[str, list[CostLine]] = defaultdict(list)
     for row in rows:
         ratio = None if row.potential_ratio is None else Decimal(str(row.potential_ratio))
         by_source[row.source].append(CostLine(
             component=row.component, monthly_cost=Decimal(str(row.monthly_cost)).quantize(CENT),
             currency=row.currency, potential_ratio=ratio, potential_note=row.potential_note,
-            line=None))
-    return [CostTable(source=source, currency=lines[0].currency, lines=tuple(lines))
+            line=row.line, stated_annual=_exact(row.stated_annual),
+            stated_per_user=_exact(row.stated_per_user)))
+    stated = {t.source: StatedTotal(t.line, _exact(t.monthly_cost), _exact(t.annual_cost),
+                                    _exact(t.cost_per_user), _exact(t.potential_percent))
+              for t in totals}
+    return [CostTable(source=source, currency=lines[0].currency, lines=tuple(lines),
+                      stated_total=stated.get(source))
             for source, lines in sorted(by_source.items())]
 
 

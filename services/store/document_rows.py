@@ -17,11 +17,19 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from services.store import queries
-from services.store.models import CostLine, EngagementDay, RoadmapItem, RoadmapSnapshot, Service
+from services.store.models import (
+    CostLine,
+    CostStatedTotal,
+    EngagementDay,
+    RoadmapItem,
+    RoadmapSnapshot,
+    Service,
+)
 
 ITEMS = RoadmapItem.__table__
 SNAPSHOTS = RoadmapSnapshot.__table__
 LINES = CostLine.__table__
+STATED_TOTALS = CostStatedTotal.__table__
 DAYS = EngagementDay.__table__
 SERVICES = Service.__table__
 ENGAGEMENT_COLUMNS = ("day", "event_type", "active_users", "events", "avg_session_s",
@@ -96,6 +104,21 @@ class CostRow(NamedTuple):
     currency: str
     potential_ratio: float | None
     potential_note: str
+    line: int | None = None  # its row in the file, and what the file states of it
+    stated_annual: str | None = None  # decimal text as read
+    stated_per_user: str | None = None
+
+
+class StatedTotalRow(NamedTuple):
+    """A source's Total row for a month, as stored."""
+
+    source: str
+    month: date
+    line: int
+    monthly_cost: str | None  # decimal text as read
+    annual_cost: str | None
+    cost_per_user: str | None
+    potential_percent: str | None
 
 
 def cost_months(conn: Connection) -> list[date]:
@@ -111,7 +134,19 @@ def cost_rows(conn: Connection, first: date, last: date | None = None) -> list[C
         LINES.c.month >= first, LINES.c.month <= (last or first))
     rows = conn.execute(query.order_by(LINES.c.month, LINES.c.source, LINES.c.id))
     return [CostRow(r.source, stored_date(r.month), r.component, r.monthly_cost, r.currency,
-                    r.potential_ratio, r.potential_note or "") for r in rows]
+                    r.potential_ratio, r.potential_note or "", r.line, r.stated_annual,
+                    r.stated_per_user) for r in rows]
+
+
+def stated_totals(conn: Connection, first: date, last: date | None = None
+                  ) -> list[StatedTotalRow]:
+    """The Total rows sources stated for the months from `first` to `last`."""
+    c = STATED_TOTALS.c
+    rows = conn.execute(select(*(c[f] for f in StatedTotalRow._fields))
+                        .where(c.month >= first, c.month <= (last or first))
+                        .order_by(c.month, c.source))
+    return [StatedTotalRow(r.source, stored_date(r.month), r.line, r.monthly_cost,
+                           r.annual_cost, r.cost_per_user, r.potential_percent) for r in rows]
 
 
 def served_by_service(conn: Connection, start: datetime, end: datetime) -> pd.DataFrame:

@@ -264,7 +264,8 @@ class RoadmapSnapshot(Base):
 
 
 class CostLine(Base):
-    """A component's cost for one month; annual figures and totals are computed, not kept."""
+    """A component's cost for one month; annual figures and totals are computed (what the
+    source states of them is kept beside, for the flags)."""
 
     __tablename__ = "cost_lines"
     __table_args__ = (UniqueConstraint("source", "month", "component"),)
@@ -277,6 +278,28 @@ class CostLine(Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     potential_ratio: Mapped[float | None] = mapped_column(Float)
     potential_note: Mapped[str] = mapped_column(Text, default="")
+    # what the source states of the line, compared with the computed figures (flags)
+    line: Mapped[int | None] = mapped_column(Integer)  # its row in the file
+    stated_annual: Mapped[str | None] = mapped_column(String(40))  # decimal text as read
+    stated_per_user: Mapped[str | None] = mapped_column(String(40))
+
+
+class CostStatedTotal(Base):
+    """A cost table's Total row for one month: compared with the computed totals, never a
+    line of its own."""
+
+    __tablename__ = "cost_stated_totals"
+    __table_args__ = (UniqueConstraint("source", "month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(500))
+    month: Mapped[date] = mapped_column(Date)
+    line: Mapped[int] = mapped_column(Integer)
+    # decimal text as read: the places written decide what "rounded" means
+    monthly_cost: Mapped[str | None] = mapped_column(String(40))
+    annual_cost: Mapped[str | None] = mapped_column(String(40))
+    cost_per_user: Mapped[str | None] = mapped_column(String(40))
+    potential_percent: Mapped[str | None] = mapped_column(String(40))
 
 
 # --- alerting ---------------------------------------------------------------------------

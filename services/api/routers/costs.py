@@ -45,7 +45,8 @@ FIRST_MONTH, LAST_MONTH = date(1970, 1, 1), date(9998, 12, 1)
 
 def stored_tables(conn: Connection, month: date) -> list[CostTable]:
     """The month's lines, one table per source, as the collector read them."""
-    return tables_from_rows(document_rows.cost_rows(conn, month))
+    return tables_from_rows(document_rows.cost_rows(conn, month),
+                            document_rows.stated_totals(conn, month))
 
 
 def month_requests(conn: Connection, start: datetime, end: datetime) -> float:
