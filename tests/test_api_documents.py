@@ -191,6 +191,11 @@ def test_a_months_costs_are_apollo_costs_on_the_same_file_with_requests(costs, c
     assert [{k: x[k] for k in shared} for x in platform["lines"]] == [
         {k: x[k] for k in shared} for x in cli["lines"]]
     assert {k: platform["total"][k] for k in cli["total"]} == cli["total"]
+    # the stored table flags what the file does: its stated 18% against the lines' 15.0%
+    assert [(f["kind"], f["field"], f["stated"], f["computed"]) for f in platform["flags"]] == [
+        (f["kind"], f["field"], f["stated"], f["computed"]) for f in cli["flags"]]
+    assert ("mismatch", "optimization_potential", "18%", "15.0%") in [
+        (f["kind"], f["field"], f["stated"], f["computed"]) for f in platform["flags"]]
     # by hand: the document's six lines
     assert platform["total"]["monthly_cost"] == 33_060
     assert platform["total"]["annual_cost"] == 396_720

@@ -457,11 +457,25 @@ class CostTotalOut(BaseModel):
     per_million_requests: float | None
 
 
+class CostFlagOut(BaseModel):
+    kind: str = Field(description="mismatch (the stated figure is not the computed one), "
+                                  "rounded (it is, rounded) or unchecked.")
+    line: int | None = Field(description="The row of the source that states it.")
+    component: str = Field(description="The line, or Total.")
+    field: str
+    stated: str
+    computed: str
+    message: str
+
+
 class CostSourceOut(BaseModel):
     source: str
     currency: str
     lines: list[CostLineOut]
     total: CostTotalOut
+    flags: list[CostFlagOut] = Field(description="What the source states (its Total row, "
+                                                 "annual and per-user cells) against what "
+                                                 "its lines give.")
 
 
 class CostsOut(BaseModel):

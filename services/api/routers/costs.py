@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from services.api.deps import Conn, Reader, bad_parameter, json_response, state
 from services.api.schemas import (
+    CostFlagOut,
     CostLineOut,
     CostSourceOut,
     CostsOut,
@@ -75,7 +76,10 @@ def _source(summary: CostSummary, requests: float) -> CostSourceOut:
             cost_per_user=_f(summary.cost_per_user), potential_ratio=_f(summary.potential_ratio),
             potential_monthly=_f(summary.potential_monthly),
             potential_coverage=_f(summary.potential_coverage),
-            per_million_requests=cost_per_million(summary.monthly_total, requests)))
+            per_million_requests=cost_per_million(summary.monthly_total, requests)),
+        flags=[CostFlagOut(kind=f.kind, line=f.line, component=f.component, field=f.field,
+                           stated=f.stated, computed=f.computed, message=f.message)
+               for f in summary.flags])
 
 
 @router.get("", response_model=CostsOut, responses=responses(304, 401, 403))
