@@ -13,6 +13,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import context, data, shell
+from dashboard.data.targets import down_sources
 from services.errors import ConfigError, StoreError
 from services.files import mask_url
 
@@ -48,6 +49,13 @@ if problem is not None:
     st.stop()
 if every is not None:
     shell.start_timer(every)
+down = down_sources(int(time.time()) // 60 * 60)
+if down:
+    names = "; ".join(f"**{collector}** {mask_url(target)}: {mask_url(error)[:160]}"
+                      for collector, target, error in down[:5])
+    more = f" (and {len(down) - 5} more)" if len(down) > 5 else ""
+    st.warning(f"**A source is down**, so its figures stop at its last good run: {names}"
+               f"{more}. [Targets](/targets) has every run.", icon=":material/cloud_off:")
 try:
     page.run()
 except (SQLAlchemyError, StoreError) as exc:  # the store went away during this run

@@ -136,6 +136,32 @@ def test_an_empty_store_says_what_to_run(monkeypatch, tmp_path):
     assert "is empty" in error and "apollo db upgrade" in error
 
 
+def test_a_source_whose_newest_run_failed_is_a_banner_and_a_failed_scrape_is_not(
+        monkeypatch, tmp_path):
+    """A source (documents, Prometheus, ClickHouse, OpenCost) down is said on every page;
+    a scrape target down is the Targets page's and the overview's figure, not a banner."""
+    from collectors.runs import RunResult, record_run
+
+    url, engine, now = seeded(tmp_path, 5)
+    runs = [RunResult("costs", "docs/platform/costs.md", errors=["costs.md:3: no table"]),
+            RunResult("roadmap", "docs/platform/roadmap.md"),
+            RunResult("scrape", "http://10.0.0.6:8080/metrics", errors=["refused"]),
+            # an older failure of ClickHouse, then a good run: up again
+            RunResult("clickhouse", "chdb:///x", errors=["too many parts"]),
+            RunResult("clickhouse", "chdb:///x")]
+    with engine.begin() as conn:
+        for i, run in enumerate(runs):
+            run.started_at = datetime.fromtimestamp(now - 600 + i, UTC)
+            record_run(conn, run.finish())
+    app_env(monkeypatch, url)
+    app = run_page("service.py")
+    assert not app.exception
+    [warning] = [w for w in texts(app, "warning") if "A source is down" in w]
+    assert "costs" in warning and "costs.md:3: no table" in warning
+    assert "refused" not in warning and "clickhouse" not in warning
+    assert "roadmap" not in warning
+
+
 def test_a_broken_configuration_is_a_banner(monkeypatch, tmp_path):
     broken = tmp_path / "apollo.yaml"
     broken.write_text("services:\n  - slug: Not A Slug\n")

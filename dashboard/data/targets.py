@@ -205,6 +205,24 @@ def runs_over_time(conn: Connection, start: int, end: int, step: int) -> pd.Data
 # --- cached for the page ----------------------------------------------------------------------
 
 
+SOURCE_LOOKBACK_S = 3600  # a source whose newest run in the last hour failed is down
+
+
+def sources_down(conn: Connection, now: int) -> list[tuple[str, str, str]]:
+    """(collector, target, first error line) of every source (a collector other than the
+    page scraper: Prometheus, ClickHouse, documents, OpenCost, …) whose newest run in the
+    last hour failed. Scrape targets are the Targets page's and the overview's."""
+    latest = _latest(conn, _utc(now - SOURCE_LOOKBACK_S), _utc(now + 1))
+    return [(run["collector"], run["target"], (run["message"] or run["status"]).split("\n")[0])
+            for run in latest if run["collector"] != SCRAPE and run["status"] != "ok"]
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def down_sources(now: int) -> list[tuple[str, str, str]]:
+    with connect() as conn:
+        return sources_down(conn, now)
+
+
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def targets(start: int, end: int) -> pd.DataFrame:
     with connect() as conn:
