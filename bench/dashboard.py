@@ -582,8 +582,10 @@ class DataTime:
     problem: str | None = None
 
 
-def run_in_apptest(spec: Any, params: dict[str, str]) -> tuple[float, float, str | None]:
-    """Seconds of an uncached and of a cached run of the page through the shell."""
+def run_in_apptest(spec: Any, params: dict[str, str],
+                   recorder: Recorder) -> tuple[float, float, str | None]:
+    """Seconds of an uncached run of the page through the shell (its data calls recorded)
+    and of a cached one right after it (not recorded)."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -598,7 +600,10 @@ def run_in_apptest(spec: Any, params: dict[str, str]) -> tuple[float, float, str
         return time.perf_counter() - started, app
 
     st.cache_data.clear()
-    uncached, app = once()
+    try:
+        uncached, app = once()
+    finally:
+        recorder.restore()
     cached, _ = once()
     problem = None
     if app.exception:
@@ -617,11 +622,10 @@ def data_phase(args: argparse.Namespace, pages: list[Any],
         for spec in pages:
             recorder = Recorder()
             try:
-                try:
-                    uncached, cached, problem = run_in_apptest(spec, params)
-                except Exception as exc:  # a page that does not finish is reported
-                    uncached = cached = None
-                    problem = f"{type(exc).__name__}: {str(exc)[:200]}"
+                uncached, cached, problem = run_in_apptest(spec, params, recorder)
+            except Exception as exc:  # a page that does not finish is reported
+                uncached = cached = None
+                problem = f"{type(exc).__name__}: {str(exc)[:200]}"
             finally:
                 recorder.restore()
             calls = recorder.calls
@@ -665,6 +669,14 @@ def verdict(ok: bool, text: str) -> str:
 
 def report(app: Figures, floor: Figures, pages: list[Any], seen: dict[str, Any],
            data: list[DataTime]) -> None:
+    if app.values:
+        browser_report(app, floor, pages, seen)
+    if data:
+        data_report(data)
+
+
+def browser_report(app: Figures, floor: Figures, pages: list[Any],
+                   seen: dict[str, Any]) -> None:
     overview = pages[0]
     print()
     shown = seen.get("overview", {})
@@ -717,21 +729,25 @@ def report(app: Figures, floor: Figures, pages: list[Any], seen: dict[str, Any],
         print("pages as drawn: " + "; ".join(drawn))
     for note in app.notes + floor.notes:
         print(f"!! {note}")
-    if data:
-        print()
-        print(f"{'data time (server side)':<38}{'range':>6}{'median ms':>10}{'run s':>7}"
-              f"{'cached':>7}  {'slowest call (median ms)':<40}target")
-        for d in data:
-            value = statistics.median(d.total_ms) if d.total_ms else None
-            slow = ", ".join(f"{n} {ms:.0f}" for n, ms in d.slowest[:2]) or "no data call"
-            judged = verdict(value is not None and value < TARGET_DATA_MS,
-                             f"< {TARGET_DATA_MS:g} ms")
-            print(f"{d.page:<38}{d.range_label:>6}{fmt(value, '.0f'):>10}"
-                  f"{fmt(d.run_uncached_s):>7}{fmt(d.run_cached_s):>7}  {slow:<40}{judged}")
-            if d.problem:
-                print(f"  !! {d.page} ({d.range_label}) in AppTest: {d.problem}")
-        print("run s / cached: the page's whole run through the shell in AppTest, with "
-              "st.cache_data empty / kept")
+
+
+def data_report(data: list[DataTime]) -> None:
+    print()
+    print(f"{'data time (server side)':<24}{'range':>6}{'median ms':>10}{'calls':>6}"
+          f"{'run s':>7}{'cached':>7}  {'slowest calls (median ms)':<46}target")
+    for d in data:
+        value = statistics.median(d.total_ms) if d.total_ms else None
+        slow = ", ".join(f"{n} {ms:.0f}" for n, ms in d.slowest[:2]) or "no data call"
+        judged = verdict(value is not None and value < TARGET_DATA_MS, f"< {TARGET_DATA_MS:g} ms")
+        print(f"{d.page:<24}{d.range_label:>6}{fmt(value, '.0f'):>10}{len(d.calls):>6}"
+              f"{fmt(d.run_uncached_s):>7}{fmt(d.run_cached_s):>7}  {slow:<46}{judged}")
+        if d.problem:
+            print(f"  !! {d.page} ({d.range_label}) in AppTest: {d.problem}")
+        if value is not None and value >= TARGET_DATA_MS:
+            print("    its calls (median ms): " + ", ".join(
+                f"{n} {ms:.0f}" for n, ms in d.slowest if ms >= 1))
+    print("calls: data calls of one run (the shell's included); run s / cached: the page's "
+          "whole run through the shell in AppTest, st.cache_data empty / kept")
 
 
 def switch_verdict(value: float | None) -> str:
