@@ -453,8 +453,8 @@ def test_the_lists_series_gives_the_report_the_minutes_sums(engine):
     from dataclasses import replace
     from datetime import timedelta
 
-    from services.store.slo_evaluation import evaluate, summary_series
     from services.store.slo_data import stored_series, window_lengths
+    from services.store.slo_evaluation import evaluate, summary_series
     from slo.model import Period
 
     _fill(engine)
