@@ -36,7 +36,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 from sqlalchemy import Connection, event, text
@@ -180,6 +180,16 @@ def maintain(conn: Connection, now: datetime | int, *, ahead: int = AHEAD_DAYS) 
         except SQLAlchemyError as exc:
             raise StoreError(f"{table}: cannot make day partitions: {_one_line(exc)}") from exc
     return made
+
+
+def whole_days(now: datetime, keep: timedelta) -> timedelta:
+    """`keep` lengthened so that the cut, `now - keep`, falls at the start of its UTC day.
+
+    What the retention job keeps of minute rows on PostgreSQL: it runs hourly, and a cut on
+    the hour would delete an hour of rows row by row each time (the cut's own day keeps
+    the DELETE path), leaving only emptied partitions to drop; at the day's start it drops
+    whole partitions and deletes nothing (minute rows stay between `keep` and a day more)."""
+    return now - datetime.fromtimestamp(day_of(to_epoch(now - keep)), UTC)
 
 
 def drop_days_before(conn: Connection, table: str, cutoff: int) -> tuple[int, int]:
