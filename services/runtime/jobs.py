@@ -37,6 +37,7 @@ from services.runtime.leases import RedisLeases
 from services.runtime.scheduler import Job
 from services.store.catalog import ServiceInfo, ensure_services
 from services.store.partitions import maintain as maintain_partitions
+from services.store.partitions import whole_days
 from services.store.rollup import apply_retention, roll_up
 from slo.model import SLO, EventRatio
 
@@ -243,8 +244,11 @@ def _housekeeping_jobs(settings: Settings, engine: Engine, clock: Callable[[], f
     def expire() -> list[RunResult]:
         run = RunResult("retention", "store")
         now = datetime.fromtimestamp(clock(), UTC)
+        minute_keep = retention.minute
+        if engine.dialect.name == "postgresql":  # drop whole day partitions, delete no row
+            minute_keep = whole_days(now, minute_keep)
         with engine.begin() as conn:
-            result = apply_retention(conn, now=now, minute_keep=retention.minute,
+            result = apply_retention(conn, now=now, minute_keep=minute_keep,
                                      hour_keep=retention.hour)
             runs_deleted = prune_runs(conn, before=now - retention.runs)
         run.samples = result.minute_rows_deleted + result.hour_rows_deleted + runs_deleted
