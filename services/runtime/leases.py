@@ -88,10 +88,10 @@ class OneReader:
 
     def _tell(self, mine: bool) -> None:
         if mine and self.reading is False:
-            log.warning("%s: this collector reads it now (lease %s taken over)", self.source,
-                        self.name)
+            log.warning("%s: this collector reads it now (the lease ran out and it took "
+                        "it)", self.source)
         elif not mine:
-            log.warning("%s: read by another collector (lease %s held by %s); this one "
-                        "skips its runs until that lease runs out", self.source, self.name,
+            log.warning("%s: read by another collector (lease held by %s); this one skips "
+                        "its runs until that lease runs out", self.source,
                         self.leases.holder(self.name) or "nobody now")
         self.reading = mine
