@@ -81,7 +81,6 @@ import argparse
 import contextlib
 import importlib
 import json
-import logging
 import os
 import pkgutil
 import shutil
@@ -97,13 +96,15 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
-for path in (ROOT, ROOT / "tests"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+for path in (str(ROOT / "tests"), str(ROOT)):  # ROOT first: `dashboard` is the package,
+    if path in sys.path:                       # not this file (its folder is on the path)
+        sys.path.remove(path)
+    sys.path.insert(0, path)
 
 from bench.alerting_outbox import OthersCpu  # noqa: E402
 from bench.api import END, sqlite_store  # noqa: E402
@@ -114,6 +115,8 @@ LOOPBACK_ONLY = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLU
 FLOOR_POINTS = 100
 FLOOR_ROWS = 8
 FLOOR_TITLE = "Floor"
+FLOOR_CHARTS = SimpleNamespace(title="Floor charts", url_path="charts", default=False)
+FLOOR_OVERVIEW = SimpleNamespace(title=FLOOR_TITLE, url_path="", default=True)
 TARGET_WARM_RATIO = 1.5
 TARGET_WARM_S = 3.5
 TARGET_SWITCH_S = 1.5
@@ -128,7 +131,7 @@ APPTEST_TIMEOUT_S = 180
 # the message, not the attribute, says that a run ended after an action.
 RECORDER_JS = """
 (() => {
-  const bench = window.__bench = {finished: []};
+  const bench = window.__bench = {finished: [], bytes: []};
   const finishedStatus = (buffer) => {
     const bytes = new Uint8Array(buffer);
     let i = 0;
@@ -154,6 +157,7 @@ RECORDER_JS = """
       super(...args);
       this.addEventListener('message', (event) => {
         if (!(event.data instanceof ArrayBuffer)) return;
+        bench.bytes.push([performance.now(), event.data.byteLength]);
         const status = finishedStatus(event.data);
         if (status === 0 || status === 3) bench.finished.push(performance.now());
       });
@@ -177,7 +181,11 @@ DRAWN_JS = """
     if (!chart.querySelector('.js-plotly-plot .main-svg')) return false;
   for (const frame of document.querySelectorAll('[data-testid="stDataFrame"]'))
     if (!frame.querySelector('canvas')) return false;
-  return performance.now();
+  const now = performance.now(), from = since === null ? 0 : since;
+  const ends = (window.__bench ? window.__bench.finished : []).filter((t) => t >= from);
+  const bytes = (window.__bench ? window.__bench.bytes : []).filter(([t]) => t >= from)
+    .reduce((sum, [, n]) => sum + n, 0);
+  return {at: now, finished: ends.length ? ends[ends.length - 1] : null, bytes};
 }
 """
 
@@ -213,8 +221,9 @@ COUNT_JS = """
 """
 
 FLOOR_SCRIPT = '''
-"""The floor: what Streamlit and plotly.js cost on this machine for a page of {charts}
-plotly line charts of {points} points and {frames} dataframes of {rows} rows."""
+"""The floor: what Streamlit and plotly.js cost on this machine. Two pages in st.navigation:
+the overview's counterpart ({charts} plotly line charts of {points} points, {frames}
+dataframes of {rows} rows) and the chart page's ({charts_b} charts, {frames_b} frames)."""
 
 import numpy as np
 import pandas as pd
@@ -222,20 +231,35 @@ import plotly.graph_objects as go
 import streamlit as st
 
 st.set_page_config(page_title="{title}", layout="wide")
-st.title("{title}")
-st.caption("{charts} charts of {points} points, {frames} dataframes of {rows} rows")
-x = pd.date_range("2026-11-03 10:00", periods={points}, freq="min", tz="UTC")
-trend = [np.sin(np.arange({points}) / 9 + i).round(3).tolist() for i in range({rows})]
-for i in range({frames}):
-    st.dataframe(pd.DataFrame({{"name": [f"service {{j}}" for j in range({rows})],
-                               "value": np.arange({rows}) * 1.5 + i, "trend": trend}}),
-                 hide_index=True, width="stretch",
-                 column_config={{"trend": st.column_config.LineChartColumn()}})
-columns = st.columns(2)
-for i in range({charts}):
-    figure = go.Figure(go.Scatter(x=x, y=np.sin(np.arange({points}) / 7 + i), mode="lines"))
-    figure.update_layout(title=f"chart {{i + 1}}", height=320)
-    columns[i % 2].plotly_chart(figure, width="stretch", theme="streamlit")
+X = pd.date_range("2026-11-03 10:00", periods={points}, freq="min", tz="UTC")
+TREND = [np.sin(np.arange({points}) / 9 + i).round(3).tolist() for i in range({rows})]
+
+
+def draw(title, charts, frames):
+    st.title(title)
+    st.caption(f"{{charts}} charts of {points} points, {{frames}} dataframes of {rows} rows")
+    for i in range(frames):
+        st.dataframe(pd.DataFrame({{"name": [f"service {{j}}" for j in range({rows})],
+                                   "value": np.arange({rows}) * 1.5 + i, "trend": TREND}}),
+                     hide_index=True, width="stretch",
+                     column_config={{"trend": st.column_config.LineChartColumn()}})
+    columns = st.columns(2)
+    for i in range(charts):
+        figure = go.Figure(go.Scatter(x=X, y=np.sin(np.arange({points}) / 7 + i), mode="lines"))
+        figure.update_layout(title=f"chart {{i + 1}}", height=320)
+        columns[i % 2].plotly_chart(figure, width="stretch", theme="streamlit")
+
+
+def overview():
+    draw("{title}", {charts}, {frames})
+
+
+def charts():
+    draw("{title_b}", {charts_b}, {frames_b})
+
+
+st.navigation([st.Page(overview, title="{title}", default=True),
+               st.Page(charts, title="{title_b}", url_path="{path_b}")]).run()
 '''
 
 
@@ -333,24 +357,47 @@ def free_port() -> int:
     return api_free_port()
 
 
-def write_floor(directory: Path, charts: int, frames: int) -> Path:
+def write_floor(directory: Path, overview: dict[str, Any], charts: dict[str, Any]) -> Path:
+    """floor.py: the overview's counts on its first page, the chart page's on its second."""
     script = directory / "floor.py"
     script.write_text(textwrap.dedent(FLOOR_SCRIPT).format(
-        charts=charts, frames=frames, points=FLOOR_POINTS, rows=FLOOR_ROWS, title=FLOOR_TITLE))
+        charts=overview["charts"], frames=overview["frames"], charts_b=charts["charts"],
+        frames_b=charts["frames"], points=FLOOR_POINTS, rows=FLOOR_ROWS, title=FLOOR_TITLE,
+        title_b=FLOOR_CHARTS.title, path_b=FLOOR_CHARTS.url_path))
     return script
 
 
+def chart_page(pages: list[Any], seen: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The page drawn with the most plotly charts (the floor's second page copies it)."""
+    drawn = [(seen[p.url_path], p) for p in pages[1:] if p.url_path in seen]
+    if not drawn:
+        return None, {"charts": 1, "frames": 0}
+    found, spec = max(drawn, key=lambda x: (x[0]["charts"], x[0]["frames"]))
+    return spec, found
+
+
 # --- the browser ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Taken:
+    """One figure: seconds until drawn, of them the seconds after the server's run ended
+    (its ScriptFinished message: what the browser still had to draw), and the KiB the
+    websocket brought meanwhile."""
+
+    seconds: float
+    after_run_s: float | None
+    kib: float
 
 
 @dataclass
 class Figures:
     """Seconds per figure name, one entry per run (None: not drawn within the timeout)."""
 
-    values: dict[str, list[float | None]] = field(default_factory=dict)
+    values: dict[str, list[Taken | None]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    def add(self, name: str, value: float | None) -> None:
+    def add(self, name: str, value: Taken | None) -> None:
         self.values.setdefault(name, []).append(value)
 
 
@@ -387,8 +434,9 @@ class Browser:
                 "127.0.0.1", "localhost", "::1"):
             self.outside.append(request.url)
 
-    def drawn(self, page: Any, title: str, since: float | None) -> float | None:
-        """performance.now() (ms) when the page is drawn, None when not within the timeout."""
+    def drawn(self, page: Any, title: str, since: float | None) -> Taken | None:
+        """From `since` (performance.now(), ms; None: navigation start) until the page is
+        drawn; None when not within the timeout."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         try:
@@ -401,9 +449,14 @@ class Browser:
         found = page.evaluate(COUNT_JS)
         if found["exceptions"]:
             self.exceptions[title] = max(self.exceptions.get(title, 0), found["exceptions"])
-        return float(handle.json_value())
+        found = handle.json_value()
+        start = 0.0 if since is None else since
+        finished = found["finished"]
+        return Taken((found["at"] - start) / 1000,
+                     None if finished is None else (found["at"] - finished) / 1000,
+                     found["bytes"] / 1024)
 
-    def first_paint(self, page: Any, url: str, title: str) -> float | None:
+    def first_paint(self, page: Any, url: str, title: str) -> Taken | None:
         """Seconds from navigation start until drawn."""
         from playwright.sync_api import Error as PlaywrightError
 
@@ -412,18 +465,16 @@ class Browser:
         except PlaywrightError as exc:
             self.problems.append(f"{url}: {str(exc).splitlines()[0]}")
             return None
-        at = self.drawn(page, title, None)
-        return None if at is None else at / 1000
+        return self.drawn(page, title, None)
 
-    def rerun(self, page: Any, title: str) -> float | None:
+    def rerun(self, page: Any, title: str) -> Taken | None:
         """Seconds from the "r" key until drawn again."""
         page.mouse.click(VIEWPORT["width"] - 40, VIEWPORT["height"] - 20)  # focus: the page
         since = float(page.evaluate("performance.now()"))
         page.keyboard.press("r")
-        at = self.drawn(page, title, since)
-        return None if at is None else (at - since) / 1000
+        return self.drawn(page, title, since)
 
-    def switch(self, page: Any, spec: Any) -> float | None:
+    def switch(self, page: Any, spec: Any) -> Taken | None:
         """Seconds from a click on the sidebar's link to the page until drawn."""
         path = "/" if spec.default else f"/{spec.url_path}"
         since = page.evaluate("""(path) => {
@@ -437,8 +488,7 @@ class Browser:
         if since is None:
             self.problems.append(f"no link to {path} in the sidebar")
             return None
-        at = self.drawn(page, spec.title, float(since))
-        return None if at is None else (at - float(since)) / 1000
+        return self.drawn(page, spec.title, float(since))
 
 
 def counts(page: Any) -> dict[str, Any]:
@@ -482,6 +532,7 @@ def app_session(browser: Browser, address: str, query: str, pages: list[Any],
 
 
 def floor_session(browser: Browser, address: str, out: Figures) -> None:
+    """As app_session, on the floor: its overview, then its chart page."""
     context = browser.context()
     try:
         page = context.new_page()
@@ -490,7 +541,12 @@ def floor_session(browser: Browser, address: str, out: Figures) -> None:
         page.close()
         warm = browser.first_paint(warm_page, address, FLOOR_TITLE)
         out.add("warm", warm)
-        out.add("rerun", None if warm is None else browser.rerun(warm_page, FLOOR_TITLE))
+        if warm is None:
+            return
+        out.add("rerun", browser.rerun(warm_page, FLOOR_TITLE))
+        out.add("first:charts", browser.switch(warm_page, FLOOR_CHARTS))
+        out.add("back:overview", browser.switch(warm_page, FLOOR_OVERVIEW))
+        out.add("cached:charts", browser.switch(warm_page, FLOOR_CHARTS))
     finally:
         context.close()
 
@@ -506,7 +562,7 @@ def browser_phase(args: argparse.Namespace, env: dict[str, str], work: Path, que
             with apollo_dashboard(env, work) as address:
                 app_session(browser, address, query, pages, app, seen)
             shown = seen.get("overview", {"charts": 0, "frames": 0})
-            script = write_floor(work, shown["charts"], shown["frames"])
+            script = write_floor(work, shown, chart_page(pages, seen)[1])
             with floor_server(script, env, args.page_timeout) as address:
                 floor_session(browser, address, floor)
             progress(f"browser run {run + 1} of {args.runs} done")
@@ -659,8 +715,17 @@ def median(values: list[float | None]) -> float | None:
     return statistics.median(done)
 
 
-def runs_text(values: list[float | None]) -> str:
-    return " ".join("—" if v is None else f"{v:.2f}" for v in values)
+def medians(taken: list[Taken | None]) -> tuple[float | None, float | None, float | None]:
+    """(seconds, seconds after the run, KiB): medians over the runs."""
+    seconds = median([t.seconds if t else None for t in taken])
+    done = [t for t in taken if t is not None]
+    after = [t.after_run_s for t in done if t.after_run_s is not None]
+    return (seconds, statistics.median(after) if after else None,
+            statistics.median(t.kib for t in done) if done else None)
+
+
+def runs_text(taken: list[Taken | None]) -> str:
+    return " ".join("—" if t is None else f"{t.seconds:.2f}" for t in taken)
 
 
 def verdict(ok: bool, text: str) -> str:
@@ -678,44 +743,55 @@ def report(app: Figures, floor: Figures, pages: list[Any], seen: dict[str, Any],
 def browser_report(app: Figures, floor: Figures, pages: list[Any],
                    seen: dict[str, Any]) -> None:
     overview = pages[0]
-    print()
     shown = seen.get("overview", {})
-    print(f"overview as drawn: {shown.get('charts', '?')} plotly charts, "
-          f"{shown.get('frames', '?')} dataframes; floor: the same counts, "
-          f"{FLOOR_POINTS}-point charts, {FLOOR_ROWS}-row frames with a {FLOOR_POINTS}-point "
-          "sparkline column")
-    print(f"{'figure':<38}{'median s':>9}{'floor s':>9}{'ratio':>7}  {'runs (s)':<32}target")
-    rows = [("cold first paint, " + overview.title, "cold", None),
-            ("warm first paint, " + overview.title, "warm", "warm"),
-            ("cached rerun (r), " + overview.title, "rerun", "rerun")]
-    for label, key, target in rows:
-        value = median(app.values.get(key, []))
-        base = median(floor.values.get(key, []))
+    chart_spec, charted = chart_page(pages, seen)
+    print()
+    print(f"floor: two pages as counted here, {FLOOR_POINTS}-point charts and {FLOOR_ROWS}-row "
+          f"frames with a {FLOOR_POINTS}-point sparkline column: the overview's "
+          f"({shown.get('charts', '?')} plotly charts, {shown.get('frames', '?')} dataframes) "
+          f"and the page with the most charts, "
+          f"{chart_spec.title if chart_spec else '(none)'}'s ({charted['charts']} charts, "
+          f"{charted['frames']} dataframes), its switches beside that page's")
+    print(f"{'figure':<38}{'median s':>9}{'after':>7}{'KiB':>7}{'floor s':>9}{'ratio':>7}"
+          f"  {'runs (s)':<31}target")
+
+    def line(label: str, taken: list[Taken | None], base: float | None, runs: str,
+             judged: str) -> None:
+        value, after, kib = medians(taken)
         ratio = value / base if value is not None and base else None
-        if target == "warm":
-            judged = (verdict(value is not None and ratio is not None
-                              and ratio <= TARGET_WARM_RATIO and value < TARGET_WARM_S,
-                              f"≤ {TARGET_WARM_RATIO:g}x floor and < {TARGET_WARM_S:g} s"))
-        elif target == "rerun":
-            judged = verdict(value is not None and value < TARGET_RERUN_S,
-                             f"< {TARGET_RERUN_S:g} s")
-        else:
-            judged = "(no target)"
-        print(f"{label:<38}{fmt(value):>9}{fmt(base):>9}"
-              f"{'—' if ratio is None else f'{ratio:.2f}x':>7}  "
-              f"{runs_text(app.values.get(key, [])):<32}{judged}")
+        print(f"{label:<38}{fmt(value):>9}{fmt(after):>7}{fmt(kib, ',.0f'):>7}"
+              f"{fmt(base) if base is not None else '':>9}"
+              f"{(f'{ratio:.2f}x' if ratio is not None else ''):>7}  {runs:<31}{judged}")
+
+    floors = {k: medians(floor.values.get(k, []))[0] for k in ("cold", "warm", "rerun")}
+    warm = medians(app.values.get("warm", []))[0]
+    warm_ok = (warm is not None and floors["warm"] is not None
+               and warm <= TARGET_WARM_RATIO * floors["warm"] and warm < TARGET_WARM_S)
+    rerun = medians(app.values.get("rerun", []))[0]
+    for label, key, judged in (
+            ("cold first paint", "cold", "(no target)"),
+            ("warm first paint", "warm", verdict(warm_ok, f"≤ {TARGET_WARM_RATIO:g}x floor "
+                                                          f"and < {TARGET_WARM_S:g} s")),
+            ("cached rerun (r)", "rerun", verdict(rerun is not None and rerun < TARGET_RERUN_S,
+                                                  f"< {TARGET_RERUN_S:g} s"))):
+        taken = app.values.get(key, [])
+        line(f"{label}, {overview.title}", taken, floors[key], runs_text(taken), judged)
     for spec in pages[1:]:
         for kind in ("first", "cached"):
-            values = app.values.get(f"{kind}:{spec.url_path}", [])
-            value = median(values)
-            label = f"switch to {spec.title} ({'first visit' if kind == 'first' else 'cached'})"
-            print(f"{label:<38}{fmt(value):>9}{'':>9}{'':>7}  {runs_text(values):<32}"
-                  f"{switch_verdict(value)}")
+            taken = app.values.get(f"{kind}:{spec.url_path}", [])
+            word = "first visit" if kind == "first" else "cached"
+            base = medians(floor.values.get(f"{kind}:charts", []))[0] \
+                if spec is chart_spec else None
+            line(f"switch to {spec.title} ({word})", taken, base, runs_text(taken),
+                 switch_verdict(medians(taken)[0]))
     back = app.values.get("back:overview", [])
-    value = median(back)
-    print(f"{'switch to ' + overview.title:<38}{fmt(value):>9}{'':>9}{'':>7}  "
-          f"{f'{len(back)} switches':<32}{switch_verdict(value)}")
-    print("floor runs (s): " + "; ".join(f"{k} {runs_text(v)}" for k, v in floor.values.items()))
+    line(f"switch to {overview.title}", back, medians(floor.values.get("back:overview", []))[0],
+         f"{len(back)} switches", switch_verdict(medians(back)[0]))
+    print("after: seconds from the server's end of the run (ScriptFinished) until drawn; "
+          "KiB: websocket bytes meanwhile")
+    print("floor: " + "; ".join(
+        f"{k} {runs_text(v)} (after {fmt(medians(v)[1])}, {fmt(medians(v)[2], ',.0f')} KiB)"
+        for k, v in floor.values.items()))
     drawn = []
     for spec in pages:
         found = seen.get("overview" if spec is overview else spec.url_path)
@@ -779,8 +855,13 @@ def main() -> None:
     parser.add_argument("--skip-data", action="store_true")
     args = parser.parse_args()
 
-    logging.getLogger("streamlit").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
+    # Streamlit's loggers, before anything imports it: no "No runtime found" or "missing
+    # ScriptRunContext" at every cached call made outside Streamlit.
+    os.environ["STREAMLIT_LOGGER_LEVEL"] = "error"
+    from streamlit.logger import set_log_level
+
+    set_log_level("error")
     print(machine_line(), flush=True)
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     started = OthersCpu()
