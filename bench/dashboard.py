@@ -25,15 +25,17 @@ host is counted and printed. Viewport 1600 x 1000.
 
 "Drawn" (the one predicate every figure waits for, checked by Playwright on every
 animation frame): Streamlit's app element says its script is not running
-(`[data-testid=stApp][data-test-script-state=notRunning]`), and, for a switch or a rerun,
-the server's ScriptFinished message for a run arrived after the click or key press (a
-script installed before the page loads reads it off the websocket); the page's title
-(`h1`) is the page's;
-no element is stale (`data-stale=true`, left from the previous run), no skeleton or
-spinner shows; every plotly chart (`[data-testid=stPlotlyChart]`) holds a
-`.js-plotly-plot` with its `.main-svg`, and every dataframe (`[data-testid=stDataFrame]`)
-its canvas. The time is `performance.now()` in the page at the first frame where all of
-that holds.
+(`[data-testid=stApp][data-test-script-state=notRunning]`); for a switch or a rerun, the
+server's ScriptFinished message for a run arrived after the click or key press (a script
+installed before the page loads reads it off the websocket: a fast run's "running" state
+may never reach the DOM); the page's title (`h1`) is the page's; no element is stale
+(`data-stale=true`, left from the previous run), no skeleton or spinner shows; every
+plotly chart (`[data-testid=stPlotlyChart]`) holds a `.js-plotly-plot` with its
+`.main-svg`, and every dataframe (`[data-testid=stDataFrame]`) its canvas. The time is
+`performance.now()` in the page at the first frame where all of that holds. Beside it:
+"after", the part after the ScriptFinished message arrived (what the browser still had to
+draw once the server was done; the rest is the server's run, the transfer and the
+browser's work while deltas streamed in), and the websocket's KiB meanwhile.
 
 - cold first paint: a fresh `apollo dashboard` process (healthy on /_stcore/health) and a
   fresh browser context; navigation start (`performance.timeOrigin`) until drawn. The
@@ -43,15 +45,19 @@ that holds.
   30 s, still there); navigation start until drawn.
 - cached rerun: on the warm page, the "r" key (Streamlit's rerun), from just before the
   key press until drawn again.
-- page switch: a click on the sidebar's link to each page in turn, from the click until
-  the page is drawn: first the page's first visit on this server ("first visit": its
-  data read), then back to the overview, then the page again ("cached": its reads a few
-  seconds old, still in `st.cache_data`). "Fleet overview" is the switch back to it.
-- floor: a script written to a temp dir (`floor.py`: a title and, as many as the
-  overview shows, plotly line charts of 100 points and dataframes of 8 rows with a
-  100-point sparkline column), served with `apollo dashboard`'s Streamlit options
-  (services.runtime.processes.dashboard_command), fresh process each time, measured the
-  same way (cold, warm, rerun).
+- page switch: on that page, a click on the sidebar's link to each page in turn, from the
+  click until the page is drawn: first the page's first visit ("first visit": its data
+  read on this server, and whatever the browser loads for its first element of a kind in
+  this tab, such as plotly.js for the first chart), then back to the overview, then the
+  page again ("cached": its reads seconds old, still in `st.cache_data`). "Fleet
+  overview" is the switch back to it (every page's turn counts).
+- floor: an app written to a temp dir (`floor.py`, two pages in st.navigation), served
+  with `apollo dashboard`'s Streamlit options (services.runtime.processes
+  .dashboard_command), a fresh process each time, measured the same way: its overview
+  holds a title and as many plotly line charts of 100 points and dataframes of 8 rows
+  (with a 100-point sparkline column) as the overview was drawn with (cold, warm, rerun);
+  its second page as many as the page drawn with the most plotly charts (first visit,
+  back, cached), printed beside that page's switches.
 
 Each figure is taken in `--runs` sessions (a fresh server each), the app's and the floor's
 sessions interleaved; the median is printed with every run. A wait is bounded by
