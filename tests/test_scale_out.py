@@ -372,7 +372,7 @@ def play(s: Scenario, ports: dict[str, int]) -> None:
              "every target scraped into both databases", s)
     s.t_ready = time.time()
     # one minute that every collector saw whole, written (a scrape after its end, a round)
-    sleep_until(next_minute(s.t_ready) + 60 + INTERVAL_S + 2)
+    whole_minute_written(s, next_minute(s.t_ready))
     s.leases_before = leases(s.redis_url)
     s.pages_before = {name: metrics_page(ports[name]) for name in ("a", "b")}
     held = {name: sum(owner == s.owners[name] for owner in s.leases_before.values())
@@ -396,12 +396,24 @@ def play(s: Scenario, ports: dict[str, int]) -> None:
     wait_for(lambda: max(scraped_since_kill()) < math.inf, 3 * INTERVAL_S + 5,
              "the survivor scraped every target", s)
     # and one minute after the take-over, whole
-    sleep_until(next_minute(max(scraped_since_kill())) + 60 + INTERVAL_S + 2)
+    whole_minute_written(s, next_minute(max(scraped_since_kill())))
     s.leases_after = leases(s.redis_url)
     s.page_after = metrics_page(ports[s.survivor])
     s.t_stop = time.time()
     for name in (s.survivor, "r"):
         s.exit_codes[name] = s.collectors[name].stop()
+
+
+def whole_minute_written(s: Scenario, minute: int) -> None:
+    """Wait until `minute` is over, and its rows of every instance in both databases."""
+    sleep_until(minute + 60 + INTERVAL_S + 1)
+    keys = set(s.targets.values())
+
+    def written() -> bool:
+        return all({(slug, inst) for slug, inst, m in service_rows(engine) if m == minute}
+                   >= keys for engine in (s.pair, s.reference))
+
+    wait_for(written, 5 * INTERVAL_S, f"the rows of minute {minute} in both databases", s)
 
 
 def window(s: Scenario) -> range:
