@@ -87,7 +87,12 @@ def buckets_from(conn: Connection, start: int, end: int, slugs: list[str]) -> pd
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def platform(start: int, end: int, resolution: Resolution, step: int,
-             environment: str | None, now: float) -> Platform:
+             environment: str | None, _now: float) -> Platform:
+    """The platform table over [start, end) with each service's status at `end`; `_now`
+    (the alerts' acknowledgements and silences in force) is left out of the cache key, as
+    its underscore tells st.cache_data: a page passes time.time(), and a key that changes
+    every run never hits (bench/dashboard.py: the overview's cached rerun re-read 141k
+    minute bucket rows each time)."""
     chosen = configs(environment)
     slugs = [c.slug for c in chosen]
     if not slugs:
@@ -101,7 +106,7 @@ def platform(start: int, end: int, resolution: Resolution, step: int,
         summary = service_summary(chosen, metrics[metrics["ts"] >= _utc(start)], buckets
                                   if first == start else buckets_from(conn, start, end, slugs))
         statuses = service_statuses(
-            conn, slugs, slos, end, now,
+            conn, slugs, slos, end, _now,
             {r.service: int(r.minutes) > 0 for r in summary.itertuples()})
     summary["status"] = [statuses[s].status.status for s in summary["service"]]
     summary["reasons"] = ["; ".join(r.message for r in statuses[s].status.reasons)
