@@ -676,6 +676,7 @@ def run_in_apptest(spec: Any, params: dict[str, str],
 def data_phase(args: argparse.Namespace, pages: list[Any],
                ranges: list[tuple[str, int, int]]) -> tuple[list[DataTime], float]:
     import streamlit as st
+    from streamlit.logger import set_log_level
 
     others = OthersCpu()
     out = []
@@ -690,6 +691,7 @@ def data_phase(args: argparse.Namespace, pages: list[Any],
                 problem = f"{type(exc).__name__}: {str(exc)[:200]}"
             finally:
                 recorder.restore()
+            set_log_level("error")  # AppTest set Streamlit's loggers from its config again
             calls = recorder.calls
             totals: list[float] = []
             each: dict[int, list[float]] = {i: [] for i in range(len(calls))}
