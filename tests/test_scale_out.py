@@ -610,16 +610,21 @@ def test_a_killed_collectors_targets_are_taken_over_once_its_leases_run_out(scen
     for url, (before, first) in gaps.items():
         # not before the lease ran out (no overlap), and within a round after it did
         assert LEASE_TTL_S - 1 <= first - before <= SILENCE_BOUND_S, (url, first - before)
-    # minutes lost: only those overlapping a taken-over target's silence, 2 at most each
+    # minutes lost: exactly those overlapping a taken-over target's silence (no one saw
+    # them whole: no row rather than a low one), 2 at most each; none of the others
     pair, reference = service_rows(s.pair), service_rows(s.reference)
+    lost = {}
     for url, (slug, instance) in s.targets.items():
         missing = {m for m in window(s) if (slug, instance, m) not in pair}
         assert all((slug, instance, m) in reference for m in window(s))
         if url in gaps:
-            assert missing <= overlapping_minutes(*gaps[url]), (url, missing)
+            assert missing == overlapping_minutes(*gaps[url]) & set(window(s)), (url, missing)
             assert len(missing) <= LOST_MINUTES_BOUND
+            lost[f"{slug} {instance}"] = len(missing)
         else:
             assert not missing, (url, missing)
+    print(f"\nsilences after the kill: {sorted(round(b - a, 2) for a, b in gaps.values())} s "
+          f"(TTL {LEASE_TTL_S} s); minutes lost per taken-over target: {lost}")
 
 
 def test_one_collector_reads_the_embedded_clickhouse_engine_per_interval(scenario):
@@ -643,6 +648,9 @@ def test_one_collector_reads_the_embedded_clickhouse_engine_per_interval(scenari
     after = [t for _, t, _, _ in done if t > s.t_kill]
     assert after and after[0] - s.t_kill <= SILENCE_BOUND_S
     assert runs_total(s.page_after, "clickhouse") > 0
+    print(f"\nClickHouse: {len(before)} runs in {span:.0f} s before the kill, all by {reader} "
+          f"(one reader's worth at most {one_reader:.0f}); the survivor's first "
+          f"{after[0] - s.t_kill:.1f} s after it")
 
 
 # --- the lease that guards the embedded engine, on its own -----------------------------------
