@@ -113,7 +113,7 @@ for path in (str(ROOT / "tests"), str(ROOT)):  # ROOT first: `dashboard` is the 
     sys.path.insert(0, path)
 
 from bench.alerting_outbox import OthersCpu  # noqa: E402
-from bench.api import END, sqlite_store  # noqa: E402
+from bench.api import END, free_port, sqlite_store  # noqa: E402
 from bench.machine import machine_line  # noqa: E402
 
 VIEWPORT = {"width": 1600, "height": 1000}
@@ -355,12 +355,6 @@ def floor_server(script: Path, env: dict[str, str], timeout_s: float) -> Iterato
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def free_port() -> int:
-    from bench.api import free_port as api_free_port
-
-    return api_free_port()
 
 
 def write_floor(directory: Path, overview: dict[str, Any], charts: dict[str, Any]) -> Path:
