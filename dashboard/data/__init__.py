@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine
 
 from services.config import Settings, load_settings
 from services.store import queries
+from services.store.catalog import service_labels
 from services.store.engine import make_engine
 from services.store.queries import Resolution
 
@@ -47,3 +48,16 @@ def service_metrics(start: datetime, end: datetime, resolution: Resolution) -> p
 def latency_buckets(start: datetime, end: datetime, resolution: Resolution) -> pd.DataFrame:
     with connect() as conn:
         return queries.latency_buckets(conn, start, end, resolution=resolution)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def services_in(environment: str | None) -> list[str] | None:
+    """Slugs of the configured services labelled with `environment` (the store's rows, the
+    configuration's labels or their scrape targets, as the API's filters read them);
+    None: every service (no environment chosen)."""
+    if environment is None:
+        return None
+    config = settings()
+    with connect() as conn:
+        labels = service_labels(conn, config, config.services)
+    return [c.slug for c in config.services if labels[c.slug].get("environment") == environment]

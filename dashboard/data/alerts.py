@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.data import TTL_S, connect, engine, settings
+from dashboard.data import TTL_S, connect, engine, services_in, settings
 from dashboard.figures.alerts import Pair, RuleInfo
 from services.alerting import read
 from services.alerting.policy import alert_rules
@@ -27,7 +27,6 @@ from services.alerting.silences import (
 from services.auth import AuthError, tokens_from_env
 from services.errors import InputError
 from services.files import mask_url, slo_catalog
-from services.store.catalog import service_labels
 from slo.durations import format_duration, parse_duration
 from slo.windows import slo_windows
 
@@ -82,18 +81,6 @@ def dead_letters() -> tuple[Rows, int]:
 def attempts(outbox_id: int) -> Rows:
     with connect() as conn:
         return read.attempts(conn, outbox_id)
-
-
-@st.cache_data(ttl=TTL_S)
-def services_in(environment: str | None) -> list[str] | None:
-    """Slugs of the configured services in `environment` (their labels' `environment`, as
-    the API's filters and the SLO pages read them); None: no environment chosen."""
-    if environment is None:
-        return None
-    config = settings()
-    with connect() as conn:
-        labels = service_labels(conn, config, config.services)
-    return [slug for slug, found in labels.items() if found.get("environment") == environment]
 
 
 def scoped(alert_rows: Rows, environment: str | None) -> Rows:

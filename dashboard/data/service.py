@@ -21,7 +21,6 @@ from services.errors import ConfigError, SourceUnavailable
 from services.files import slo_catalog
 from services.fleet.control import FleetControl
 from services.store import queries
-from services.store.catalog import service_labels
 from services.store.queries import Resolution
 from services.store.slo_data import budgets_left
 from slo.durations import format_duration
@@ -101,16 +100,6 @@ def status(slug: str, at: int, has_data: bool) -> ServiceStatus:
         found = service_statuses(conn, [slug], service_slos(slug), at, time.time(),
                                  {slug: has_data})
     return found[slug].status
-
-
-@st.cache_data(ttl=TTL_S, show_spinner=False)
-def services_in(environment: str) -> list[str]:
-    """The configured services labelled with `environment` (by the store's rows, the
-    configuration's labels or their scrape targets), as the API filters them."""
-    configs = settings().services
-    with connect() as conn:
-        labels = service_labels(conn, settings(), configs)
-    return [c.slug for c in configs if labels[c.slug].get("environment") == environment]
 
 
 def slo_table(lines: list[SloLine], from_text: str, to_text: str) -> pd.DataFrame:

@@ -17,12 +17,12 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Connection
 
-from dashboard.data import TTL_S, connect, settings
+from dashboard.data import TTL_S, connect, services_in, settings
 from dashboard.figures.slo import PairState, SloSummary
 from services.alerting.read import STATE_ORDER, alerts
 from services.errors import InputError
 from services.files import slo_catalog
-from services.store.catalog import service_labels, slo_labels
+from services.store.catalog import slo_labels
 from services.store.markers import attribution_markers
 from services.store.slo_data import stored_series
 from services.store.slo_evaluation import Evaluation, evaluate, period_seconds, summary_series
@@ -56,18 +56,6 @@ def catalog() -> tuple[list[SLO], str | None]:
 
 def find(slo_id: str) -> SLO | None:
     return next((s for s in catalog()[0] if s.id == slo_id), None)
-
-
-@st.cache_data(ttl=TTL_S, show_spinner=False)
-def services_in(environment: str | None) -> list[str] | None:
-    """Slugs of the configured services in `environment` (their labels' `environment`, as
-    the API's filters read them); None: every service (no environment chosen)."""
-    if environment is None:
-        return None
-    config = settings()
-    with connect() as conn:
-        labels = service_labels(conn, config, config.services)
-    return [slug for slug, found in labels.items() if found.get("environment") == environment]
 
 
 def scoped(slos: Sequence[SLO], environment: str | None) -> list[SLO]:

@@ -29,7 +29,7 @@ if not configs:
 
 # --- which service (URL: service=) ----------------------------------------------------------
 if view.environment:
-    scoped = service_data.services_in(view.environment)
+    scoped = data.services_in(view.environment)
     if scoped:
         configs = [c for c in configs if c.slug in scoped]
     else:
