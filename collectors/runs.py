@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from services.store.models import CollectorRun
+from services.store.rollup import affected_rows
 
 
 @dataclass
@@ -58,4 +59,4 @@ def record_run(conn: Connection, run: RunResult) -> int:
 def prune_runs(conn: Connection, *, before: datetime) -> int:
     """Delete runs that started before `before` (retention); returns how many."""
     table = CollectorRun.__table__
-    return conn.execute(table.delete().where(table.c.started_at < before)).rowcount or 0
+    return affected_rows(conn.execute(table.delete().where(table.c.started_at < before)))

@@ -330,3 +330,14 @@ def test_services_are_registered_once_and_updated(engine):
         name = conn.execute(sa.text("SELECT name FROM services")).scalar()
     assert first == again
     assert name == "API Gateway"
+
+
+@pytest.mark.parametrize(("rowcount", "counted"), [(-1, 0), (None, 0), (0, 0), (7, 7)])
+def test_rows_a_driver_does_not_count_are_none_not_minus_one(rowcount, counted):
+    """psycopg says -1 when it does not know; counted as -1 it made the retention run's
+    samples negative and the collector's own counter refused them, skipping the round."""
+    from types import SimpleNamespace
+
+    from services.store.rollup import affected_rows
+
+    assert affected_rows(SimpleNamespace(rowcount=rowcount)) == counted

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Select, Table, case, delete, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +34,12 @@ MARKS: Table = RollupMark.__table__  # type: ignore[assignment]
 _KIND_OF = {kind.minute.name: kind.name for kind in KINDS}
 MARKED_TABLES = frozenset(_KIND_OF)  # the minute tables whose writes leave a mark
 MARKS_OF = {kind.name: kind.minute for kind in KINDS}
+
+
+def affected_rows(result: Any) -> int:
+    """Rows a statement changed: the driver says -1 when it does not know (psycopg on some
+    statements), which would count as minus one (a negative counter crashed a round)."""
+    return max(result.rowcount or 0, 0)
 
 
 def rolled_select(kind: SeriesKind, level: Level, start: int, end: int) -> Select:
@@ -71,7 +78,7 @@ def _roll(conn: Connection, kind: SeriesKind, resolution: Resolution, start: int
     stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updated)
     # SQLAlchemy 2.1 closes an INSERT's cursor before it reads the count unless told to
     # keep it: psycopg then says -1, and the roll-up rows counted on PostgreSQL were -1 each
-    return conn.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount or 0
+    return affected_rows(conn.execute(stmt, execution_options={"preserve_rowcount": True}))
 
 
 def mark_written(conn: Connection, table: Table, oldest: int, newest: int) -> None:
@@ -164,6 +171,5 @@ def apply_retention(
 def _delete_before(conn: Connection, kind: SeriesKind, resolution: Resolution,
                    cutoff: int) -> int:
     level = kind.level(resolution)
-    return conn.execute(
-        delete(level.table).where(level.table.c[level.time] < cutoff)
-    ).rowcount or 0
+    return affected_rows(conn.execute(
+        delete(level.table).where(level.table.c[level.time] < cutoff)))
