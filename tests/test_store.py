@@ -341,3 +341,23 @@ def test_rows_a_driver_does_not_count_are_none_not_minus_one(rowcount, counted):
     from services.store.rollup import affected_rows
 
     assert affected_rows(SimpleNamespace(rowcount=rowcount)) == counted
+
+
+def test_a_slug_another_process_just_registered_is_taken_not_refused(engine):
+    """Two collectors starting together both find an SLO (or service) missing; the second
+    insert is a no-op and both get the one row, where the unique key failed a run."""
+    from services.store.catalog import _insert_new
+    from services.store.models import Slo
+
+    with engine.begin() as first:
+        first_id = ensure_slo(first, slug="api-availability", name="API", objective=99.9,
+                              period_s=2_592_000)
+    table = Slo.__table__
+    with engine.begin() as second:  # the other process's insert, after its own lookup
+        _insert_new(second, table, {"slug": "api-availability", "name": "API",
+                                    "objective": 99.9, "period_s": 2_592_000,
+                                    "updated_at": datetime.now(UTC), "labels": {}})
+        again = ensure_slo(second, slug="api-availability", name="API", objective=99.9,
+                           period_s=2_592_000)
+        count = second.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    assert again == first_id and count == 1

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.config import ServiceConfig, Settings
 from services.store.models import Service, Slo
@@ -55,7 +57,7 @@ def ensure_services(conn: Connection, services: Iterable[ServiceInfo]) -> dict[s
     for slug, info in wanted.items():
         row, values = existing.get(slug), info.row()
         if row is None:
-            conn.execute(table.insert().values(slug=slug, created_at=now, **values))
+            _insert_new(conn, table, {"slug": slug, "created_at": now, **values})
         elif any(getattr(row, f) != v for f, v in values.items()):
             conn.execute(update(table).where(table.c.id == row.id).values(**values))
     return service_ids(conn, wanted)
@@ -104,9 +106,19 @@ def ensure_slo(
                   spec_path=spec_path, updated_at=now, labels=merged)
     found = conn.execute(select(table.c.id).where(table.c.slug == slug)).scalar()
     if found is None:
-        return int(conn.execute(table.insert().values(slug=slug, **values)).inserted_primary_key[0])
+        _insert_new(conn, table, {"slug": slug, **values})
+        found = conn.execute(select(table.c.id).where(table.c.slug == slug)).scalar_one()
     conn.execute(update(table).where(table.c.id == found).values(**values))
     return int(found)
+
+
+def _insert_new(conn: Connection, table: Any, values: Mapping[str, Any]) -> None:
+    """Insert a row keyed by `slug`, or nothing if another process has just inserted it:
+    two collectors starting together both found the slug missing, and the second insert
+    failed its run on the unique key."""
+    dialect = conn.dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    conn.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=["slug"]))
 
 
 def slo_ids(conn: Connection, slugs: Iterable[str] | None = None) -> dict[str, int]:
