@@ -18,8 +18,10 @@ and `\\dt` see it stays the models' own; every query names the parent, never a p
   DEFAULT, so a day's partition is made as a plain table, that day's rows moved into it
   from DEFAULT (DELETE … RETURNING into it), and attached; a CHECK constraint matching the
   range, dropped after, spares the scan of the new table.
-- **Retention** (`drop_days_before`) drops the partitions of whole days older than the cut
-  (DROP TABLE, no row versions, no vacuum); the rows of a partial day are deleted as before.
+- **Retention** (`expiring_days`, `drop_days`) drops the partitions of whole days older
+  than the cut (DROP TABLE, no row versions, no vacuum), counting their rows first; the
+  rows of a partial day are deleted as before. The retention job puts its cut at the start
+  of a day on PostgreSQL (`whole_days`), so it deletes no minute row one by one.
 
 Locks: making a partition takes SHARE UPDATE EXCLUSIVE on the parent (reads and writes go
 on; a second maker waits) and ACCESS EXCLUSIVE on DEFAULT (queries whose plan includes
@@ -192,20 +194,28 @@ def whole_days(now: datetime, keep: timedelta) -> timedelta:
     return now - datetime.fromtimestamp(day_of(to_epoch(now - keep)), UTC)
 
 
+def expiring_days(conn: Connection, table: str, cutoff: int) -> list[tuple[Partition, int]]:
+    """The day partitions of `table` that end at or before `cutoff`, with the rows each
+    holds (counted exactly); [] where the table is not partitioned."""
+    found = partitions(conn, table) or []
+    return [(p, conn.execute(text(f"SELECT count(*) FROM {p.qualified}")).scalar_one())
+            for p in found if p.end is not None and p.end <= cutoff]
+
+
+def drop_days(conn: Connection, table: str, days: Sequence[tuple[Partition, int]]) -> int:
+    """DROP TABLE the day partitions `expiring_days` gave; the rows they held."""
+    known = _known.get(_database(conn), set())
+    for part, _ in days:
+        conn.execute(text(f"DROP TABLE {part.qualified}"))
+        known.discard((table, part.start))
+    return sum(rows for _, rows in days)
+
+
 def drop_days_before(conn: Connection, table: str, cutoff: int) -> tuple[int, int]:
     """Drop the day partitions of `table` that end at or before `cutoff`: (partitions
     dropped, rows they held). (0, 0) where the table is not partitioned."""
-    found = partitions(conn, table)
-    if not found:
-        return 0, 0
-    old = [p for p in found if p.end is not None and p.end <= cutoff]
-    rows = 0
-    known = _known.get(_database(conn), set())
-    for part in old:
-        rows += conn.execute(text(f"SELECT count(*) FROM {part.qualified}")).scalar_one()
-        conn.execute(text(f"DROP TABLE {part.qualified}"))
-        known.discard((table, part.start))
-    return len(old), rows
+    days = expiring_days(conn, table, cutoff)
+    return len(days), drop_days(conn, table, days)
 
 
 # --- making partitions -------------------------------------------------------------------

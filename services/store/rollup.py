@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Select, Table, case, delete, func, literal_co
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.store.models import RollupMark
-from services.store.partitions import drop_days_before
+from services.store.partitions import drop_days, expiring_days
 from services.store.series import KINDS, MINUTES, ROLLED, Level, Resolution, SeriesKind
 from services.store.timeutil import HOUR, floor_to, to_epoch
 
@@ -150,7 +150,9 @@ def apply_retention(
     `five_minute_keep` (default: as long as hours) and hours past `hour_keep`.
 
     On PostgreSQL the minute rows of whole days before the cut go with their day partition
-    (DROP TABLE); the rest before the cut (the cut's own day, DEFAULT) are deleted."""
+    (DROP TABLE, rows counted first); the rest before the cut (the cut's own day, DEFAULT)
+    are deleted. Minute rows go last: a dropped partition holds its table exclusively until
+    the caller commits."""
     minute_cutoff = floor_to(to_epoch(now - minute_keep), HOUR)
     five_cutoff = floor_to(to_epoch(now - (five_minute_keep or hour_keep)), HOUR)
     hour_cutoff = floor_to(to_epoch(now - hour_keep), HOUR)
@@ -160,11 +162,13 @@ def apply_retention(
         oldest = conn.execute(select(func.min(kind.minute.c.minute))).scalar()
         if oldest is not None and oldest < minute_cutoff:
             rolled += sum(_roll(conn, kind, r, oldest, minute_cutoff) for r in ROLLED)
-        parts, rows = drop_days_before(conn, kind.minute.name, minute_cutoff)
-        dropped += parts
-        minutes += rows + _delete_before(conn, kind, "minute", minute_cutoff)
         fives += _delete_before(conn, kind, "5m", five_cutoff)
         hours += _delete_before(conn, kind, "hour", hour_cutoff)
+    expiring = [expiring_days(conn, kind.minute.name, minute_cutoff) for kind in KINDS]
+    for kind, days in zip(KINDS, expiring, strict=True):
+        dropped += len(days)
+        minutes += drop_days(conn, kind.minute.name, days)
+        minutes += _delete_before(conn, kind, "minute", minute_cutoff)
     return RetentionResult(rolled, minutes, hours, fives, dropped)
 
 
