@@ -25,6 +25,7 @@ PRESETS: dict[str, str] = {
 }
 DEFAULT_FROM, DEFAULT_TO = "now-6h", "now"
 MAX_POINTS = 1500  # per trace: a finer step would draw more points than pixels
+TREND_POINTS = 300  # per sparkline cell
 _KEY = "apollo.view"
 
 
@@ -72,6 +73,19 @@ class View:
     @property
     def step_s(self) -> int:
         return STEPS[self.resolution]
+
+    @property
+    def trend_resolution(self) -> Resolution:
+        """The finest stored step that keeps a sparkline (a table cell) under TREND_POINTS:
+        a cell a few dozen pixels wide draws no more, and every point is sent each rerun."""
+        for resolution, step in STEPS.items():
+            if self.seconds / step <= TREND_POINTS:
+                return resolution
+        return "hour"
+
+    @property
+    def trend_step_s(self) -> int:
+        return STEPS[self.trend_resolution]
 
     @property
     def start_dt(self) -> datetime:

@@ -62,15 +62,15 @@ tiles[5].metric("Targets down", f"{down} / {ran}" if ran else NO_DATA,
 
 # --- services -------------------------------------------------------------------------------
 st.subheader("Services")
-platform = data.platform(view.start, view.end, view.resolution, view.step_s, view.environment,
-                         now)
+platform = data.platform(view.start, view.end, view.trend_resolution, view.trend_step_s,
+                         view.environment, now)
 if platform.summary.empty:
     st.info("No service is configured" + (f" in the {view.environment} environment"
                                           if view.environment else "") + ".",
             icon=":material/info:")
 else:
-    first = view.start - view.start % view.step_s
-    grid = list(range(first, view.end, view.step_s))
+    first = view.start - view.start % view.trend_step_s
+    grid = list(range(first, view.end, view.trend_step_s))
     table = figures.services_frame(platform.summary, platform.intervals, grid, link=link)
     st.dataframe(table, hide_index=True, width="stretch",
                  height=38 + 35 * len(table), column_config={
@@ -102,7 +102,7 @@ else:
 # --- SLOs -----------------------------------------------------------------------------------
 st.subheader("SLOs, worst budget first")
 if items:
-    burns = data.slo_burns(view.start, view.end, view.resolution, view.step_s,
+    burns = data.slo_burns(view.start, view.end, view.trend_resolution, view.trend_step_s,
                            view.environment)
     slos = figures.worst_first(items, burns, link=link)
     st.dataframe(slos, hide_index=True, width="stretch",
