@@ -131,8 +131,10 @@ def _days(low: int, high: int, times: Iterable[int] | None) -> list[int]:
     """The days of [low, high]; for a span of more than `_RANGE_DAYS` days, only the days
     `times` holds (one stray timestamp must not make a partition per day in between)."""
     first, last = day_of(low), day_of(high)
-    if last - first < _RANGE_DAYS * DAY or times is None:
+    if last - first < _RANGE_DAYS * DAY:
         return list(range(first, last + 1, DAY))
+    if times is None:
+        raise ValueError(f"[{low}, {high}] spans more than {_RANGE_DAYS} days: give the times")
     return sorted({day_of(t) for t in times})
 
 
