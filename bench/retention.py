@@ -38,6 +38,7 @@ import argparse
 import contextlib
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -154,11 +155,14 @@ def postgres_server(pg_url: str | None) -> Iterator[tuple[str, bool]]:
 
     workdir = Path(tempfile.mkdtemp(prefix="apollo-bench-pg-", dir="/tmp"))
     workdir.chmod(0o755)
-    server = start_postgres(workdir / "pg")
     try:
-        yield server.url, True
+        server = start_postgres(workdir / "pg")
+        try:
+            yield server.url, True
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # a day's rows leave ~1 GB of WAL behind
 
 
 def libpq(url: str) -> str:
