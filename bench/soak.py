@@ -113,6 +113,13 @@ def alive(pid: int) -> bool:
     return state is not None and not state.startswith(("Z", "X"))
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, steal) clock ticks of the whole machine since boot (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return user + nice + system + irq + softirq, steal
+
+
 def rss_bytes(pid: int) -> int | None:
     value = status_field(pid, "VmRSS")
     return int(value.split()[0]) * 1024 if value else None
@@ -153,6 +160,7 @@ class Proc:
     pid: int
     name: str
     samples: list[tuple[float, int]] = field(default_factory=list)  # (minutes, RSS bytes)
+    anon: list[tuple[float, int]] = field(default_factory=list)  # (minutes, RssAnon bytes)
     threads: list[int] = field(default_factory=list)
     files: list[int] = field(default_factory=list)
     ticks_start: int | None = None
@@ -170,6 +178,9 @@ def sample(procs: dict[int, Proc], demo_pid: int, minute: float) -> None:
         if rss is None:
             continue
         p.samples.append((minute, rss))
+        anon = status_field(pid, "RssAnon")
+        if anon:
+            p.anon.append((minute, int(anon.split()[0]) * 1024))
         p.threads.append(int(status_field(pid, "Threads") or 0))
         p.files.append(open_files(pid) or 0)
         p.ticks_end = cpu_ticks(pid)
@@ -357,8 +368,36 @@ def verdict(ok: bool | None) -> str:
 @dataclass
 class LoadMinute:
     minute: int
-    others: float  # cores
+    others: float  # cores: other processes alive at both ends of the minute (OthersCpu)
+    machine: float  # cores busy on the whole machine (/proc/stat)
+    ours: float  # cores used by the demo's tree and this script
+    steal: float  # cores taken by the hypervisor
     loadavg: float
+
+
+class MinuteCpu:
+    """The machine's CPU over one minute, two ways: `OthersCpu` (bench/alerting_outbox.py:
+    processes outside this script's tree that are alive at both ends, so a test run that
+    starts and ends within the minute is missed) and the whole machine's busy time from
+    /proc/stat less this script's tree (counts everything; includes the kernel's work)."""
+
+    def __init__(self, procs: dict[int, Proc]) -> None:
+        self.procs = procs
+        self.others = OthersCpu()
+        self.machine, self.steal = machine_ticks()
+        self.ours = self._ours()
+        self.t = time.monotonic()
+
+    def _ours(self) -> int:
+        return sum(cpu_ticks(pid) or 0 for pid in [os.getpid(), *self.procs])
+
+    def close(self, minute: int) -> LoadMinute:
+        busy, steal = machine_ticks()
+        ours = self._ours()
+        wall = (time.monotonic() - self.t) * CLK_TCK
+        return LoadMinute(minute, self.others.cores(), (busy - self.machine) / wall,
+                          (ours - self.ours) / wall, (steal - self.steal) / wall,
+                          os.getloadavg()[0])
 
 
 def stop_demo(demo: DemoRun, procs: dict[int, Proc]) -> tuple[float, float | None]:
@@ -403,8 +442,8 @@ def run(args: argparse.Namespace) -> int:
         startup_s = ready - demo.started
         progress(f"running after {startup_s:.1f} s; sampling every minute for "
                  f"{args.minutes:g} minutes")
-        during = OthersCpu()
-        minute_load = OthersCpu()
+        sample(procs, demo.process.pid, 0.0)  # the tree's pids, for the CPU below
+        minute_cpu = MinuteCpu(procs)
         total = int(args.minutes)
         for k in range(total + 1):
             due = ready + 60 * k
@@ -413,16 +452,15 @@ def run(args: argparse.Namespace) -> int:
                 if demo.process.poll() is not None:
                     raise SystemExit(f"the demo exited early (code {demo.process.returncode}):\n"
                                      + "\n".join(line for _, line in demo.all[-30:]))
-            sample(procs, demo.process.pid, (time.time() - ready) / 60)
             if k:
-                loads.append(LoadMinute(k, minute_load.cores(), os.getloadavg()[0]))
-                minute_load = OthersCpu()
+                sample(procs, demo.process.pid, (time.time() - ready) / 60)
+                loads.append(minute_cpu.close(k))
+                minute_cpu = MinuteCpu(procs)
             if k % 5 == 0:
                 rss = ", ".join(f"{p.name} {mib(p.samples[-1][1])} MiB"
                                 for p in procs.values() if p.samples)
-                progress(f"minute {k}: {rss}; others {loads[-1].others if loads else 0:.2f} "
-                         "cores")
-        others_during = during.cores()
+                progress(f"minute {k}: {rss}; others "
+                         f"{loads[-1].machine - loads[-1].ours if loads else 0:.2f} cores")
         wait_from = time.monotonic()
         while pending_outbox(db) and time.monotonic() - wait_from < DRAIN_WAIT_S:
             demo.drain(timeout=1.0)
@@ -435,7 +473,7 @@ def run(args: argparse.Namespace) -> int:
                    if len(line.split()) == 2 and line.split()[1].endswith("/metrics")}
         figures = store_figures(db, demo.started, ready, sent_at, targets)
         out += report(args, demo, procs, loads, figures, startup_s, ready, sent_at,
-                      all_exited, others_during, whole.cores(), still_pending)
+                      all_exited, whole.cores(), still_pending)
     finally:
         if demo.process.poll() is None:
             demo.process.send_signal(signal.SIGINT)
@@ -455,21 +493,40 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_lines(loads: list[LoadMinute], others_all: float) -> list[str]:
+    if not loads:
+        return []
+
+    def spread(values: list[float]) -> str:
+        return (f"{statistics.fmean(values):.2f} cores on average (minutes: "
+                f"{min(values):.2f}-{max(values):.2f})")
+
+    others = [m.machine - m.ours for m in loads]
+    return [
+        f"load while the demo ran, per minute: the whole machine busy "
+        f"{spread([m.machine for m in loads])}, of which the demo's tree and this script "
+        f"{spread([m.ours for m in loads])} and everything else {spread(others)}; "
+        f"hypervisor steal {spread([m.steal for m in loads])}; 1-min load average "
+        f"{min(m.loadavg for m in loads):.1f}-{max(m.loadavg for m in loads):.1f}",
+        f"  other processes alive throughout a minute (bench/alerting_outbox.OthersCpu): "
+        f"{spread([m.others for m in loads])}; over the whole run, start-up and stop "
+        f"included, those alive at both ends {others_all:.2f} cores",
+        "  busiest minutes for the others: " + ", ".join(
+            f"{m.minute} ({m.machine - m.ours:.2f})"
+            for m in sorted(loads, key=lambda m: m.ours - m.machine)[:3]),
+    ]
+
+
 def report(args: argparse.Namespace, demo: DemoRun, procs: dict[int, Proc],
            loads: list[LoadMinute], f: StoreFigures, startup_s: float, ready: float,
-           stopped: float, all_exited: float | None, others_during: float, others_all: float,
-           still_pending: int) -> list[str]:
+           stopped: float, all_exited: float | None, others_all: float, still_pending: int
+           ) -> list[str]:
     live_s = stopped - ready
     lines = [
         machine_line(),
         f"python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; load average at "
         f"the end {os.getloadavg()[0]:.2f} (1 min)",
-        f"other processes on the machine used {others_during:.2f} cores on average while the "
-        f"demo ran ({others_all:.2f} including start-up and stop); busiest minute "
-        f"{max((m.others for m in loads), default=0):.2f} cores, quietest "
-        f"{min((m.others for m in loads), default=0):.2f}; 1-min load average "
-        f"{min((m.loadavg for m in loads), default=0):.1f}-"
-        f"{max((m.loadavg for m in loads), default=0):.1f}",
+        *load_lines(loads, others_all),
         "",
         f"soak: apollo demo --incident {INCIDENT}, {args.history_days} day(s) of history "
         f"written on first start in {startup_s:.1f} s (to the 'running' line), then "
@@ -477,13 +534,15 @@ def report(args: argparse.Namespace, demo: DemoRun, procs: dict[int, Proc],
         "",
         "memory (RSS, MiB; growth fitted over minutes 5 on, per hour, as % of the 5-minute value)",
         f"  {'process':<10} {'pid':>7} {'start':>7} {'5 min':>7} {'end':>7} {'max':>7} "
-        f"{'growth/h':>9} {'MiB/h':>7} {'threads':>9} {'files':>9} {'CPU':>6} {'exit':>6}  target",
+        f"{'growth/h':>9} {'MiB/h':>7} {'anon/h':>8} {'threads':>9} {'files':>9} {'CPU':>6} "
+        f"{'exit':>6}  target",
     ]
     growth_ok: bool | None = True
     for p in procs.values():
         if not p.samples:
             continue
         pct, slope = growth_per_hour(p.samples)
+        anon_pct, _ = growth_per_hour(p.anon)
         five = next((v for t, v in p.samples if t >= FIT_FROM_MIN - 1e-9), None)
         ok = None if pct is None else pct < GROWTH_TARGET
         growth_ok = None if ok is None or growth_ok is None else growth_ok and ok
@@ -495,8 +554,11 @@ def report(args: argparse.Namespace, demo: DemoRun, procs: dict[int, Proc],
             f"{mib(p.samples[-1][1]):>7} {mib(max(v for _, v in p.samples)):>7} "
             f"{'—' if pct is None else f'{pct:+.2f}%':>9} "
             f"{'—' if slope is None else f'{slope / 2**20:+.2f}':>7} "
+            f"{'—' if anon_pct is None else f'{anon_pct:+.2f}%':>8} "
             f"{f'{p.threads[0]}->{p.threads[-1]}':>9} {f'{p.files[0]}->{p.files[-1]}':>9} "
             f"{'—' if cpu is None else f'{cpu:.0%}':>6} {exit_s:>6}  {verdict(ok)}")
+    lines.append("  anon/h: the same fit of RssAnon (heap and other private memory; RSS also "
+                 "holds file pages the kernel may drop)")
     lines.append("  per minute (MiB): " + "; ".join(
         f"{p.name} " + " ".join(f"{v / 2**20:.0f}" for _, v in p.samples)
         for p in procs.values()))
