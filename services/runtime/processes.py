@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import signal
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -57,6 +60,38 @@ class Child:
                 self.process.wait()
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _libc_prctl() -> Any:
+    """libc's prctl, found once in the parent (nothing is loaded between fork and exec)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the parent's own stop() is the only guard
+        return None
+
+
+_PRCTL = _libc_prctl()
+
+
+def _die_with_parent() -> None:
+    """In the child before it runs (Linux): SIGTERM when the process that started it dies,
+    even by SIGKILL, so a killed `apollo demo` or `apollo dashboard` leaves no server
+    behind (an orphaned Streamlit was found holding its port after a test's kill)."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _start(name: str, command: list[str], url: str, health_url: str,
+           env: dict[str, str] | None) -> Child:
+    """A server as a child process; returns once `health_url` answers."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    child = Child(name, url, process)
+    _wait_ready(child, health_url)
+    return child
+
+
 def _wait_ready(child: Child, health_url: str) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -77,11 +112,9 @@ def start_dashboard(settings: Settings, env: dict[str, str] | None = None) -> Ch
     """Streamlit serving the dashboard; returns once `/_stcore/health` answers."""
     host = settings.dashboard.host
     port = claim_port(host, settings.dashboard.port, "dashboard")
-    process = subprocess.Popen(dashboard_command(host, port), env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    child = Child("dashboard", f"http://{host}:{port}", process)
-    _wait_ready(child, f"{child.url}/_stcore/health")
-    return child
+    url = f"http://{host}:{port}"
+    return _start("dashboard", dashboard_command(host, port), url, f"{url}/_stcore/health",
+                  env)
 
 
 def api_command(host: str, port: int) -> list[str]:
@@ -93,8 +126,5 @@ def start_api(settings: Settings, env: dict[str, str] | None = None) -> Child:
     """`apollo api` as a child process; returns once `/health` answers."""
     host = settings.api.host
     port = claim_port(host, settings.api.port, "api")
-    process = subprocess.Popen(api_command(host, port), env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    child = Child("api", f"http://{host}:{port}", process)
-    _wait_ready(child, f"{child.url}/health")
-    return child
+    url = f"http://{host}:{port}"
+    return _start("api", api_command(host, port), url, f"{url}/health", env)
