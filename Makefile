@@ -46,6 +46,7 @@ bench: system-deps $(VENV)/.test-installed
 	$(BIN)/python bench/collect.py
 	$(BIN)/python bench/backtest.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/soak.py
 	$(BIN)/python bench/dashboard.py
 
 clean:

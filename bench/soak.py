@@ -1,7 +1,7 @@
 """Soak (issue 11, part 5): `apollo demo --incident payment-errors` for half an hour, its
 processes' memory sampled every minute, and whether the whole path kept working.
 
-Run: .venv/bin/python bench/soak.py [--minutes 30] [--history-days 1] [--keep]
+Run: .venv/bin/python bench/soak.py [--minutes 30] [--history-days 1] [--start-timeout 600] [--keep]
 
 The demo runs as a user starts it (`apollo demo --incident payment-errors`, the bundled
 example configuration, cwd the repository) in a fresh temp data dir, on free loopback
@@ -32,8 +32,10 @@ backfilled. The clock starts when the demo prints that it is running.
 Before the stop the bench waits (at most 60 s) for pending outbox rows to drain, so a
 transition in the last seconds is not counted as undelivered. Also printed: the machine,
 the demo's own terminal lines (faults, transitions, deliveries, failed scrapes), each
-process's CPU, and the CPU other processes on the machine used meanwhile (their share of
-the run, and the busiest minute), since this machine is shared.
+process's CPU, and, minute by minute, the CPU the rest of the machine used meanwhile (the
+whole machine's busy time from /proc/stat less the demo's tree, and `OthersCpu` of
+bench/alerting_outbox.py, which sees only processes alive for the whole minute), since
+the machine may be shared.
 
 Not a test: prints its figures and verdicts; exit status 0 unless the demo failed to run.
 """
@@ -435,7 +437,6 @@ def run(args: argparse.Namespace) -> int:
     loads: list[LoadMinute] = []
     progress(f"starting apollo demo --incident {INCIDENT} in {data_dir} "
              f"({args.history_days} day(s) of history)")
-    whole = OthersCpu()
     demo = DemoRun(data_dir, args.history_days)
     try:
         ready = demo.read_until("demo is running", timeout=args.start_timeout)
@@ -473,7 +474,7 @@ def run(args: argparse.Namespace) -> int:
                    if len(line.split()) == 2 and line.split()[1].endswith("/metrics")}
         figures = store_figures(db, demo.started, ready, sent_at, targets)
         out += report(args, demo, procs, loads, figures, startup_s, ready, sent_at,
-                      all_exited, whole.cores(), still_pending)
+                      all_exited, still_pending)
     finally:
         if demo.process.poll() is None:
             demo.process.send_signal(signal.SIGINT)
@@ -493,7 +494,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_lines(loads: list[LoadMinute], others_all: float) -> list[str]:
+def load_lines(loads: list[LoadMinute]) -> list[str]:
     if not loads:
         return []
 
@@ -501,7 +502,7 @@ def load_lines(loads: list[LoadMinute], others_all: float) -> list[str]:
         return (f"{statistics.fmean(values):.2f} cores on average (minutes: "
                 f"{min(values):.2f}-{max(values):.2f})")
 
-    others = [m.machine - m.ours for m in loads]
+    others = [max(0.0, m.machine - m.ours) for m in loads]
     return [
         f"load while the demo ran, per minute: the whole machine busy "
         f"{spread([m.machine for m in loads])}, of which the demo's tree and this script "
@@ -509,24 +510,20 @@ def load_lines(loads: list[LoadMinute], others_all: float) -> list[str]:
         f"hypervisor steal {spread([m.steal for m in loads])}; 1-min load average "
         f"{min(m.loadavg for m in loads):.1f}-{max(m.loadavg for m in loads):.1f}",
         f"  other processes alive throughout a minute (bench/alerting_outbox.OthersCpu): "
-        f"{spread([m.others for m in loads])}; over the whole run, start-up and stop "
-        f"included, those alive at both ends {others_all:.2f} cores",
-        "  busiest minutes for the others: " + ", ".join(
-            f"{m.minute} ({m.machine - m.ours:.2f})"
-            for m in sorted(loads, key=lambda m: m.ours - m.machine)[:3]),
+        f"{spread([m.others for m in loads])}",
+        "  the others, cores by minute: " + " ".join(f"{v:.1f}" for v in others),
     ]
 
 
 def report(args: argparse.Namespace, demo: DemoRun, procs: dict[int, Proc],
            loads: list[LoadMinute], f: StoreFigures, startup_s: float, ready: float,
-           stopped: float, all_exited: float | None, others_all: float, still_pending: int
-           ) -> list[str]:
+           stopped: float, all_exited: float | None, still_pending: int) -> list[str]:
     live_s = stopped - ready
     lines = [
         machine_line(),
         f"python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; load average at "
         f"the end {os.getloadavg()[0]:.2f} (1 min)",
-        *load_lines(loads, others_all),
+        *load_lines(loads),
         "",
         f"soak: apollo demo --incident {INCIDENT}, {args.history_days} day(s) of history "
         f"written on first start in {startup_s:.1f} s (to the 'running' line), then "
