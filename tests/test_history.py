@@ -86,6 +86,66 @@ def test_writing_the_same_history_again_changes_nothing(history):
     assert snapshot() == before
 
 
+def rows_of(engine, table: str, key: str, values: str) -> dict[tuple, tuple]:
+    with engine.connect() as conn:
+        found = conn.execute(sa.text(f"SELECT {key}, {values} FROM {table}")).all()
+    width = key.count(",") + 1
+    return {tuple(r[:width]): tuple(r[width:]) for r in found}
+
+
+def test_history_written_by_two_processes_is_the_one_written_by_one(tmp_path):
+    """Two processes each write a day, their simulators starting at their span's beginning:
+    every row is there, and each differs from one process's by whole-count rounding only
+    (a page shows counters rounded down: under 1 per series summed into the row)."""
+    settings = load_settings(EXAMPLE_CONFIG)
+    stores = {}
+    for workers in (1, 2):
+        engine = stores[workers] = make_engine(f"sqlite:///{tmp_path / f'{workers}.db'}")
+        upgrade(engine)
+        seen: list[tuple[int, int]] = []
+        result = write_history(settings, engine, days=2, end=T0, workers=workers,
+                               progress=lambda done, total, seen=seen: seen.append((done, total)))
+        assert result.problems == [] and result.minutes == 2 * 1440 * len(PROFILES)
+        assert seen[-1] == (2 * 1440, 2 * 1440)
+        assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    one, two = stores[1], stores[2]
+    series = {slug: len(p.routes) for slug, p in PROFILES.items()}
+    from services.fleet.simulator import ServiceSimulator
+
+    page, _ = ServiceSimulator(PROFILES["auth-service"], seed=1, start=T0).samples(T0)
+    codes = len({dict(labels)["code"] for name, labels in page if name == "http_requests_total"})
+    most = max(series.values()) * codes  # request series summed into one service row
+    for table, key, values, bound in [
+            ("service_minutes", "minute, service_id, instance", "requests, errors", most),
+            ("latency_bucket_minutes", "minute, service_id, le, instance", "count",
+             max(series.values())),
+    ]:
+        a, b = rows_of(one, table, key, values), rows_of(two, table, key, values)
+        assert a.keys() == b.keys() and len(a) > 0
+        worst = max(abs(x - y) for k in a for x, y in zip(a[k], b[k], strict=True))
+        assert worst <= bound, (table, worst)  # each series: -1, 0 or +1
+    sli_one = rows_of(one, "sli_minutes", "minute, slo_id", "total")
+    sli_two = rows_of(two, "sli_minutes", "minute, slo_id", "total")
+    assert sli_one.keys() == sli_two.keys()
+
+
+def test_stopping_a_history_in_processes_halts_them_and_keeps_what_they_wrote(tmp_path):
+    import multiprocessing
+    import threading
+
+    settings = load_settings(EXAMPLE_CONFIG)
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    stop = threading.Event()
+    result = write_history(settings, engine, days=30, end=T0, workers=2, stop=stop,
+                           progress=lambda done, total: stop.set())
+    assert multiprocessing.active_children() == []
+    with engine.connect() as conn:
+        written = conn.execute(sa.text("SELECT count(*) FROM service_minutes")).scalar()
+    # each process finishes the day it was writing: between one and a few days of 30
+    assert 0 < written < result.minutes / 4
+
+
 def test_history_and_live_scrapes_meet_at_the_seam(tmp_path):
     """History up to T0 under the fleet's own URL, then the live fleet scraped from T0: the
     rows share their instance and both sides equal the load model."""

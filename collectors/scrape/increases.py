@@ -52,22 +52,29 @@ class TargetIncreases:
     covered_from: float = 0.0  # counting (re)started here: earlier minutes are partial
     unknown: dict[int, set[Key]] = field(default_factory=lambda: defaultdict(set))
     aside_before: set[Key] = field(default_factory=set)  # set aside in the last scrape
+    _types: dict[str, str] | None = field(default=None, repr=False, compare=False)
+    _counted: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def observe(self, t: float, page: Page) -> list[MinuteValues]:
         """Take one scrape at `t`; returns the minutes it completed, oldest first."""
-        counter_names = {name for name in page.types if counted(name, page.types)}
-        counters = {k: v for k, v in page.values.items() if k[0] in counter_names}
+        counter_names = self._counter_names(page.types)
+        counters: dict[Key, float] = {}
+        gauges = None
+        for key, value in page.values.items():
+            if key[0] in counter_names:
+                counters[key] = value
+            elif math.isfinite(value):
+                if gauges is None:
+                    gauges = self.gauge_sums[int(t // MINUTE) * MINUTE]
+                bucket = gauges.setdefault(key, [0.0, 0.0])
+                if math.isfinite(bucket[0] + value):  # two near-max floats sum to inf: skip
+                    bucket[0] += value
+                    bucket[1] += 1
         for key in page.set_aside:  # not countable this time: as it was, not gone
             if key in self.last:
                 counters.setdefault(key, self.last[key])
         unknown = page.set_aside | self.aside_before  # either end of the interval unknown
         self.aside_before = set(page.set_aside)
-        for key, value in page.values.items():
-            if key[0] not in counter_names and math.isfinite(value):
-                bucket = self.gauge_sums[int(t // MINUTE) * MINUTE].setdefault(key, [0.0, 0.0])
-                if math.isfinite(bucket[0] + value):  # two near-max floats sum to inf: skip
-                    bucket[0] += value
-                    bucket[1] += 1
         if self.last_t is None or t <= self.last_t:
             self._restart(t, counters)
             return []
@@ -77,17 +84,32 @@ class TargetIncreases:
             self._restart(t, counters)
             return []
         covered = _shares(self.last_t, t)
-        shares = [(self.counts[m], share) for m, share in covered]
         for minute, _ in covered if unknown else ():
             self.unknown[minute] |= unknown
+        before = self.last.get
+        increases = {}
         for key, value in counters.items():
-            before = self.last.get(key, 0.0)  # a new series started at 0 since the last scrape
-            increase = value - before if value >= before else value
+            old = before(key, 0.0)  # a new series started at 0 since the last scrape
+            increase = value - old if value >= old else value
             if increase:
-                for per_minute, share in shares:
-                    per_minute[key] = per_minute.get(key, 0.0) + increase * share
+                increases[key] = increase
+        for minute, share in covered:
+            per_minute = self.counts[minute]
+            if not per_minute and share == 1.0:  # a scrape on each minute's end: most often
+                per_minute.update(increases)
+                continue
+            for key, increase in increases.items():
+                per_minute[key] = per_minute.get(key, 0.0) + increase * share
         self.last, self.last_t = counters, t
         return self._complete(t)
+
+    def _counter_names(self, types: dict[str, str]) -> set[str]:
+        """The counted sample names of a page's types, remembered while the same types
+        object comes back (the fleet's simulator hands out one)."""
+        if types is not self._types:
+            self._types = types
+            self._counted = {name for name in types if counted(name, types)}
+        return self._counted
 
     def _restart(self, t: float, counters: dict[Key, float]) -> None:
         self.last, self.last_t, self.covered_from = counters, t, t

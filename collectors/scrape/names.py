@@ -22,12 +22,13 @@ for a process's resident memory, one per pool for the JVM), each averaged over t
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from collectors.scrape.increases import Key, MinuteValues
-from collectors.scrape.parse import Page
+from collectors.scrape.parse import Labels, Page
 from services.config import ServiceConfig
 
 SERVER_ERROR = re.compile(r"5(\d\d|xx)")  # 503, or 5xx where codes are grouped
@@ -135,6 +136,12 @@ class ServiceValues:
     memory_bytes: float | None
 
 
+@functools.lru_cache(maxsize=65_536)  # the same series come back every scrape
+def is_server_error(labels: Labels, status_label: str) -> bool:
+    """Whether a request series' status (5xx, or a grouped `5xx`) is a server error."""
+    return SERVER_ERROR.fullmatch(dict(labels).get(status_label, "")) is not None
+
+
 def service_values(minute: MinuteValues, names: MetricNames) -> ServiceValues:
     """The service figures of one completed minute, read with `names`."""
     requests = errors = latency_sum = latency_count = cpu_seconds = 0.0
@@ -142,7 +149,7 @@ def service_values(minute: MinuteValues, names: MetricNames) -> ServiceValues:
     for (name, labels), value in minute.increases.items():
         if name == names.requests:  # may also be count_name (Micrometer): not elif
             requests += value
-            if SERVER_ERROR.fullmatch(dict(labels).get(names.status_label, "")):
+            if is_server_error(labels, names.status_label):
                 errors += value
         if name == sum_name:
             latency_sum += value

@@ -76,6 +76,7 @@ def _bound(text: str) -> float | None:
     return None if math.isnan(bound) else bound
 
 
+@functools.lru_cache(maxsize=65_536)  # the same buckets come back every scrape
 def le_of(labels: Labels) -> float | None:
     """A histogram bucket's upper bound, or None when `le` is missing or not a number."""
     for name, value in labels:

@@ -113,30 +113,44 @@ def _named(selector: Selector, name: str) -> bool:
 def good_total(reading: PageSli, increases: Mapping[Key, float], *, job: str, instance: str
                ) -> tuple[float, float] | None:
     """(good, total) of one minute of one target, or None if the SLO has nothing here."""
-    def total_of(selector: Selector) -> float:
-        memo = (id(selector), job, instance)
-        seen = reading.picked.get(memo)
-        if seen is None or seen[0] != series:
-            if not by_name:
-                for key in series:
-                    by_name.setdefault(key[0], []).append(key)
-            candidates = by_name.get(selector.name, ()) if selector.name else series
-            seen = reading.picked[memo] = (series, [
-                key for key in candidates
-                if reading.selects(selector, key[0], key[1], job, instance)])
-        return sum(increases[key] for key in seen[1])
-
     if reading.job is not None and reading.job != job:
         return None
-    series = tuple(increases)
-    by_name: dict[str, list[Key]] = {}
+    picked = _Picker(reading, increases, job, instance)
     if reading.quantile is not None and reading.compare is not None:
-        return _timeslice(reading, increases, job=job, instance=instance)
-    total = total_of(reading.total)
+        return _timeslice(reading, increases, picked(reading.total))
+    total = sum(increases[key] for key in picked(reading.total))
     if reading.good is not None:
-        return total_of(reading.good), total
+        return sum(increases[key] for key in picked(reading.good)), total
     assert reading.errors is not None
-    return total - total_of(reading.errors), total
+    return total - sum(increases[key] for key in picked(reading.errors)), total
+
+
+@dataclass
+class _Picker:
+    """The series of one minute of one target that a selector takes; remembered per
+    selector and target while the minute's series are the same as the last one's."""
+
+    reading: PageSli
+    increases: Mapping[Key, float]
+    job: str
+    instance: str
+    series: tuple[Key, ...] = ()
+    by_name: dict[str, list[Key]] = field(default_factory=dict)
+
+    def __call__(self, selector: Selector) -> list[Key]:
+        if not self.series:
+            self.series = tuple(self.increases)
+        memo = (id(selector), self.job, self.instance)
+        seen = self.reading.picked.get(memo)
+        if seen is None or seen[0] != self.series:
+            if not self.by_name:
+                for key in self.series:
+                    self.by_name.setdefault(key[0], []).append(key)
+            candidates = self.by_name.get(selector.name, ()) if selector.name else self.series
+            seen = self.reading.picked[memo] = (self.series, [
+                key for key in candidates
+                if self.reading.selects(selector, key[0], key[1], self.job, self.instance)])
+        return seen[1]
 
 
 def counts_any(reading: PageSli, keys: Iterable[Key], *, job: str, instance: str) -> bool:
@@ -146,15 +160,13 @@ def counts_any(reading: PageSli, keys: Iterable[Key], *, job: str, instance: str
                for name, labels in keys for selector in selectors)
 
 
-def _timeslice(reading: PageSli, increases: Mapping[Key, float], *, job: str, instance: str
+def _timeslice(reading: PageSli, increases: Mapping[Key, float], keys: Iterable[Key]
                ) -> tuple[float, float] | None:
     by_le: dict[float, float] = {}
-    for (name, labels), value in increases.items():
-        if not reading.selects(reading.total, name, labels, job, instance):
-            continue
-        le = le_of(labels)
+    for key in keys:
+        le = le_of(key[1])
         if le is not None:  # a page never hands out another bucket (parse.uncountable)
-            by_le[le] = by_le.get(le, 0.0) + value
+            by_le[le] = by_le.get(le, 0.0) + increases[key]
     if not by_le or by_le.get(math.inf, 0.0) <= 0:
         return None  # no requests this minute: no verdict
     bounds = sorted(by_le)

@@ -108,16 +108,20 @@ def fleet_history(
                                         max=400)] = 30.0,
     end: Annotated[str | None, typer.Option("--to", help="End of the history (now-1d, "
                                             "ISO 8601, Unix seconds); default: now.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Processes writing spans of the range at once; default: one per core.",
+        min=1, max=64)] = None,
 ) -> None:
     """Write the demo fleet's past into the store (service, latency and SLO minutes), from
     its own load model through the collector's own row builders; safe to run again."""
     from collectors.prometheus import progress_reporter
-    from services.runtime.history import write_history
+    from services.runtime.history import history_workers, write_history
 
     engine = open_store()
     until = flag_time(end, "--to") if end else None
     with progress_reporter(description="history") as progress:
-        result = write_history(settings(), engine, days=days, end=until, progress=progress)
+        result = write_history(settings(), engine, days=days, end=until, progress=progress,
+                               workers=workers or history_workers())
     typer.echo(f"wrote {result.minutes:,} service-minutes of {result.services} services, "
                f"{days:g} days up to {datetime.fromtimestamp(result.end, UTC):%Y-%m-%d %H:%M} "
                "UTC")

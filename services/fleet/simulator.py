@@ -188,16 +188,15 @@ class ServiceSimulator:
         equal), without writing and reading the text, for writing history fast."""
         self.advance(now)
         keys = self._sample_keys()
-        with self._lock:
-            values = [*(math.floor(v) for code in self.requests
-                        for v in self.requests[code].tolist())]
-            for i in range(len(self.profile.routes)):
-                values += [math.floor(v) for v in self.buckets[i].tolist()]
-                count = math.floor(self.count[i])
-                values += [count, count, float(self.sum[i])]
+        with self._lock:  # counters are shown rounded down, as `families` writes them
+            count = np.floor(self.count)
+            per_route = np.column_stack([np.floor(self.buckets), count, count, self.sum])
+            values = np.concatenate([np.floor(np.array(list(self.requests.values()))).ravel(),
+                                     per_route.ravel()]).tolist()
             started = self.started
-        values += [round(self.cpu_ratio(now), 4), round(self.memory_bytes(now)), started, 1]
-        return dict(zip(keys, map(float, values), strict=True)), _SAMPLE_TYPES
+        values += [round(self.cpu_ratio(now), 4), float(round(self.memory_bytes(now))),
+                   started, 1.0]
+        return dict(zip(keys, values, strict=True)), _SAMPLE_TYPES
 
     def _sample_keys(self) -> list[tuple[str, Labels]]:
         """The sample keys in the order `samples` lists the values (made once)."""

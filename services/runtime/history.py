@@ -9,10 +9,17 @@ same load model through the same code, and agree at the seam.
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
+import os
+import queue
+import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -25,6 +32,8 @@ from services.config import Settings
 from services.fleet.runner import profiles
 from services.fleet.simulator import ServiceSimulator
 from services.runtime.jobs import configured_slos, register_services
+from services.runtime.processes import die_with_parent
+from services.store.engine import make_engine
 from slo.model import SLO
 
 MINUTE_S = 60
@@ -55,42 +64,158 @@ def history_targets(settings: Settings, urls: dict[str, str] | None = None) -> l
             for p in profiles(settings)]
 
 
+def history_workers() -> int:
+    """Processes for writing history: one per core this process may run on."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
 def write_history(settings: Settings, engine: Engine, *, days: float,
                   end: float | None = None, urls: dict[str, str] | None = None,
                   slos: Sequence[SLO] | None = None, progress: Progress | None = None,
-                  stop: threading.Event | None = None) -> History:
+                  stop: threading.Event | None = None, workers: int = 1) -> History:
     """Write the minutes of [end - days, end) for every simulated service; `end` defaults to
-    this minute. Rewriting the same range writes the same rows (upserts)."""
+    this minute. Rewriting the same range writes the same rows (upserts).
+
+    With `workers` > 1 the range is cut into that many spans, each written by its own
+    process (30 days take about 90 s of CPU, more than the demo's minute on one core).
+    Each span's simulators start at its beginning, as if the services had restarted
+    there: the minutes are the same load model's, whole counts aside (a page shows
+    counters rounded down, so a minute may differ by less than one per series)."""
     last = int((time.time() if end is None else end) // MINUTE_S * MINUTE_S)
     first = last - round(days * 1440) * MINUTE_S  # whole minutes (30/1440 days is 30)
     if first >= last:
         raise ValueError(f"days: expected more than one minute, got {days}")
-    fleet = settings.fleet
     register_services(settings, engine)
     targets = history_targets(settings, urls)
-    by_slug = {p.slug: p for p in profiles(settings)}
-    simulators = {
-        t.url: ServiceSimulator(by_slug[t.service], seed=fleet.seed,
-                                            start=first,
-                                            amplitude=fleet.daily_amplitude, noise=fleet.noise)
-        for t in targets
-    }
-    scraper = PageScraper(engine, targets, slos=configured_slos(settings) if slos is None
-                          else slos, names=names_by_service(settings.services))
-    runs: list[RunResult] = []
+    slos = configured_slos(settings) if slos is None else list(slos)
     total = (last - first) // MINUTE_S
-    # The first scrape, at the start of the range, starts the counting; each later scrape
-    # at a minute's end completes that minute. A day of scrapes is written at once.
-    times = range(first, last + 1, MINUTE_S)
-    for i in range(0, len(times), CHUNK_MINUTES):
-        if stop is not None and stop.is_set():  # Ctrl-C while writing: what is written stays
-            break
-        fetched = []
-        for t in times[i:i + CHUNK_MINUTES]:
-            for target in targets:
-                values, types = simulators[target.url].samples(float(t))
-                fetched.append(Fetched(target, float(t), page=Page(values, types)))
-        runs += [run for run in scraper.ingest(fetched) if run.errors]
-        if progress is not None:
-            progress(min(total, i + CHUNK_MINUTES), total)
+    part = _Part(settings, targets, first, last, slos)
+    spans = part.split(workers)
+    if len(spans) == 1:
+        done = 0
+
+        def on_chunk(service_minutes: int) -> None:
+            nonlocal done
+            done += service_minutes
+            if progress is not None:
+                progress(done // len(targets), total)
+
+        halted = stop.is_set if stop is not None else (lambda: False)
+        runs = part.write(engine, on_chunk, halted)
+    else:
+        url = engine.url.render_as_string(hide_password=False)
+        runs = _in_processes(spans, url, len(targets), total, progress, stop)
     return History(first, last, len(targets), total * len(targets), runs)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """The services over a span of the range: what one process writes."""
+
+    settings: Settings
+    targets: list[Target]
+    first: int
+    last: int
+    slos: list[SLO]
+
+    def simulators(self) -> dict[str, ServiceSimulator]:
+        fleet = self.settings.fleet
+        by_slug = {p.slug: p for p in profiles(self.settings)}
+        return {t.url: ServiceSimulator(by_slug[t.service], seed=fleet.seed, start=self.first,
+                                        amplitude=fleet.daily_amplitude, noise=fleet.noise)
+                for t in self.targets}
+
+    def split(self, workers: int) -> list[_Part]:
+        """At most `workers` spans of about as many whole days (a day is the unit written)."""
+        days = -(-(self.last - self.first) // (CHUNK_MINUTES * MINUTE_S))
+        count = max(1, min(workers, days))
+        bounds = [self.last - (count - n) * (self.last - self.first) // count // MINUTE_S
+                  * MINUTE_S for n in range(count + 1)]
+        bounds[0] = self.first
+        return [_Part(self.settings, self.targets, a, b, self.slos)
+                for a, b in itertools.pairwise(bounds)]
+
+    def write(self, engine: Engine, on_chunk: Callable[[int], None],
+              halted: Callable[[], bool]) -> list[RunResult]:
+        """Scrape the simulators at every minute boundary and write a day at a time; the runs
+        that had errors. `halted` is asked between days (what is written stays)."""
+        simulators = self.simulators()
+        scraper = PageScraper(engine, self.targets, slos=self.slos,
+                              names=names_by_service(self.settings.services))
+        runs: list[RunResult] = []
+        # The first scrape, at the start of the range, starts the counting; each later scrape
+        # at a minute's end completes that minute.
+        times = range(self.first, self.last + 1, MINUTE_S)
+        for i in range(0, len(times), CHUNK_MINUTES):
+            if halted():
+                break
+            fetched = []
+            chunk = times[i:i + CHUNK_MINUTES]
+            for t in chunk:
+                for target in self.targets:
+                    values, types = simulators[target.url].samples(float(t))
+                    fetched.append(Fetched(target, float(t), page=Page(values, types)))
+            runs += [run for run in scraper.ingest(fetched) if run.errors]
+            minutes = len(chunk) - (1 if i == 0 else 0)  # the first scrape completes none
+            on_chunk(minutes * len(self.targets))
+        return runs
+
+
+def _in_processes(parts: list[_Part], url: str, services: int, total: int,
+                  progress: Progress | None, stop: threading.Event | None) -> list[RunResult]:
+    """Run each part in its own (spawned) process on the store at `url`; their runs with
+    errors. A worker that fails fails the history; `stop` halts them between days."""
+    context = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads
+    messages = context.Queue()
+    halt = context.Event()
+    processes = [context.Process(target=_worker, args=(part, url, messages, halt),
+                                 name=f"apollo-history-{n}", daemon=True)
+                 for n, part in enumerate(parts)]
+    for process in processes:
+        process.start()
+    runs: list[RunResult] = []
+    done, finished = 0, 0
+    try:
+        while finished < len(processes):
+            if stop is not None and stop.is_set():
+                break
+            try:
+                kind, value = messages.get(timeout=0.2)
+            except queue.Empty:
+                failed = [p for p in processes if p.exitcode not in (None, 0)]
+                if failed:
+                    raise RuntimeError(f"history: {failed[0].name} exited with code "
+                                       f"{failed[0].exitcode}") from None
+                continue
+            if kind == "chunk":
+                done += value
+                if progress is not None:
+                    progress(done // services, total)
+            elif kind == "done":
+                runs += value
+                finished += 1
+            else:
+                raise RuntimeError(f"history: a worker failed:\n{value}")
+    finally:
+        halt.set()
+        for process in processes:
+            process.join(timeout=4)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+    return runs
+
+
+def _worker(part: _Part, url: str, messages: Any, halt: Any) -> None:
+    """One history process: its part of the services, reported day by day."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which halts us
+    die_with_parent()
+    engine = make_engine(url)
+    try:
+        runs = part.write(engine, lambda n: messages.put(("chunk", n)), halt.is_set)
+        messages.put(("done", runs))
+    except BaseException:
+        messages.put(("error", traceback.format_exc()))
+        raise
+    finally:
+        engine.dispose()

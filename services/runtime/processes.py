@@ -74,7 +74,7 @@ def _libc_prctl() -> Any:
 _PRCTL = _libc_prctl()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before it runs (Linux): SIGTERM when the process that started it dies,
     even by SIGKILL, so a killed `apollo demo` or `apollo dashboard` leaves no server
     behind (an orphaned Streamlit was found holding its port after a test's kill)."""
@@ -86,7 +86,7 @@ def _start(name: str, command: list[str], url: str, health_url: str,
            env: dict[str, str] | None) -> Child:
     """A server as a child process; returns once `health_url` answers."""
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                               stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
     child = Child(name, url, process)
     _wait_ready(child, health_url)
     return child
