@@ -3,7 +3,8 @@ delivery, the API, the dashboard and a local webhook sink, as one process tree o
 embedded defaults (SQLite, in-process ClickHouse, in-process cache).
 
 The collector jobs are the very ones `apollo collect` runs (`build_jobs`), pointed at the
-fleet this process started and at the events database it owns. Without notifiers in the
+fleet this process started, at the API it started (so Apollo's own SLOs have data) and at
+the events database it owns. Without notifiers in the
 configuration, alerts go to the demo's own webhook sink, so the whole alert path runs. The
 terminal stays quiet unless something happens (`demo_log`): a failed run, a fault, an
 alert transition or a delivery gets one line.
@@ -45,21 +46,50 @@ def held_days(engine: Engine, now: float) -> float | None:
 
 def ensure_history(settings: Settings, engine: Engine, urls: dict[str, str], say: Say,
                    progress: Progress | None = None, stop: threading.Event | None = None
-                   ) -> None:
+                   ) -> int | None:
     """On first start, the fleet's past `fleet.history_days` days, so every view is full at
-    once; on a restart the data is kept, and the demo says how much it holds."""
+    once; on a restart the data is kept, and the demo says how much it holds. Returns where
+    the history written now ends (Unix seconds), None when none was written."""
     days = held_days(engine, time.time())
     if days is not None:
         say(f"resumed, {days:.0f} days of history")
-        return
-    if settings.fleet.history_days:
-        # Written up to a little past now: the collector's first scrape only takes a
-        # baseline, so the minutes from the history's end to its first whole minute had no
-        # rows (1-2 per service, bench/soak.py); live minutes overwrite the ones written ahead.
-        result = write_history(settings, engine, days=settings.fleet.history_days, urls=urls,
-                               end=time.time() + SEAM_S, progress=progress, stop=stop)
-        say(f"wrote {settings.fleet.history_days} days of history "
-            f"({result.minutes:,} service-minutes)")
+        return None
+    if not settings.fleet.history_days:
+        return None
+    # Written up to a little past now: the collector's first scrape only takes a
+    # baseline, so the minutes from the history's end to its first whole minute had no
+    # rows (1-2 per service, bench/soak.py); live minutes overwrite the ones written ahead.
+    result = write_history(settings, engine, days=settings.fleet.history_days, urls=urls,
+                           end=time.time() + SEAM_S, progress=progress, stop=stop)
+    say(f"wrote {settings.fleet.history_days} days of history "
+        f"({result.minutes:,} service-minutes)")
+    return result.end
+
+
+def close_seam(settings: Settings, engine: Engine, urls: dict[str, str], end: int,
+               stop: threading.Event | None = None) -> int:
+    """Just before the collector starts: the history from `end` (where it was written to)
+    on to SEAM_S past now, when that lead is used up. Writing a month of history takes
+    longer than SEAM_S, and so may starting the API: the history then ended before the
+    collector's first whole minute, and the minutes between had no rows. Returns the end."""
+    while stop is None or not stop.is_set():
+        ahead = int((time.time() + SEAM_S) // MINUTE_S * MINUTE_S)
+        if ahead <= end:
+            break
+        write_history(settings, engine, days=(ahead - end) / 86_400, end=ahead, urls=urls,
+                      stop=stop)
+        end = ahead
+    return end
+
+
+def api_target(settings: Settings, api_url: str) -> Target | None:
+    """The demo's API as the service that stands for it in the configuration, `apollo-api`
+    (apollo.example.yaml names its metrics, slos/apollo-api.yaml its SLOs with
+    job="apollo-api"); None when the configuration has no such service (nothing would
+    read its minutes)."""
+    if not any(s.slug == API_SERVICE for s in settings.services):
+        return None
+    return Target(API_SERVICE, f"{api_url}/metrics")
 
 
 # name -> (service, fault kind, rate, duration): what `apollo demo --incident NAME` injects
@@ -68,6 +98,8 @@ INCIDENTS: dict[str, tuple[str, str, float, str]] = {
 }
 SINK_NOTIFIER = "demo-sink"
 SEAM_S = 120  # history written this far ahead of the start (see ensure_history)
+MINUTE_S = 60
+API_SERVICE = "apollo-api"  # the configured service that is Apollo's own API
 
 
 def with_sink(settings: Settings, sink: WebhookSink) -> Settings:
@@ -110,8 +142,9 @@ class Demo:
 def start_demo(settings: Settings, stop: threading.Event, say: Say,
                *, dashboard: bool = True, api: bool = True, incident: str | None = None,
                progress: Progress | None = None) -> Demo:
-    """Migrate the store (the demo owns its file), start the fleet, the jobs, the webhook
-    sink (when no notifier is configured), the API and the dashboard."""
+    """Migrate the store (the demo owns its file), start the webhook sink (when no notifier
+    is configured), the fleet, its history (first start), the API (its own /metrics page is
+    scraped as `apollo-api`), the jobs and the dashboard."""
     if incident is not None and incident not in INCIDENTS:
         raise ValueError(f"incident: expected one of {', '.join(INCIDENTS)}, got {incident!r}")
     engine = make_engine(settings.store_url)
@@ -122,9 +155,18 @@ def start_demo(settings: Settings, stop: threading.Event, say: Say,
         settings = with_sink(settings, sink)
     fleet = start_fleet(settings)
     demo: Demo | None = None
+    children: list[Child] = []
     try:
-        ensure_history(settings, engine, fleet.fleet.urls, say, progress, stop)
+        history_end = ensure_history(settings, engine, fleet.fleet.urls, say, progress, stop)
+        env = child_environment(settings)
         targets = [Target(slug, url) for slug, url in fleet.fleet.urls.items()]
+        if api:  # before the jobs: its /metrics page is one of their targets
+            children.append(start_api(settings, env=env))
+            own = api_target(settings, children[-1].url)
+            if own is not None:
+                targets.append(own)
+        if history_end is not None:
+            close_seam(settings, engine, fleet.fleet.urls, history_end, stop)
         client: Any = fleet.writer.client if fleet.writer is not None else None
         worker = build_delivery(settings, engine)
         jobs = build_jobs(settings, engine, targets=targets, events_client=client,
@@ -133,11 +175,8 @@ def start_demo(settings: Settings, stop: threading.Event, say: Say,
             worker.start(stop)
         log = DemoLog(engine, say, fleet.fleet.state)
         demo = Demo(settings, fleet, Scheduler(engine, jobs, stop_event=stop, on_runs=log.runs),
-                    sink=sink)
+                    children=children, sink=sink)
         demo.thread = demo.scheduler.start()
-        env = child_environment(settings)
-        if api:
-            demo.children.append(start_api(settings, env=env))
         if dashboard:
             demo.children.append(start_dashboard(settings, env=env))
         if incident is not None:
@@ -147,6 +186,8 @@ def start_demo(settings: Settings, stop: threading.Event, say: Say,
         if demo is not None:
             demo.stop()
         else:
+            for child in children:
+                child.stop(timeout=4)
             fleet.stop()
             if sink is not None:
                 sink.stop()
