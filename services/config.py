@@ -163,10 +163,130 @@ class ScrapeSource(_Model):
         return self
 
 
+# HTTP header names are RFC 9110 tokens; values one line of visible text (no CR/LF: a header
+# value cannot smuggle another header in).
+HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_length=100)]
+HeaderValue = Annotated[str, Field(pattern=r"^[^\r\n\x00]*$", max_length=4096)]
+EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$", max_length=200)]
+ParamName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.\[\]-]*$", max_length=100)]
+# a header or query parameter whose value is a credential: only ever from the environment
+_SECRET_NAME = re.compile(r"authorization|cookie|token|secret|passw|api[-_]?key|credential",
+                          re.I)
+# set by the collector on every query: a `params` entry would silently replace them
+_QUERY_PARAMETERS = frozenset({"query", "start", "end", "step", "time", "timeout"})
+_HOP_HEADERS = frozenset({"host", "content-length", "content-type", "connection",
+                          "transfer-encoding"})
+
+
+def _param_text(value: Any) -> Any:
+    """`dedup: true` in YAML is a bool: the API wants the text `true`, as Thanos writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+ParamValue = Annotated[str, BeforeValidator(_param_text),
+                       Field(pattern=r"^[^\r\n\x00]*$", max_length=1000)]
+
+
 class PrometheusSource(_Model):
+    """Prometheus, Thanos Query or Mimir (docs/prometheus-collector.md).
+
+    `headers` go with every request (Mimir's `X-Scope-OrgID`); a header that carries a
+    credential (Authorization…) is named in `headers_env` by the environment variable
+    holding its value. `params` are extra query parameters (Thanos `dedup`,
+    `partial_response`, `max_source_resolution`). A minute is read once it ended `delay`
+    ago; each run rewrites the last `lookback` of such minutes. `label` is the label whose
+    value is a service's slug.
+    """
+
     url: str | None = Field(default=None, pattern=r"^https?://")
     interval: Duration = timedelta(minutes=1)
     timeout: Duration = timedelta(seconds=10)
+    delay: Wait = timedelta(seconds=30)
+    lookback: Duration = timedelta(minutes=5)
+    label: LabelName = "job"
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
+    headers_env: dict[HeaderName, EnvName] = Field(default_factory=dict)
+    params: dict[ParamName, ParamValue] = Field(default_factory=dict)
+
+    @field_validator("label")
+    @classmethod
+    def _not_le(cls, label: str) -> str:
+        if label == "le":
+            raise ValueError("'le' holds histogram bucket bounds; a service cannot be "
+                             "matched on it")
+        return label
+
+    @field_validator("lookback")
+    @classmethod
+    def _whole_minutes(cls, lookback: timedelta) -> timedelta:
+        seconds = lookback.total_seconds()
+        if seconds < 60 or seconds % 60:
+            raise ValueError("must be a whole number of minutes, at least 1m")
+        return lookback
+
+    @field_validator("headers")
+    @classmethod
+    def _no_secret_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name in headers:
+            if _SECRET_NAME.search(name):
+                raise ValueError(f"header {name!r} carries a secret: name the environment "
+                                 f"variable holding its value in headers_env instead")
+        return headers
+
+    @field_validator("headers", "headers_env")
+    @classmethod
+    def _no_transport_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name in headers:
+            if name.lower() in _HOP_HEADERS:
+                raise ValueError(f"header {name!r} is set by the HTTP client itself")
+        return headers
+
+    @field_validator("params")
+    @classmethod
+    def _params_of_our_own(cls, params: dict[str, str]) -> dict[str, str]:
+        for name in params:
+            if name in _QUERY_PARAMETERS:
+                raise ValueError(f"parameter {name!r} is set by the collector on every "
+                                 "query (the query's timeout is `timeout`)")
+            if _SECRET_NAME.search(name):
+                raise ValueError(f"parameter {name!r} looks like a credential: send it as "
+                                 "a header named in headers_env instead")
+        return params
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PrometheusSource:
+        twice = sorted({n.lower() for n in self.headers} & {n.lower() for n in self.headers_env})
+        if twice:
+            raise ValueError(f"header(s) {', '.join(twice)} set in both headers and "
+                             "headers_env")
+        if self.lookback < self.interval:  # a run every 10m rewriting 5m skips 5m each time
+            raise ValueError(f"lookback {format_duration(self.lookback)} is shorter than "
+                             f"interval {format_duration(self.interval)}: the minutes "
+                             "between runs would never be read")
+        return self
+
+    def secret_names(self) -> list[str]:
+        """The environment variables the headers need set."""
+        return list(self.headers_env.values())
+
+    def request_headers(self) -> dict[str, str]:
+        """`headers` and the values of `headers_env` from the environment; ConfigError
+        naming the variable if one is not set."""
+        headers = dict(self.headers)
+        for name, variable in self.headers_env.items():
+            value = read_secret(variable)
+            if value is None:
+                raise ConfigError(f"sources.prometheus.headers_env.{name}: the environment "
+                                  f"variable {variable} is not set")
+            if "\r" in value or "\n" in value:
+                raise ConfigError(f"sources.prometheus.headers_env.{name}: the environment "
+                                  f"variable {variable} holds a line break")
+            headers[name] = value
+        return headers
 
 
 class ClickHouseSource(_Model):
