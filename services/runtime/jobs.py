@@ -11,6 +11,10 @@ Scrape targets come from the configuration; with none configured, the running de
 pages are scraped (the fleet writes its URLs to `data_dir/fleet.json`). A run-once
 collector keeps its last scrapes in `data_dir/scrape-state.json`, so the next run can
 turn them into per-minute increases.
+
+With Redis, the scrape targets and a ClickHouse DSN are leased (services/runtime/leases.py);
+the jobs' `close` gives those leases back when the scheduler stops or a run-once round
+ends, so the next collector takes them at its next round instead of after their TTL.
 """
 
 from __future__ import annotations
@@ -99,18 +103,30 @@ def configured_slos(settings: Settings) -> list[SLO]:
     return load_slo_files(expand(settings.slo_files)) if settings.slo_files else []
 
 
+def lease_owner() -> str:
+    """This process's token in the leases it takes (`host:pid`)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def scrape_leases(settings: Settings) -> RedisLeases | None:
+    """The scrape targets' leases with Redis configured (a lease outlives three missed
+    rounds), else None."""
+    if not settings.redis_url:
+        return None
+    ttl = 3 * settings.sources.scrape.interval.total_seconds() + 5
+    return RedisLeases(settings.redis_url, lease_owner(), ttl_s=ttl)
+
+
 def build_scraper(settings: Settings, engine: Engine, targets: list[Target] | None = None,
-                  *, keep_state: bool = False, slos: Sequence[SLO] | None = None
-                  ) -> PageScraper:
-    """The page scraper; with Redis configured it scrapes only the targets it leases, so
-    several replicas share them (a lease outlives three missed rounds)."""
-    lease = None
-    if settings.redis_url:
-        owner = f"{socket.gethostname()}:{os.getpid()}"
-        ttl = 3 * settings.sources.scrape.interval.total_seconds() + 5
-        lease = RedisLeases(settings.redis_url, owner, ttl_s=ttl).hold
+                  *, keep_state: bool = False, slos: Sequence[SLO] | None = None,
+                  leases: RedisLeases | None = None) -> PageScraper:
+    """The page scraper; with Redis configured it scrapes only the targets it leases
+    (`leases`, else `scrape_leases`), so several replicas share them."""
+    if leases is None:
+        leases = scrape_leases(settings)
     return PageScraper(
-        engine, targets if targets is not None else scrape_targets(settings), lease=lease,
+        engine, targets if targets is not None else scrape_targets(settings),
+        lease=leases.hold if leases is not None else None,
         slos=configured_slos(settings) if slos is None else slos,
         names=names_by_service(settings.services),
         timeout_s=settings.sources.scrape.timeout.total_seconds(),
@@ -122,9 +138,12 @@ def build_scraper(settings: Settings, engine: Engine, targets: list[Target] | No
 def _scrape_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
                 targets: list[Target] | None, keep_state: bool, interval_s: float
                 ) -> tuple[Job, Lazy[PageScraper]]:
+    leases = scrape_leases(settings)  # (no connection until the first round)
+
     def make() -> PageScraper:
         register_services(settings, engine)
-        return build_scraper(settings, engine, targets, keep_state=keep_state, slos=slos)
+        return build_scraper(settings, engine, targets, keep_state=keep_state, slos=slos,
+                             leases=leases)
 
     scraper = Lazy(make)
 
@@ -133,7 +152,8 @@ def _scrape_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
         metrics.PENDING_ROWS.set(scraper.get().pending_rows)  # rows waiting for the store
         return runs
 
-    return Job("scrape", interval_s, scrape), scraper
+    close = leases.release if leases is not None else None
+    return Job("scrape", interval_s, scrape, close=close), scraper
 
 
 def _prometheus_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
@@ -153,13 +173,16 @@ def _prometheus_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
 
 def _clickhouse_jobs(settings: Settings, engine: Engine, slos: Sequence[SLO],
                      client: Any | None, interval_s: float,
-                     clock: Callable[[], float]) -> list[Job]:
+                     clock: Callable[[], float], once: bool = False) -> list[Job]:
     """Engagement rollup on the ClickHouse interval; event-ratio SLIs with the metrics.
 
     With Redis, a DSN opened per run is read by one replica at a time, holding the lease
     `clickhouse:<dsn>` (the embedded engine opens one process per path: a second process
     opening it failed, or read the same events twice); the others skip both jobs until its
-    lease runs out, three of its shortest interval and 5 s after its last run."""
+    holder gives it back (a clean stop, the end of `--once`) or, if it was killed, its lease
+    runs out: three of its shortest interval and 5 s after its last run. A long-running
+    collector logs who holds it; a run-once one (`once`) records each skip as a failed run
+    naming the holder and when its lease runs out."""
     from collectors.clickhouse import COLLECTOR, collect_engagement, collect_event_slis
     from services.files import mask_url
     from services.runtime.leases import OneReader
@@ -182,12 +205,12 @@ def _clickhouse_jobs(settings: Settings, engine: Engine, slos: Sequence[SLO],
     if client is None and settings.redis_url:
         dsn = mask_url(settings.events_dsn)
         ttl = 3 * min(job.interval_s for job in jobs) + 5
-        leases = RedisLeases(settings.redis_url, f"{socket.gethostname()}:{os.getpid()}",
-                             ttl_s=ttl)
+        leases = RedisLeases(settings.redis_url, lease_owner(), ttl_s=ttl)
         reader = OneReader(leases, f"clickhouse:{dsn}", collector=COLLECTOR,
-                           source=f"ClickHouse {dsn}")
+                           source=f"ClickHouse {dsn}", record_skips=once)
         for job in jobs:
-            job.run = reader.guard(job.run)
+            job.run = reader.guard(job.run, job.name)
+            job.close = reader.release  # (both jobs share it: the second gives back none)
     return jobs
 
 
@@ -317,7 +340,9 @@ def build_jobs(settings: Settings, engine: Engine, *, targets: list[Target] | No
     `targets` replaces the configured scrape targets (the demo's own fleet); `events_client`
     is a ClickHouse client this process already holds (the demo owns its embedded engine),
     else ClickHouse is read only when `sources.clickhouse.dsn` is set; `every` replaces the
-    metrics interval; `keep_state` keeps scrape state on disk between runs (`--once`);
+    metrics interval; `keep_state` keeps scrape state on disk between runs (`--once`: a
+    ClickHouse run skipped for another holder's lease is then a failed run, see
+    `_clickhouse_jobs`);
     `on_enqueue` is called when alert evaluation wrote notifications (to wake a worker).
     """
     # Every job writes: on SQLite each transaction takes the write lock when it begins.
@@ -337,7 +362,8 @@ def build_jobs(settings: Settings, engine: Engine, *, targets: list[Target] | No
         scrape, scraper = _scrape_job(settings, engine, slos, targets, keep_state, interval_s)
         jobs = [scrape]
     if events_client is not None or sources.clickhouse.dsn:
-        jobs += _clickhouse_jobs(settings, engine, slos, events_client, interval_s, clock)
+        jobs += _clickhouse_jobs(settings, engine, slos, events_client, interval_s, clock,
+                                 once=keep_state)
     if settings.alerting.enabled and slos:
         jobs.append(_alert_job(settings, engine, slos, interval_s, clock, on_enqueue,
                                None if keep_state else scraper))  # (--once: whole minutes)

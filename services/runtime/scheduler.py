@@ -3,6 +3,10 @@
 The loop never dies. A job that raises becomes a failed run carrying the reason; a run
 that cannot be recorded because the store is down is kept (a bounded backlog) and
 written when the store answers again, so every round stays accounted for.
+
+When the loop stops (SIGTERM, Ctrl-C, the demo's stop) or a run-once round ends, each job's
+`close` gives back what it holds: its Redis leases, so another collector takes its
+targets and its ClickHouse DSN at once instead of after their TTL.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ RUN_BACKLOG = 10_000  # unrecorded runs kept while the store is down (about a da
 
 @dataclass
 class Job:
-    """One source (or housekeeping task) on its interval; `run` returns the runs it did."""
+    """One source (or housekeeping task) on its interval; `run` returns the runs it did;
+    `close`, if any, is called once the scheduler stops (it gives back the job's leases)."""
 
     name: str
     interval_s: float
     run: Callable[[], list[RunResult]]
     next_at: float = 0.0
+    close: Callable[[], object] | None = None
 
 
 def failed_run(job: Job, exc: BaseException) -> RunResult:
@@ -111,20 +117,39 @@ class Scheduler:
         return done
 
     def run_once(self) -> list[RunResult]:
-        """Every job once, in order (a CronJob's run)."""
-        return [run for job in self.jobs for run in self.run_job(job)]
+        """Every job once, in order (a CronJob's run), then `close` (the next run, in another
+        process, takes the leases this one held)."""
+        try:
+            return [run for job in self.jobs for run in self.run_job(job)]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Each job's `close` once (two jobs may share one: a second call gives back
+        nothing); one that fails is logged and the others still run."""
+        for job in self.jobs:
+            if job.close is None:
+                continue
+            try:
+                job.close()
+            except Exception:  # a lease not given back runs out on its own
+                log.exception("closing job %s failed", job.name)
 
     def seconds_to_next(self, now: float) -> float:
         return max(0.0, min((job.next_at for job in self.jobs), default=1.0) - now)
 
     def run(self) -> None:
-        """Until `stop_event` is set; a round that overruns delays only its own job."""
-        while not self.stop_event.is_set():
-            try:
-                self.run_due(self.clock())
-            except Exception:  # the loop itself must outlive a bug in a hook or the log
-                log.exception("scheduler round failed")
-            self.stop_event.wait(min(1.0, self.seconds_to_next(self.clock())) or 0.05)
+        """Until `stop_event` is set; a round that overruns delays only its own job. Then
+        the jobs give back their leases (`close`)."""
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    self.run_due(self.clock())
+                except Exception:  # the loop itself must outlive a bug in a hook or the log
+                    log.exception("scheduler round failed")
+                self.stop_event.wait(min(1.0, self.seconds_to_next(self.clock())) or 0.05)
+        finally:
+            self.close()
         self.log.record([])  # one last try for runs kept while the store was down
 
     def start(self) -> threading.Thread:
