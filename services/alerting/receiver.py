@@ -32,6 +32,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from services.alerting.outage import store_unavailable, unavailable_detail, unavailable_headers
 from services.auth import Authenticator, AuthError, ScopeError
 from services.store.models import Alert, AlertTransition
 
@@ -375,8 +376,14 @@ def alertmanager_router(engine: sa.Engine, authenticator: Authenticator,
         try:
             recorded = await run_in_threadpool(store_payload, engine, payload, now=clock())
         except SQLAlchemyError as exc:
-            raise HTTPException(503, detail=f"the store is unavailable "
-                                            f"({type(exc).__name__}); retry") from None
+            if isinstance(exc, IntegrityError):  # lost the race for a first insert, 3 times
+                raise HTTPException(503, detail=f"the store refused the write "
+                                                f"({type(exc).__name__}); retry",
+                                    headers=unavailable_headers()) from None
+            if store_unavailable(exc) is None:
+                raise  # a bug (a bad statement): the server's 500, with its traceback
+            raise HTTPException(503, detail=unavailable_detail(exc),
+                                headers=unavailable_headers()) from None
         return Accepted(accepted=recorded.accepted, transitions=recorded.transitions)
 
     return router

@@ -2,7 +2,9 @@
 
 Rows of one notifier and group key travel in one request where the receiver takes lists
 (Alertmanager, the signed webhook); several workers, in one process or many, share the
-outbox safely (see outbox.py). A store that is down pauses delivery, it does not end it.
+outbox safely (see outbox.py). A store that is down pauses delivery, it does not end it:
+the worker logs one warning when the outage starts and one line when the store answers
+again (services/alerting/outage.py), and tries again every STORE_RETRY_S meanwhile.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import Engine
 
 from services.alerting import outbox
 from services.alerting.notifiers import OutgoingRequest, build_requests
+from services.alerting.outage import Outage
 from services.config import Delivery, Notifier
 from services.errors import ConfigError
 
@@ -48,6 +51,7 @@ class DeliveryWorker:
         self.wake = threading.Event()  # set by whoever just enqueued, to skip the poll wait
         self._client = httpx.Client(trust_env=False, follow_redirects=False)
         self._pool = ThreadPoolExecutor(delivery.concurrency, thread_name_prefix="deliver")
+        self.outage = Outage(log, "delivery", retry_s=STORE_RETRY_S)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -128,10 +132,12 @@ class DeliveryWorker:
             while not stop.is_set():
                 try:
                     busy = self.deliver_once()
-                except Exception:  # the store down, a bug in a notifier: pause, go on
-                    log.exception("delivery round failed")
+                except Exception as exc:  # the store down, a bug in a notifier: pause, go on
+                    if not self.outage.failed(exc):  # not the store: a bug, with its traceback
+                        log.exception("delivery round failed")
                     stop.wait(STORE_RETRY_S)
                     continue
+                self.outage.answered()
                 if not busy:
                     self.wake.wait(IDLE_POLL_S)
                     self.wake.clear()

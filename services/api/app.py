@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
-from services.api import middleware, telemetry
+from services.api import errors, middleware, telemetry
 from services.api.deps import ApiState
 from services.api.routers import ops
 from services.api.telemetry import API_PREFIX
@@ -42,6 +42,7 @@ def create_app(settings: Settings, engine: Engine, *, clock: Callable[[], float]
                            allow_headers=["Authorization", "Content-Type", "If-None-Match"])
     layers = middleware.install(app, settings)
     app.state.layers = layers if callable(layers) else (lambda: layers)
+    errors.install(app)  # the store unavailable: 503 with Retry-After, not 500
     app.include_router(ops.router)
     for router in _resource_routers():
         app.include_router(router, prefix=API_PREFIX)
