@@ -3,11 +3,13 @@
     connect(url, timeout_s=, retries=)          a PrometheusConnect with bounded waits
     plan_chunks(start, end, max_minutes=)       [(start, end)]: minute ranges, one query each
     service_queries(services, label=, names=)   {field: PromQL} behind the service rows
+    name_choices(names)                         the metric names a service is read from
     sli_queries(slo)                            how one SLO's good/total are read (or SpecError)
     matrix_frame(result) / per_minute(frame)    a range query's JSON -> rows per minute (pure)
     service_rows / bucket_rows / sli_rows       frames -> store rows (pure)
-    PrometheusSource(client, timeout_s=)        one-minute-step range queries; typed errors
-    PrometheusCollector(engine, source, services, slos=)
+    PrometheusSource(client, params=)           one-minute-step range queries; typed errors
+    PrometheusCollector(engine, source, services, slos=, names=)
+        .from_settings(settings, engine, …)     as `sources.prometheus` describes it
         .collect(now=)                          the last complete minutes -> RunResult
         .backfill(start, end, progress=)        any past range, chunked -> RunResult
     progress_reporter(stream)                   a progress callback: a rich bar on a terminal,
@@ -66,8 +68,18 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from collectors.runs import RunResult
-from collectors.scrape import MetricNames
-from services.errors import ApolloError, SourceUnavailable
+from collectors.scrape.names import (
+    CPU,
+    LATENCY,
+    MEMORY,
+    REQUESTS,
+    STATUS_LABELS,
+    ConfiguredNames,
+    MetricNames,
+    names_by_service,
+)
+from services.config import Settings
+from services.errors import ApolloError, ConfigError, SourceUnavailable
 from services.files import mask_url
 from services.store import writes
 from services.store.catalog import ServiceInfo, ensure_services, ensure_slo, service_ids
@@ -254,38 +266,136 @@ def _alternation(values: Iterable[str]) -> str:
     return "|".join(re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", v) for v in values)
 
 
-def service_queries(services: Sequence[str], *, label: str = "job",
-                    names: MetricNames | None = None) -> dict[str, str]:
-    """The PromQL behind the service rows, one query each for all `services`.
+Names = MetricNames | ConfiguredNames
+_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
-    Each service is the series whose `label` equals its slug. Counters: `sum by (label)
-    (increase(X[1m]))`; buckets also by `le`; gauges: `avg by (label)
-    (avg_over_time(G[1m]))` (the mean over the minute, then over instances).
+
+@dataclass(frozen=True)
+class NameChoices:
+    """The metrics a service's figures may be read from, in order: the first one a service
+    has series of is read (per service and minute, as the page scraper picks the first a
+    page exposes). One entry: a configured (or resolved) name; none: no such figure."""
+
+    requests: tuple[str, ...]
+    status_labels: tuple[str, ...]
+    latency: tuple[str, ...]
+    cpu: tuple[str, ...]
+    memory: tuple[str, ...]
+    cpu_limit_cores: float | None = None
+
+
+def name_choices(names: Names) -> NameChoices:
+    """What Prometheus is asked for one service's figures.
+
+    `MetricNames` are exact names. `ConfiguredNames` (a service's `metrics:` settings, as
+    the page scraper gets them) fix what they name; each name left out is recognised among
+    the same known names the page scraper tries, in its order (collectors/scrape/names.py).
     """
-    if not LABEL_NAME.fullmatch(label) or label == "le":
-        raise ValueError(f"{label!r} is not a label name a service can be matched on")
-    if not services:
-        return {}
-    names = names or MetricNames()
-    sel = f"{label}=~{go_quote(_alternation(services))}"
+    if isinstance(names, MetricNames):
+        choices = NameChoices((names.requests,), (names.status_label,), (names.latency,),
+                              (names.cpu,) if names.cpu else (),
+                              (names.memory,) if names.memory else (), names.cpu_limit_cores)
+    else:
+        latency = (names.latency,) if names.latency else LATENCY
+        requests = ((names.requests,) if names.requests else
+                    tuple(dict.fromkeys((*REQUESTS, *(f"{n}_count" for n in latency)))))
+        choices = NameChoices(requests,
+                              (names.status_label,) if names.status_label else STATUS_LABELS,
+                              latency, (names.cpu,) if names.cpu else CPU,
+                              (names.memory,) if names.memory else MEMORY,
+                              names.cpu_limit_cores)
+    for name in (*choices.requests, *choices.latency, *choices.cpu, *choices.memory):
+        if not _METRIC.fullmatch(name):
+            raise ValueError(f"{name!r} is not a metric name")
+    for label in choices.status_labels:
+        if not LABEL_NAME.fullmatch(label):
+            raise ValueError(f"{label!r} is not a label name")
+    return choices
+
+
+def _first(exprs: Sequence[str], on: str | None = None) -> str:
+    """Per service, the first of `exprs` that has a value: `a or b` (`or on (label) b` where
+    the series carry more labels than the service's, as buckets do)."""
+    joiner = f" or on ({on}) " if on else " or "
+    return joiner.join(exprs)
+
+
+def _group_queries(slugs: Sequence[str], label: str, names: NameChoices) -> dict[str, str]:
+    """The queries of one set of services that share their metric names."""
+    sel = f"{label}=~{go_quote(_alternation(slugs))}"
     win = f"[{_WINDOW_TEXT}]"
 
     def increase(metric: str, extra: str = "", by: str = label) -> str:
         return f"sum by ({by}) (increase({metric}{{{sel}{extra}}}{win}))"
 
-    def mean(metric: str) -> str:
+    def errors(counter: str) -> str:
+        return _first([increase(counter, f",{status}=~{go_quote(SERVER_ERROR)}")
+                       for status in names.status_labels])
+
+    # a service's errors come from the counter its requests were read from: a later
+    # choice only for services that have none of the earlier ones
+    error_parts = [errors(names.requests[0])]
+    for k, counter in enumerate(names.requests[1:], start=1):
+        earlier = _first([increase(r) for r in names.requests[:k]])
+        error_parts.append(f"(({errors(counter)}) unless on ({label}) ({earlier}))")
+
+    def cpu(metric: str) -> str:
+        if MetricNames(cpu=metric).cpu_is_seconds:  # cores used / the cores allotted
+            cores = f"avg by ({label}) (rate({metric}{{{sel}}}{win}))"
+            return f"{cores} / {names.cpu_limit_cores!r}" if names.cpu_limit_cores else cores
         return f"avg by ({label}) (avg_over_time({metric}{{{sel}}}{win}))"
 
-    return {
-        "requests": increase(names.requests),
-        "errors": increase(names.requests, f",{names.status_label}=~{go_quote(SERVER_ERROR)}"),
-        "latency_sum": increase(f"{names.latency}_sum"),
-        "latency_count": increase(f"{names.latency}_count"),
-        "buckets": increase(f"{names.latency}_bucket", by=f"{label}, le"),
-        "cpu": mean(names.cpu),
-        "memory": mean(names.memory),
-    }
+    per_instance = label if label == "instance" else f"{label}, instance"
 
+    def memory(metric: str) -> str:  # a target's series summed (JVM pools), then the mean
+        return (f"avg by ({label}) (sum by ({per_instance}) "
+                f"(avg_over_time({metric}{{{sel}}}{win})))")
+
+    queries = {
+        "requests": _first([increase(r) for r in names.requests]),
+        "errors": _first(error_parts),
+        "latency_sum": _first([increase(f"{n}_sum") for n in names.latency]),
+        "latency_count": _first([increase(f"{n}_count") for n in names.latency]),
+        "buckets": _first([increase(f"{n}_bucket", by=f"{label}, le")
+                           for n in names.latency], on=label),
+        "cpu": _first([cpu(n) for n in names.cpu]),
+        "memory": _first([memory(n) for n in names.memory]),
+    }
+    return {name: query for name, query in queries.items() if query}
+
+
+def service_queries(services: Sequence[str], *, label: str = "job",
+                    names: Names | Mapping[str, Names] | None = None) -> dict[str, str]:
+    """The PromQL behind the service rows, one query each for all `services`.
+
+    Each service is the series whose `label` equals its slug. Counters: `sum by (label)
+    (increase(X[1m]))`; buckets also by `le`; gauges: `avg by (label)
+    (avg_over_time(G[1m]))` (the mean over the minute, then over instances; memory's
+    series summed per instance first); a CPU seconds counter: `rate / cpu_limit_cores`.
+
+    `names` are one service's names for all (`MetricNames`: exact; `ConfiguredNames`:
+    what is left out is recognised, see `name_choices`) or a mapping slug -> names (a
+    service not in it: all recognised), e.g. `names_by_service(settings.services)`.
+    Services with the same names share one query per figure; services with other names
+    add their own, joined with `or` (their selectors do not overlap).
+    """
+    if not LABEL_NAME.fullmatch(label) or label == "le":
+        raise ValueError(f"{label!r} is not a label name a service can be matched on")
+    if not services:
+        return {}
+    if names is None or isinstance(names, MetricNames | ConfiguredNames):
+        of = {slug: names or ConfiguredNames() for slug in services}
+    else:
+        of = {slug: names.get(slug) or ConfiguredNames() for slug in services}
+    groups: dict[NameChoices, list[str]] = {}
+    for slug in services:
+        groups.setdefault(name_choices(of[slug]), []).append(slug)
+    parts: dict[str, list[str]] = {}
+    for choices, slugs in groups.items():
+        for name, query in _group_queries(slugs, label, choices).items():
+            parts.setdefault(name, []).append(query)
+    return {name: queries[0] if len(queries) == 1 else " or ".join(f"({q})" for q in queries)
+            for name, queries in parts.items()}
 
 
 def matrix_frame(result: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -519,7 +629,8 @@ class PrometheusCollector:
     `collect` rewrites the last `lookback` of such minutes each time, so a minute read
     early, or a short outage, is put right by the next runs. Longer outages: `backfill`.
     SLOs whose SLI Prometheus cannot give (ClickHouse events) are in `skipped`. Rows carry
-    `instance` (see the module docstring).
+    `instance` (see the module docstring). `names`: see `service_queries`; by default every
+    name is recognised as the page scraper recognises it.
     """
 
     engine: Engine
@@ -527,7 +638,7 @@ class PrometheusCollector:
     services: Sequence[str | ServiceInfo]
     slos: Sequence[SLO] = ()
     label: str = "job"
-    names: MetricNames = field(default_factory=MetricNames)
+    names: Names | Mapping[str, Names] = field(default_factory=ConfiguredNames)
     delay_s: float = 30.0
     lookback: timedelta = timedelta(minutes=5)
     chunk_minutes: int = CHUNK_MINUTES
@@ -555,6 +666,30 @@ class PrometheusCollector:
                                      spec_path=p.slo.source.path, labels=p.slo.labels)
                 for p in self.plans
             }
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: Engine,
+                      services: Sequence[str | ServiceInfo] | None = None, *,
+                      slos: Sequence[SLO] = (), **overrides: Any) -> PrometheusCollector:
+        """The collector `sources.prometheus` describes, reading each configured service's
+        `metrics:` names (as the page scraper does).
+
+        URL, timeout, headers (with `headers_env` read from the environment), params,
+        delay, lookback and label come from the settings; `services` default to the
+        configured slugs; `overrides` (e.g. `chunk_minutes`, `clock`) go to the collector.
+        ConfigError when the URL is not set or a header's variable is missing.
+        """
+        cfg = settings.sources.prometheus
+        if not cfg.url:
+            raise ConfigError("sources.prometheus.url is not set")
+        timeout = cfg.timeout.total_seconds()
+        client = connect(cfg.url, timeout_s=timeout, headers=cfg.request_headers())
+        source = PrometheusSource(client, timeout_s=timeout, params=cfg.params)
+        options: dict[str, Any] = {
+            "slos": slos, "label": cfg.label, "names": names_by_service(settings.services),
+            "delay_s": cfg.delay.total_seconds(), "lookback": cfg.lookback, **overrides}
+        return cls(engine, source, settings.slugs if services is None else services,
+                   **options)
 
     def complete_minutes(self, now: When | None = None) -> tuple[int, int]:
         """[start, end): the last `lookback` of minutes whose end is `delay_s` before `now`."""
@@ -678,9 +813,10 @@ def progress_reporter(stream: TextIO | None = None, *, description: str = "backf
 
 
 __all__ = [
-    "CHUNK_MINUTES", "COLLECTOR", "INSTANCE", "MAX_POINTS", "MetricNames", "Progress",
-    "PrometheusCollector", "PrometheusSource", "QueryRejected", "SliQueries",
-    "bucket_rows", "connect", "describe", "matrix_frame", "per_minute", "plan_chunks",
+    "CHUNK_MINUTES", "COLLECTOR", "INSTANCE", "MAX_POINTS", "ConfiguredNames", "MetricNames",
+    "NameChoices", "Names", "Progress", "PrometheusCollector", "PrometheusSource",
+    "QueryRejected", "SliQueries", "bucket_rows", "connect", "describe", "matrix_frame",
+    "name_choices", "per_minute", "plan_chunks",
     "progress_reporter", "service_queries", "service_rows", "sli_plans", "sli_queries",
     "sli_rows",
 ]

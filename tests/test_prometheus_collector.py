@@ -48,6 +48,7 @@ from collectors.prometheus import (
     connect,
     describe,
     matrix_frame,
+    name_choices,
     per_minute,
     plan_chunks,
     progress_reporter,
@@ -58,6 +59,15 @@ from collectors.prometheus import (
     sli_rows,
 )
 from collectors.runs import record_run
+from collectors.scrape.names import (
+    CPU,
+    LATENCY,
+    MEMORY,
+    REQUESTS,
+    STATUS_LABELS,
+    ConfiguredNames,
+    MetricNames,
+)
 from services.errors import SourceUnavailable
 from services.files import load_slo_files
 from services.fleet.server import Fleet
@@ -138,7 +148,7 @@ def test_the_default_chunk_stays_under_the_point_limit():
 
 
 def test_service_queries_match_services_on_the_label_given():
-    queries = service_queries(["api-gateway", "a.b"], label="service")
+    queries = service_queries(["api-gateway", "a.b"], label="service", names=MetricNames())
     assert queries["requests"] == ('sum by (service) (increase(http_requests_total'
                                    '{service=~"api-gateway|a\\\\.b"}[1m]))')
     assert 'code=~"5.."' in queries["errors"]
@@ -146,6 +156,43 @@ def test_service_queries_match_services_on_the_label_given():
     assert queries["cpu"].startswith("avg by (service) (avg_over_time(process_cpu_usage")
     with pytest.raises(ValueError):
         service_queries(["x"], label="not a label")
+
+
+def test_unconfigured_names_are_tried_in_the_page_scrapers_order():
+    """Without `metrics:` a service is read from the first known name it has series of,
+    the same names in the same order as the page scraper recognises them."""
+    choices = name_choices(ConfiguredNames())
+    assert choices.requests == (*REQUESTS, *(f"{n}_count" for n in LATENCY))
+    assert (choices.status_labels, choices.latency, choices.cpu, choices.memory) == (
+        STATUS_LABELS, LATENCY, CPU, MEMORY)
+    queries = service_queries(["a"])
+    assert queries["requests"] == " or ".join(
+        f'sum by (job) (increase({n}{{job=~"a"}}[1m]))' for n in choices.requests)
+    # errors of a later counter only for services that have none of the earlier ones
+    assert queries["errors"].count("unless on (job)") == len(choices.requests) - 1
+    assert queries["buckets"].count(" or on (job) ") == len(LATENCY) - 1
+
+
+def test_configured_names_fix_what_they_name_and_services_share_queries_by_names():
+    shop = ConfiguredNames(requests="shop_orders_total", status_label="result",
+                           latency="shop_order_seconds", cpu="shop_cpu_seconds_total",
+                           memory="shop_heap_bytes", cpu_limit_cores=2.0)
+    queries = service_queries(["shop", "a", "b"], names={"shop": shop})
+    assert queries["requests"] == (
+        '(sum by (job) (increase(shop_orders_total{job=~"shop"}[1m]))) or ('
+        + " or ".join(f'sum by (job) (increase({n}{{job=~"a|b"}}[1m]))'
+                      for n in name_choices(ConfiguredNames()).requests) + ")")
+    assert queries["errors"].startswith(
+        '(sum by (job) (increase(shop_orders_total{job=~"shop",result=~"5.."}[1m]))) or (')
+    assert queries["cpu"].startswith(
+        '(avg by (job) (rate(shop_cpu_seconds_total{job=~"shop"}[1m])) / 2.0) or (')
+    assert queries["memory"].startswith(
+        '(avg by (job) (sum by (job, instance) (avg_over_time(shop_heap_bytes{job=~"shop"}')
+    # exact names: one name each, and no CPU or memory query when there is none
+    exact = service_queries(["a"], names=MetricNames(cpu="", memory=""))
+    assert set(exact) == {"requests", "errors", "latency_sum", "latency_count", "buckets"}
+    with pytest.raises(ValueError, match="not a metric name"):
+        service_queries(["a"], names=ConfiguredNames(requests='x{job="b"}'))
 
 
 def test_the_value_at_instant_m_plus_60_is_the_row_of_minute_m():
