@@ -647,8 +647,8 @@ def test_the_installed_collector_runs_a_round_with_redis_leases(image, tmp_path,
     assert f"{base}/metrics" in scraped[0]
     import redis
 
-    with redis.Redis.from_url(redis_url) as client:  # the target's lease was taken
-        assert client.exists(f"apollo:lease:{base}/metrics")
+    with redis.Redis.from_url(redis_url) as client:  # taken for the round, given back at
+        assert not client.exists(f"apollo:lease:{base}/metrics")  # its end (test_lease_release)
 
 
 # --- Commands and variables the deployment uses -----------------------------------------------
