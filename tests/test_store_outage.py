@@ -3,7 +3,7 @@ and the delivery worker logs the outage once, then its end.
 
 PostgreSQL is really stopped (`pg_ctl stop -m fast`) and started again on the same port;
 the API runs under uvicorn on a free loopback port, as `apollo api` runs it. What counts as
-an outage (services/alerting/outage.py) is checked on errors real drivers raise.
+an outage (services/store/outage.py) is checked on errors real drivers raise.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from harness.sink import RecordingSink
 
 import services.alerting.worker as worker_module
 from services.alerting.message import AlertMessage
-from services.alerting.outage import RETRY_AFTER_S, Outage, store_unavailable
 from services.alerting.outbox import Envelope, enqueue
 from services.alerting.worker import DeliveryWorker
 from services.api.app import create_app
@@ -39,6 +38,7 @@ from services.errors import StoreError
 from services.store.engine import make_engine
 from services.store.migrate import upgrade
 from services.store.models import Marker
+from services.store.outage import RETRY_AFTER_S, Outage, store_unavailable
 from services.store.writes import upsert
 
 WRITE = "write-token-fedcba9876543210"

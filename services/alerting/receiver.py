@@ -32,9 +32,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from services.alerting.outage import store_unavailable, unavailable_detail, unavailable_headers
 from services.auth import Authenticator, AuthError, ScopeError
 from services.store.models import Alert, AlertTransition
+from services.store.outage import store_unavailable, unavailable_detail, unavailable_headers
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: Alertmanager's largest groups stay far below it
 SOURCE = "alertmanager"

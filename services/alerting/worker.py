@@ -4,7 +4,7 @@ Rows of one notifier and group key travel in one request where the receiver take
 (Alertmanager, the signed webhook); several workers, in one process or many, share the
 outbox safely (see outbox.py). A store that is down pauses delivery, it does not end it:
 the worker logs one warning when the outage starts and one line when the store answers
-again (services/alerting/outage.py), and tries again every STORE_RETRY_S meanwhile.
+again (services/store/outage.py), and tries again every STORE_RETRY_S meanwhile.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from sqlalchemy import Engine
 
 from services.alerting import outbox
 from services.alerting.notifiers import OutgoingRequest, build_requests
-from services.alerting.outage import Outage
 from services.config import Delivery, Notifier
 from services.errors import ConfigError
+from services.store.outage import Outage
 
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 0.2  # how often an idle worker looks for due rows

@@ -3,7 +3,7 @@
 A route (or its `connection` dependency) that meets the store down, restarting, out of
 connections or locked gets `503 {"detail": "the store is unavailable (…); retry in N s"}`
 with `Retry-After: N` and `Cache-Control: no-store` (the response cache keeps only `200`s
-anyway). What counts is `services.alerting.outage.store_unavailable`: a bad statement or a
+anyway). What counts is `services.store.outage.store_unavailable`: a bad statement or a
 refused row is a bug and stays a `500` with its traceback. The answer names the error's
 type only (as `/ready` does); the log says more, in one warning line per minute at most.
 Every /api/v1 operation declares the `503` in the OpenAPI document.
@@ -20,13 +20,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.alerting.outage import (
+from services.api.telemetry import API_PREFIX
+from services.errors import StoreError
+from services.store.outage import (
     store_unavailable,
     unavailable_detail,
     unavailable_headers,
 )
-from services.api.telemetry import API_PREFIX
-from services.errors import StoreError
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 60.0  # one warning line per this while the store stays unavailable

@@ -7,12 +7,11 @@ condition that passes, worth a retry, answered `503` by the API. Anything else (
 statement, a missing table, a refused row) is a bug or a data problem and stays an error
 with its traceback.
 
-`Outage` is what a loop that retries the store (the delivery worker) logs: one warning
-line with the reason when an outage starts, nothing more while it lasts, one info line
-when the store answers again.
+`Outage` is what a loop that retries the store (the delivery worker, the scheduler's run
+log) logs: one warning line with the reason when an outage starts, debug lines while it
+lasts, one info line when the store answers again.
 
-(It lives here because both the alerting loops and the API, which may import alerting,
-need it; services/store would be its natural home.)
+It lives in the store layer because the API, alerting and the runtime all use it.
 """
 
 from __future__ import annotations
