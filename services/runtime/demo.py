@@ -4,10 +4,10 @@ embedded defaults (SQLite, in-process ClickHouse, in-process cache).
 
 The collector jobs are the very ones `apollo collect` runs (`build_jobs`), pointed at the
 fleet this process started, at the API it started (so Apollo's own SLOs have data) and at
-the events database it owns. Without notifiers in the
-configuration, alerts go to the demo's own webhook sink, so the whole alert path runs. The
-terminal stays quiet unless something happens (`demo_log`): a failed run, a fault, an
-alert transition or a delivery gets one line.
+the events database it owns. Without notifiers in the configuration, alerts go to the
+demo's own webhook sink, so the whole alert path runs. The terminal stays quiet unless
+something happens (`demo_log`): a failed run, a fault, an alert transition or a delivery
+gets one line.
 """
 
 from __future__ import annotations
