@@ -26,7 +26,7 @@ from services.fleet.control import FleetControl
 from services.fleet.runner import RunningFleet, start_fleet
 from services.runtime.demo_log import DemoLog
 from services.runtime.demo_sink import WebhookSink
-from services.runtime.history import Progress, write_history
+from services.runtime.history import Progress, history_workers, write_history
 from services.runtime.jobs import build_delivery, build_jobs, register_services
 from services.runtime.processes import Child, start_api, start_dashboard
 from services.runtime.scheduler import Scheduler
@@ -60,7 +60,8 @@ def ensure_history(settings: Settings, engine: Engine, urls: dict[str, str], say
     # baseline, so the minutes from the history's end to its first whole minute had no
     # rows (1-2 per service, bench/soak.py); live minutes overwrite the ones written ahead.
     result = write_history(settings, engine, days=settings.fleet.history_days, urls=urls,
-                           end=time.time() + SEAM_S, progress=progress, stop=stop)
+                           end=time.time() + SEAM_S, progress=progress, stop=stop,
+                           workers=history_workers())
     say(f"wrote {settings.fleet.history_days} days of history "
         f"({result.minutes:,} service-minutes)")
     return result.end
