@@ -1,5 +1,6 @@
 """The store down, for real: the API answers 503 with Retry-After (never 500, never cached),
-and the delivery worker logs the outage once, then its end.
+and the delivery worker and the scheduler (its run log, a job that needs the store) log the
+outage once, then its end.
 
 PostgreSQL is really stopped (`pg_ctl stop -m fast`) and started again on the same port;
 the API runs under uvicorn on a free loopback port, as `apollo api` runs it. What counts as
@@ -28,6 +29,8 @@ from harness.servers import PostgresProcess, free_port, wait_until
 from harness.sink import RecordingSink
 
 import services.alerting.worker as worker_module
+import services.runtime.scheduler as scheduler_module
+from collectors.runs import RunResult
 from services.alerting.message import AlertMessage
 from services.alerting.outbox import Envelope, enqueue
 from services.alerting.worker import DeliveryWorker
@@ -35,6 +38,7 @@ from services.api.app import create_app
 from services.api.deps import Conn
 from services.config import EXAMPLE_CONFIG, Delivery, Notifier, load_settings
 from services.errors import StoreError
+from services.runtime.scheduler import Job, Scheduler
 from services.store.engine import make_engine
 from services.store.migrate import upgrade
 from services.store.models import Marker
@@ -337,3 +341,95 @@ def test_a_delivery_round_failing_on_a_bug_still_logs_its_traceback(tmp_path, ca
     errors = [r for r in caplog.records if r.name == "services.alerting.worker"]
     assert all(r.levelname == "ERROR" and r.exc_info for r in errors)
     assert all(r.getMessage() == "delivery round failed" for r in errors)
+
+
+# --- the scheduler's run log, PostgreSQL really stopped ---------------------------------------
+
+
+def _recorded(engine: sa.Engine) -> list[tuple[str, str, str]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT collector, status, message FROM collector_runs ORDER BY id"))]
+
+
+def test_the_scheduler_logs_a_store_outage_once_and_writes_the_runs_it_kept(
+        pg_engine, postgres_server, caplog):
+    """Five rounds with PostgreSQL stopped (the rounds driven, not waited for): one warning
+    as recording fails, one for the job that needs the store, debug lines after, one info
+    line each when the store answers again, naming how many kept runs were written; no
+    traceback, and every run of every round is in the store afterwards."""
+    caplog.set_level(logging.DEBUG, logger="services.runtime.scheduler")
+
+    def roadmap() -> list[RunResult]:  # needs no store to run
+        return [RunResult("roadmap", "plan.md", samples=1).finish()]
+
+    def rollup() -> list[RunResult]:  # reads the store
+        with pg_engine.connect() as conn:
+            conn.execute(sa.text("SELECT count(*) FROM collector_runs")).scalar()
+        return [RunResult("rollup", "minutes").finish()]
+
+    scheduler = Scheduler(pg_engine, [Job("roadmap", 10, roadmap), Job("rollup", 10, rollup)])
+    scheduler.run_due(0.0)
+    assert len(_recorded(pg_engine)) == 2
+    postgres_server.stop()
+    try:
+        for now in (10.0, 20.0, 30.0, 40.0, 50.0):
+            ran = scheduler.run_due(now)
+            assert [(r.collector, r.status) for r in ran] == [("roadmap", "ok"),
+                                                              ("rollup", "failed")]
+        assert len(scheduler.log.backlog) == 10
+    finally:
+        postgres_server.start()
+    scheduler.run_due(60.0)
+    assert not scheduler.log.backlog
+
+    recorded = _recorded(pg_engine)
+    assert [(c, s) for c, s, _ in recorded] == [("roadmap", "ok"), ("rollup", "ok")] + [
+        ("roadmap", "ok"), ("rollup", "failed")] * 5 + [("roadmap", "ok"), ("rollup", "ok")]
+    assert all(m.startswith("OperationalError: ") for c, s, m in recorded if s == "failed")
+
+    ours = [r for r in caplog.records if r.name == "services.runtime.scheduler"]
+    assert not any(r.exc_info for r in ours), "a traceback was logged"
+    said = [(r.levelname, r.getMessage()) for r in ours if r.levelno >= logging.INFO]
+    assert [level for level, _ in said] == ["WARNING", "WARNING", "INFO", "INFO"], said
+    assert re.fullmatch(r"recording runs paused: the store is unavailable \(OperationalError: "
+                        r"[^\n]+\); retrying at each round; 1 run kept until it answers "
+                        r"\(at most 10000\)", said[0][1]), said[0][1]
+    assert re.fullmatch(r"job rollup paused: the store is unavailable \(OperationalError: "
+                        r"[^\n]+\); retrying every 10 s", said[1][1]), said[1][1]
+    assert re.fullmatch(r"recording runs resumed: the store answers again \(unavailable for "
+                        r"\d+ s, 10 failed rounds\); wrote the 11 runs kept meanwhile",
+                        said[2][1]), said[2][1]
+    assert re.fullmatch(r"job rollup resumed: the store answers again \(unavailable for \d+ s, "
+                        r"5 failed rounds\)", said[3][1]), said[3][1]
+    debug = [m for level, m in ((r.levelname, r.getMessage()) for r in ours) if level == "DEBUG"]
+    assert len(debug) == 9 + 4
+    assert "recording runs: the store is still unavailable (OperationalError: " in debug[0]
+    assert debug[-1].endswith("; 10 runs kept until it answers (at most 10000)")
+
+
+def test_a_full_run_backlog_says_how_many_runs_it_dropped(tmp_path, caplog, monkeypatch):
+    """The store's file cannot be opened for four rounds with room for three runs: as it
+    answers again at the fifth, the three last runs are written and the info line says the
+    two oldest were dropped."""
+    monkeypatch.setattr(scheduler_module, "RUN_BACKLOG", 3)
+    caplog.set_level(logging.INFO, logger="services.runtime.scheduler")
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    broken = make_engine(f"sqlite:///{tmp_path / 'gone' / 'apollo.db'}")
+    (tmp_path / "gone").rmdir()  # make_engine created the folder: take it away again
+    scheduler = Scheduler(broken, [Job("roadmap", 10, lambda: [
+        RunResult("roadmap", "plan.md").finish()])])
+    for now in (0.0, 10.0, 20.0, 30.0):
+        scheduler.run_due(now)
+    assert scheduler.log.dropped == 1
+    scheduler.log.engine = engine  # the store is back
+    scheduler.run_due(40.0)
+    said = [r.getMessage() for r in caplog.records if r.name == "services.runtime.scheduler"]
+    assert len(said) == 2, said
+    assert said[0].startswith("recording runs paused: the store is unavailable "
+                              "(OperationalError: unable to open database file)")
+    assert said[1].endswith("; wrote the 3 runs kept meanwhile, 2 older ones dropped "
+                            "(the backlog was full)")
+    assert len(_recorded(engine)) == 3
+    engine.dispose()

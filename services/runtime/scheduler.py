@@ -2,7 +2,8 @@
 
 The loop never dies. A job that raises becomes a failed run carrying the reason; a run
 that cannot be recorded because the store is down is kept (a bounded backlog) and
-written when the store answers again, so every round stays accounted for.
+written when the store answers again, so every round stays accounted for; the outage is
+logged once as it starts and once as it ends, not at every round.
 
 When the loop stops (SIGTERM, Ctrl-C, the demo's stop) or a run-once round ends, each job's
 `close` gives back what it holds: its Redis leases, so another collector takes its
@@ -24,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from collectors.runs import RunResult, record_run
 from services.errors import StoreError
 from services.runtime import metrics
+from services.store.outage import Outage
 
 log = logging.getLogger(__name__)
 RUN_BACKLOG = 10_000  # unrecorded runs kept while the store is down (about a day of rounds)
@@ -47,13 +49,23 @@ def failed_run(job: Job, exc: BaseException) -> RunResult:
     return RunResult(job.name, "job", errors=[f"{type(exc).__name__}: {reason}"]).finish()
 
 
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
 @dataclass
 class RunLog:
-    """Records runs in the store, keeping those it could not write for the next try."""
+    """Records runs in the store, keeping those it could not write for the next try.
+
+    A store outage is logged once (services/store/outage.py): one warning when it starts,
+    debug lines while it lasts, one info line when the store answers again, saying how many
+    kept runs were written then (and how many a full backlog pushed out)."""
 
     engine: Engine
     backlog: deque[RunResult] = field(default_factory=lambda: deque(maxlen=RUN_BACKLOG))
     dropped: int = 0  # runs pushed out of a full backlog: counted, never silently lost
+    outage: Outage = field(default_factory=lambda: Outage(log, "recording runs", retry_s=None))
+    _dropped_before: int = 0  # `dropped` when the current outage began
 
     def record(self, runs: Sequence[RunResult]) -> bool:
         """Write the backlog and `runs`; False (all kept) if the store is not answering."""
@@ -69,9 +81,17 @@ class RunLog:
                 for run in self.backlog:
                     record_run(conn, run)
         except (SQLAlchemyError, StoreError) as exc:
-            log.warning("store not answering, %d runs kept: %s", len(self.backlog),
-                        " ".join(str(exc).split())[:200])
+            if not self.outage.down:
+                self._dropped_before = self.dropped
+            kept = f"{_runs(len(self.backlog))} kept until it answers (at most {RUN_BACKLOG})"
+            if not self.outage.failed(exc, kept):  # not an outage: a bug, with its traceback
+                log.error("recording %d runs failed; they are kept for the next try",
+                          len(self.backlog), exc_info=True)
             return False
+        if self.outage.down:
+            dropped = self.dropped - self._dropped_before
+            self.outage.answered(f"wrote the {_runs(len(self.backlog))} kept meanwhile" + (
+                f", {dropped} older ones dropped (the backlog was full)" if dropped else ""))
         self.backlog.clear()
         metrics.RUN_BACKLOG.set(0)
         return True
@@ -89,14 +109,24 @@ class Scheduler:
 
     def __post_init__(self) -> None:
         self.log = RunLog(self.engine)
+        self._outages: dict[str, Outage] = {}  # per job: the store unavailable to it
 
     def run_job(self, job: Job) -> list[RunResult]:
-        """One run of one job; whatever happens, its runs are observed and recorded."""
+        """One run of one job; whatever happens, its runs are observed and recorded. A job
+        that raises because the store is unavailable logs that once per outage (its failed
+        runs say it every time); any other exception is logged with its traceback."""
+        outage = self._outages.get(job.name)
+        if outage is None:
+            outage = self._outages[job.name] = Outage(log, f"job {job.name}",
+                                                      retry_s=job.interval_s)
         try:
             runs = job.run()
         except Exception as exc:  # any failure is a failed run, never a dead loop
-            log.exception("job %s failed", job.name)
+            if not outage.failed(exc):
+                log.exception("job %s failed", job.name)
             runs = [failed_run(job, exc)]
+        else:
+            outage.answered()
         for run in runs:
             metrics.observe(run)
         self.log.record(runs)

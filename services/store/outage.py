@@ -106,9 +106,11 @@ def unavailable_headers() -> dict[str, str]:
 
 class Outage:
     """Logs a store outage seen by a retrying loop once: `failed` on every failed round,
-    `answered` on every round that reached the store."""
+    `answered` on every round that reached the store. `retry_s` is how often the loop
+    tries again (None: at each of its rounds); a `note` adds what the loop keeps or wrote
+    meanwhile to the line it goes with."""
 
-    def __init__(self, logger: logging.Logger, what: str, *, retry_s: float,
+    def __init__(self, logger: logging.Logger, what: str, *, retry_s: float | None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.log, self.what, self.retry_s, self.clock = logger, what, retry_s, clock
         self.since: float | None = None  # when the outage began (clock), None while up
@@ -118,7 +120,7 @@ class Outage:
     def down(self) -> bool:
         return self.since is not None
 
-    def failed(self, exc: BaseException) -> bool:
+    def failed(self, exc: BaseException, note: str = "") -> bool:
         """Note a failed round; True when `exc` is the store being unavailable (logged as
         one warning when the outage starts, at debug level after that), False for anything
         else, which the caller logs as the error it is."""
@@ -126,19 +128,24 @@ class Outage:
         if reason is None:
             return False
         self.failures += 1
+        tail = f"; {note}" if note else ""
         if self.since is None:
             self.since = self.clock()
-            self.log.warning("%s paused: the store is unavailable (%s); retrying every %g s",
-                             self.what, reason, self.retry_s)
+            retrying = (f"retrying every {self.retry_s:g} s" if self.retry_s is not None
+                        else "retrying at each round")
+            self.log.warning("%s paused: the store is unavailable (%s); %s%s",
+                             self.what, reason, retrying, tail)
         else:
-            self.log.debug("%s: the store is still unavailable (%s)", self.what, reason)
+            self.log.debug("%s: the store is still unavailable (%s)%s", self.what, reason,
+                           tail)
         return True
 
-    def answered(self) -> None:
+    def answered(self, note: str = "") -> None:
         """The store answered: end the outage, saying how long it lasted."""
         if self.since is None:
             return
         lasted = self.clock() - self.since
         self.log.info("%s resumed: the store answers again (unavailable for %.0f s, %d "
-                      "failed rounds)", self.what, lasted, self.failures)
+                      "failed rounds)%s", self.what, lasted, self.failures,
+                      f"; {note}" if note else "")
         self.since, self.failures = None, 0
