@@ -1,4 +1,5 @@
-"""Opening the store: SQLite in WAL mode by default, PostgreSQL when a URL says so."""
+"""Opening the store: SQLite in WAL mode by default, PostgreSQL when a URL says so (with a
+connect timeout, CONNECT_TIMEOUT_S unless the URL sets `connect_timeout`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from services.errors import StoreError
 from services.files import mask_url
 
 BUSY_TIMEOUT_S = 10  # how long SQLite waits for another connection's lock
+# How long a PostgreSQL connection attempt may take (libpq's connect_timeout), so that a host
+# that silently drops packets fails a request in seconds, not after the OS's TCP timeout
+# (minutes). A URL's own `?connect_timeout=N` wins.
+CONNECT_TIMEOUT_S = 5
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -75,6 +80,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)  # survive a server restart between uses
+        if "connect_timeout" not in parsed.query:  # (connect_args would override the URL's)
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S,
+                                      **kwargs.get("connect_args", {})}
         return create_engine(parsed, **kwargs)
     raise StoreError(
         f"database URL {mask_url(str(parsed))!r}: "
