@@ -437,3 +437,35 @@ def test_a_header_whose_variable_is_not_set_names_it(tmp_path):
     with pytest.raises(ConfigError, match=f"headers_env.Authorization: the environment "
                                           f"variable {TOKEN_VARIABLE} is not set"):
         PrometheusCollector.from_settings(settings, store(tmp_path / "apollo.db"))
+
+
+def test_the_collectors_prometheus_job_sends_the_configured_headers(stack, tmp_path,
+                                                                    monkeypatch):
+    """`apollo collect` builds its Prometheus job from the same settings (build_jobs)."""
+    from services.runtime.jobs import build_jobs
+
+    monkeypatch.setenv(TOKEN_VARIABLE, "Bearer job-token")
+    with Proxy(stack.prometheus.url) as proxy:
+        settings = load_settings(settings_file(
+            tmp_path, proxy.url, headers={"X-Scope-OrgID": "tenant-b"},
+            headers_env={"Authorization": TOKEN_VARIABLE}, params={"dedup": True}))
+        jobs = {job.name: job for job in build_jobs(settings, store(tmp_path / "jobs.db"))}
+        runs = jobs["prometheus"].run()
+    assert [run.status for run in runs] == ["ok"], [run.errors for run in runs]
+    asked = [r for r in proxy.requests if r.path == "/api/v1/query_range"]
+    assert asked and all(r.headers["x-scope-orgid"] == "tenant-b"
+                         and r.headers["authorization"] == "Bearer job-token"
+                         and r.params["dedup"] == ["true"] for r in asked)
+
+
+def test_config_check_names_a_header_variable_that_is_not_set(tmp_path, monkeypatch):
+    from services.cli.db import secret_problems
+
+    monkeypatch.delenv(TOKEN_VARIABLE, raising=False)
+    settings = load_settings(settings_file(
+        tmp_path, "http://127.0.0.1:9", headers_env={"Authorization": TOKEN_VARIABLE}))
+    assert secret_problems(settings) == [
+        f"sources.prometheus.headers_env.Authorization: needs the environment variable "
+        f"{TOKEN_VARIABLE}, which is not set"]
+    monkeypatch.setenv(TOKEN_VARIABLE, "Bearer x")
+    assert secret_problems(settings) == []

@@ -108,12 +108,7 @@ def collect_backfill(
     Service rows and SLO good/total, in chunks, with progress on stderr; e.g. the gap a
     failed `prometheus` collector run recorded during an outage.
     """
-    from collectors.prometheus import (
-        PrometheusCollector,
-        PrometheusSource,
-        connect,
-        progress_reporter,
-    )
+    from collectors.prometheus import PrometheusCollector, progress_reporter
     from collectors.runs import record_run
     from services.runtime.jobs import configured_slos, service_infos
     s = settings()
@@ -123,12 +118,9 @@ def collect_backfill(
     first, last = flag_time(start, "--from"), flag_time(end, "--to")
     if last <= first:
         raise ApolloError(f"--to {end!r} is not after --from {start!r}")
-    timeout = source_cfg.timeout.total_seconds()
     engine = open_store()
-    collector = PrometheusCollector(
-        engine, PrometheusSource(connect(source_cfg.url, timeout_s=timeout), timeout_s=timeout),
-        service_infos(s),
-        slos=configured_slos(s), chunk_minutes=chunk)
+    collector = PrometheusCollector.from_settings(
+        s, engine, service_infos(s), slos=configured_slos(s), chunk_minutes=chunk)
     for _slo, reason in collector.skipped:
         typer.echo(f"skipped  {reason}", err=True)
     with progress_reporter() as progress:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from services.cli.app import app, settings
-from services.config import Settings
+from services.config import Settings, read_secret
 from services.errors import ApolloError
 from services.files import mask_url
 
@@ -65,6 +65,10 @@ def secret_problems(s: Settings) -> list[str]:
 
     problems = [f"notifiers: {n.name} ({n.kind}) needs the environment variable {name}, "
                 "which is not set" for n in s.notifiers for name in missing_secrets(n)]
+    problems += [f"sources.prometheus.headers_env.{header}: needs the environment variable "
+                 f"{variable}, which is not set"
+                 for header, variable in s.sources.prometheus.headers_env.items()
+                 if read_secret(variable) is None]
     try:
         tokens_from_env()
     except ApolloError as exc:

@@ -159,15 +159,10 @@ def _scrape_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
 def _prometheus_job(settings: Settings, engine: Engine, slos: Sequence[SLO],
                     interval_s: float) -> Job:
     """Per-minute rows from Prometheus (Thanos, Mimir)."""
-    from collectors.prometheus import PrometheusCollector, PrometheusSource, connect
+    from collectors.prometheus import PrometheusCollector
 
-    cfg = settings.sources.prometheus
-    assert cfg.url is not None
-    timeout = cfg.timeout.total_seconds()
-    url = cfg.url
-    collector = Lazy(lambda: PrometheusCollector(
-        engine, PrometheusSource(connect(url, timeout_s=timeout), timeout_s=timeout),
-        service_infos(settings), slos=slos))
+    collector = Lazy(lambda: PrometheusCollector.from_settings(
+        settings, engine, service_infos(settings), slos=slos))
     return Job("prometheus", interval_s, lambda: [collector.get().collect()])
 
 
