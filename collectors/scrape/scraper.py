@@ -19,6 +19,11 @@ pods of one service, or two replicas holding different targets, write rows that 
 up. Rows the store cannot take (bad data) are set aside and named in their target's run.
 Rows the store did not answer for wait in a queue and go with the next round; past
 `max_pending_rows` the oldest rounds are dropped, and the loss is a failed run of its own.
+
+With leases (several replicas, Redis), a replica scrapes only the targets it holds. A
+long-running one skips the others without a run (their holder records its own); a run-once
+collector (`apollo collect --once`) records each skipped target as a failed run naming the
+holder and when its lease runs out, since that run did not scrape it.
 """
 
 from __future__ import annotations
@@ -136,6 +141,13 @@ class PageScraper:
     transport: httpx.AsyncBaseTransport | None = None  # a seam for tests, never a mock server
     state_path: Path | None = None  # where a run-once collector keeps the last scrapes
     lease: Callable[[str], bool] | None = None  # replicas: scrape only targets we hold
+    # A target skipped for another holder's lease: a failed run naming it (True), or no run
+    # (False: a long-running replica, the holder records its own). None: a run-once
+    # collector's (one with `state_path`) are recorded, a long-running one's are not.
+    record_skips: bool | None = None
+    # Who holds a lease and until when (Unix s); None: `lease`'s own `holding` when it is
+    # a bound method of leases that have one (RedisLeases.hold, as jobs.py passes it).
+    holding: Callable[[str], tuple[str | None, float | None]] | None = None
     max_pending_rows: int = 500_000  # rows kept while the store is down (~75 MB)
     body_size_limit: int = BODY_SIZE_LIMIT  # bytes of one page, after decompression
 
@@ -166,6 +178,28 @@ class PageScraper:
         if self.lease is None:
             return list(self.targets)
         return [t for t in self.targets if self.lease(t.url)]
+
+    def _skips(self, mine: list[Target]) -> list[RunResult]:
+        """A failed run for each target skipped for another holder's lease, when skips are
+        recorded (a run-once collector: that run did not scrape it); else none. Raises
+        SourceUnavailable."""
+        record = self.record_skips if self.record_skips is not None else (
+            self.state_path is not None)
+        if self.lease is None or not record:
+            return []
+        held = {t.url for t in mine}
+        return [self._skipped(t) for t in self.targets if t.url not in held]
+
+    def _skipped(self, target: Target) -> RunResult:
+        """The failed run of a target another collector holds the lease of."""
+        holding = self.holding or getattr(getattr(self.lease, "__self__", None), "holding",
+                                          None)
+        held = _held(*holding(target.url)) if holding is not None else (
+            "lease held by another collector")
+        shown = mask_url(target.url)
+        return RunResult("scrape", shown, errors=[
+            f"{shown} not scraped: {held}; another collector scrapes it, or a killed one's "
+            "lease has yet to run out"]).finish()
 
     def _load_state(self) -> list[RunResult]:
         """Read the last scrapes a run-once collector kept; a file that cannot be read as
@@ -234,13 +268,14 @@ class PageScraper:
         """One round over every target; writes completed minutes; returns one run each."""
         try:
             mine = self._mine()
+            skipped = self._skips(mine)
         except SourceUnavailable as exc:  # cannot tell which targets are ours: skip the round
             return [RunResult("scrape", "leases", errors=[str(exc)]).finish()]
         gc.disable()  # a round allocates a lot and frees it all: collect after, not during
         try:
             fetched = asyncio.run(self._fetch_all(mine))
             notes, self._notes = self._notes, []
-            return notes + self.ingest(fetched)
+            return notes + skipped + self.ingest(fetched)
         finally:
             gc.enable()
 
@@ -502,6 +537,18 @@ def _read_page(body: _Body) -> Page:
     except LookupError:
         charset = "utf-8"
     return parse_page(body.data.decode(charset, errors="replace"), body.content_type)
+
+
+def _held(holder: str | None, until: float | None) -> str:
+    """Who holds a lease and until when, as a skipped run says it (services/runtime/leases.py's
+    OneReader says it the same way for a ClickHouse DSN)."""
+    if holder is None:
+        return "lease held by nobody now (given back meanwhile: the next run takes it)"
+    if until is None:
+        return f"lease held by {holder} (without expiry)"
+    at = datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds")
+    return (f"lease held by {holder} until {at.replace('+00:00', 'Z')} "
+            f"(in {max(0.0, until - time.time()):.0f} s)")
 
 
 def _url_problem(url: str) -> str | None:
