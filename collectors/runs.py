@@ -7,6 +7,7 @@ gaps per source and target.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,3 +61,15 @@ def prune_runs(conn: Connection, *, before: datetime) -> int:
     """Delete runs that started before `before` (retention); returns how many."""
     table = CollectorRun.__table__
     return affected_rows(conn.execute(table.delete().where(table.c.started_at < before)))
+
+
+def lease_held(holder: str | None, until: float | None, now: float | None = None) -> str:
+    """Who holds a lease and until when, as a run skipped for it says (scrape targets and
+    ClickHouse DSNs alike)."""
+    if holder is None:
+        return "lease held by nobody now (given back meanwhile: the next run takes it)"
+    if until is None:
+        return f"lease held by {holder} (without expiry)"
+    at = datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds")
+    left = max(0.0, until - (time.time() if now is None else now))
+    return f"lease held by {holder} until {at.replace('+00:00', 'Z')} (in {left:.0f} s)"

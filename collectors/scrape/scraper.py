@@ -48,7 +48,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from collectors.runs import RunResult
+from collectors.runs import RunResult, lease_held
 from collectors.scrape.increases import (
     MinuteValues,
     TargetIncreases,
@@ -194,7 +194,7 @@ class PageScraper:
         """The failed run of a target another collector holds the lease of."""
         holding = self.holding or getattr(getattr(self.lease, "__self__", None), "holding",
                                           None)
-        held = _held(*holding(target.url)) if holding is not None else (
+        held = lease_held(*holding(target.url)) if holding is not None else (
             "lease held by another collector")
         shown = mask_url(target.url)
         return RunResult("scrape", shown, errors=[
@@ -537,18 +537,6 @@ def _read_page(body: _Body) -> Page:
     except LookupError:
         charset = "utf-8"
     return parse_page(body.data.decode(charset, errors="replace"), body.content_type)
-
-
-def _held(holder: str | None, until: float | None) -> str:
-    """Who holds a lease and until when, as a skipped run says it (services/runtime/leases.py's
-    OneReader says it the same way for a ClickHouse DSN)."""
-    if holder is None:
-        return "lease held by nobody now (given back meanwhile: the next run takes it)"
-    if until is None:
-        return f"lease held by {holder} (without expiry)"
-    at = datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds")
-    return (f"lease held by {holder} until {at.replace('+00:00', 'Z')} "
-            f"(in {max(0.0, until - time.time()):.0f} s)")
 
 
 def _url_problem(url: str) -> str | None:

@@ -24,11 +24,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import redis
 
-from collectors.runs import RunResult
+from collectors.runs import RunResult, lease_held
 from services.errors import SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -150,7 +149,7 @@ class OneReader:
                 return []
             job_name = f" ({what})" if what else ""
             return [RunResult(self.collector, "leases", errors=[
-                f"{self.source} not read{job_name}: {self._held(holder, until)}; another "
+                f"{self.source} not read{job_name}: {lease_held(holder, until)}; another "
                 "collector reads it, or a killed one's lease has yet to run out"]).finish()]
 
         return guarded
@@ -160,15 +159,6 @@ class OneReader:
         self.reading = None
         return self.leases.release()
 
-    def _held(self, holder: str | None, until: float | None) -> str:
-        if holder is None:
-            return "lease held by nobody now (given back meanwhile: the next run takes it)"
-        if until is None:
-            return f"lease held by {holder} (without expiry)"
-        at = datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds")
-        return (f"lease held by {holder} until {at.replace('+00:00', 'Z')} "
-                f"(in {max(0.0, until - time.time()):.0f} s)")
-
     def _tell(self, mine: bool, holder: str | None, until: float | None) -> None:
         if mine and self.reading is False:
             log.warning("%s: this collector reads it now (its reader gave the lease back or "
@@ -176,5 +166,5 @@ class OneReader:
         elif not mine:
             log.warning("%s: read by another collector (%s); this one skips its runs until "
                         "that lease is given back or runs out", self.source,
-                        self._held(holder, until))
+                        lease_held(holder, until))
         self.reading = mine
