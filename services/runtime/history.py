@@ -140,6 +140,9 @@ class _Part:
         """Scrape the simulators at every minute boundary and write a day at a time; the runs
         that had errors. `halted` is asked between days (what is written stays)."""
         simulators = self.simulators()
+        # Spans are written side by side: a SQLite transaction takes the write lock when it
+        # begins (a read then a write would fail at once with "database is locked").
+        engine = engine.execution_options(sqlite_begin_immediate=True)
         scraper = PageScraper(engine, self.targets, slos=self.slos,
                               names=names_by_service(self.settings.services))
         runs: list[RunResult] = []
