@@ -25,9 +25,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from collectors.runs import RunResult, record_run
 from services.errors import StoreError
 from services.runtime import metrics
+from services.store.interrupt import interrupt
 from services.store.outage import Outage
 
 log = logging.getLogger(__name__)
+STOP_GRACE_S = 1.0  # a running job's time to end by itself once stopped
 RUN_BACKLOG = 10_000  # unrecorded runs kept while the store is down (about a day of rounds)
 
 
@@ -122,7 +124,9 @@ class Scheduler:
         try:
             runs = job.run()
         except Exception as exc:  # any failure is a failed run, never a dead loop
-            if not outage.failed(exc):
+            if self.stop_event.is_set():  # interrupted by the stop (see _interrupt_on_stop)
+                log.info("job %s stopped before its end: %s", job.name, type(exc).__name__)
+            elif not outage.failed(exc):
                 log.exception("job %s failed", job.name)
             runs = [failed_run(job, exc)]
         else:
@@ -140,6 +144,8 @@ class Scheduler:
     def run_due(self, now: float) -> list[RunResult]:
         done: list[RunResult] = []
         for job in self.jobs:
+            if self.stop_event.is_set():  # the rest of the round waits for the next start
+                break
             if now < job.next_at:
                 continue
             job.next_at = now + job.interval_s
@@ -171,6 +177,9 @@ class Scheduler:
     def run(self) -> None:
         """Until `stop_event` is set; a round that overruns delays only its own job. Then
         the jobs give back their leases (`close`)."""
+        left = threading.Event()  # set once the loop is left
+        threading.Thread(target=self._interrupt_on_stop, args=(left,),
+                         name="scheduler-stop", daemon=True).start()
         try:
             while not self.stop_event.is_set():
                 try:
@@ -179,8 +188,17 @@ class Scheduler:
                     log.exception("scheduler round failed")
                 self.stop_event.wait(min(1.0, self.seconds_to_next(self.clock())) or 0.05)
         finally:
+            left.set()
             self.close()
         self.log.record([])  # one last try for runs kept while the store was down
+
+    def _interrupt_on_stop(self, left: threading.Event) -> None:
+        """Once stopped, a job still running after STOP_GRACE_S has its store statements
+        aborted (a first roll-up of a month takes ~12 s): Ctrl-C ends within seconds, and
+        the job, rolled back, is done again at the next start."""
+        self.stop_event.wait()
+        if not left.wait(STOP_GRACE_S) and (asked := interrupt(self.engine)):
+            log.info("stopping: aborted %d store statement(s) of a running job", asked)
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="scheduler", daemon=True)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from services.errors import StoreError
 from services.files import mask_url
+from services.store.interrupt import track
 
 BUSY_TIMEOUT_S = 10  # how long SQLite waits for another connection's lock
 # How long a PostgreSQL connection attempt may take (libpq's connect_timeout), so that a host
@@ -77,13 +78,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        track(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)  # survive a server restart between uses
         if "connect_timeout" not in parsed.query:  # (connect_args would override the URL's)
             kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S,
                                       **kwargs.get("connect_args", {})}
-        return create_engine(parsed, **kwargs)
+        engine = create_engine(parsed, **kwargs)
+        track(engine)
+        return engine
     raise StoreError(
         f"database URL {mask_url(str(parsed))!r}: "
         "expected sqlite:///… or postgresql+psycopg://…"

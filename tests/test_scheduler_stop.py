@@ -1,0 +1,81 @@
+"""A stop reaches a job inside a long store statement: the scheduler aborts it after its
+grace, so Ctrl-C ends a collector (or the demo) within seconds, and the job rolls back."""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from collectors.runs import RunResult
+from services.runtime import scheduler as scheduler_module
+from services.runtime.scheduler import Job, Scheduler
+from services.store.interrupt import interrupt
+
+# a statement that runs for minutes unless aborted
+LONG = {
+    "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+              "WHERE i < 5000000000) SELECT count(*) FROM n",
+    "postgresql": "SELECT pg_sleep(300)",
+}
+
+
+def test_a_stop_aborts_the_statement_a_running_job_is_in(engine, monkeypatch):
+    monkeypatch.setattr(scheduler_module, "STOP_GRACE_S", 0.2)
+    started = threading.Event()
+    with engine.begin() as conn:  # a row the job's transaction changes before its long read
+        conn.execute(sa.text("CREATE TABLE marks (n integer)"))
+        conn.execute(sa.text("INSERT INTO marks VALUES (1)"))
+
+    def long_job() -> list[RunResult]:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE marks SET n = 2"))
+            started.set()
+            conn.execute(sa.text(LONG[engine.dialect.name])).scalar()
+        return [RunResult("long", "store").finish()]
+
+    scheduler = Scheduler(engine, [Job("long", 3600, long_job)])
+    thread = scheduler.start()
+    assert started.wait(30)
+    scheduler.stop_event.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive()  # (without the abort: minutes; pg_sleep 300 s)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT n FROM marks")).scalar() == 1  # rolled back
+        failed = conn.execute(sa.text(
+            "SELECT status FROM collector_runs WHERE collector = 'long'")).scalars().all()
+    assert failed == ["failed"]
+
+
+def test_interrupting_an_engine_with_nothing_running_asks_nothing(engine):
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    assert interrupt(engine) == 0
+
+
+def test_a_job_that_ends_within_the_grace_is_not_aborted(engine, monkeypatch):
+    monkeypatch.setattr(scheduler_module, "STOP_GRACE_S", 5.0)
+    asked: list[int] = []
+    monkeypatch.setattr(scheduler_module, "interrupt",
+                        lambda e: asked.append(1) or 0)
+    release = threading.Event()
+    started = threading.Event()
+
+    def short_job() -> list[RunResult]:
+        started.set()
+        release.wait(10)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return [RunResult("short", "store").finish()]
+
+    scheduler = Scheduler(engine, [Job("short", 3600, short_job)])
+    thread = scheduler.start()
+    assert started.wait(30)
+    scheduler.stop_event.set()
+    release.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and asked == []
+    with engine.connect() as conn:
+        statuses = conn.execute(sa.text(
+            "SELECT status FROM collector_runs WHERE collector = 'short'")).scalars().all()
+    assert statuses == ["ok"]
