@@ -15,7 +15,9 @@ from services.errors import StoreError
 from services.files import mask_url
 from services.store.interrupt import track
 
-BUSY_TIMEOUT_S = 10  # how long SQLite waits for another connection's lock
+BUSY_TIMEOUT_S = 30  # how long SQLite waits for another connection's lock: the first roll-up
+# after a month of history holds it ~12 s, retention ~8 s (bench/first_start.py); 10 s made
+# the delivery worker and the scrapes give up on a first start
 # How long a PostgreSQL connection attempt may take (libpq's connect_timeout), so that a host
 # that silently drops packets fails a request in seconds, not after the OS's TCP timeout
 # (minutes). A URL's own `?connect_timeout=N` wins.
