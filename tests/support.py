@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -112,14 +112,22 @@ def fill_store_from_fleet(engine, start: float, minutes: int, slugs=None, seed: 
         writes.upsert(conn, LatencyBucketMinute.__table__, bucket_rows)
 
 
+Answer = tuple[int, str, bytes]  # status, content type, body
+
+
 @contextmanager
-def serving(pages: dict[str, str]) -> Iterator[str]:
-    """A loopback server answering GET /<name> with the text `pages[name]` holds right now."""
+def loopback_http(answer: Callable[[BaseHTTPRequestHandler], Answer | None]
+                  ) -> Iterator[str]:
+    """A loopback server whose every GET is `answer(request)` (None: 404); its base URL."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = pages[self.path.lstrip("/")].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            answered = answer(self)
+            if answered is None:
+                self.send_error(404)
+                return
+            status, content_type, body = answered
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -136,3 +144,11 @@ def serving(pages: dict[str, str]) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def serving(pages: dict[str, str]) -> Iterator[str]:
+    """A loopback server answering GET /<name> with the text `pages[name]` holds right now."""
+    with loopback_http(lambda request: (200, "text/plain; version=0.0.4; charset=utf-8",
+                                        pages[request.path.lstrip("/")].encode())) as url:
+        yield url

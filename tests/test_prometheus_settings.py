@@ -30,14 +30,16 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import yaml
 from harness import wait_until
+from support import Answer, loopback_http
 
 from collectors.prometheus import PrometheusCollector
 from collectors.scrape.names import MetricNames, names_by_service
@@ -50,7 +52,6 @@ from services.store.models import LatencyBucketMinute, Service, ServiceMinute
 
 pytestmark = pytest.mark.servers
 
-LOOPBACK = "127.0.0.1"
 STEP_S = 15  # the most the served time moves per scrape while it catches up
 PAST_MINUTES = 2  # the minutes served from the past: [START, START + 120)
 ORDERS_METRICS = {"requests": "orders_handled_total", "status_label": "result",
@@ -153,27 +154,14 @@ class Target:
             slug: {} for slug in PAGES}
         self.text: dict[str, str] = {}
         self.lock = threading.Lock()
-        target = self
+        self.address = ""  # host:port, once entered
+        self._server = ExitStack()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                slug = self.path.strip("/")
-                if slug not in PAGES:
-                    self.send_error(404)
-                    return
-                body = target.scrape(slug).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self.address = f"{LOOPBACK}:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def _answer(self, request: BaseHTTPRequestHandler) -> Answer | None:
+        slug = request.path.strip("/")
+        if slug not in PAGES:
+            return None
+        return 200, "text/plain; version=0.0.4", self.scrape(slug).encode()
 
     def scrape(self, slug: str) -> str:
         """The next instant: START first, then up to STEP_S on, never past the next minute
@@ -203,13 +191,12 @@ class Target:
         return sum(v for (n, _), v in self.served[slug][minute].items() if n == name)
 
     def __enter__(self) -> Target:
-        self.thread.start()
+        url = self._server.enter_context(loopback_http(self._answer))
+        self.address = url.removeprefix("http://")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self._server.close()
 
 
 # --- the recording proxy ----------------------------------------------------------------------
@@ -228,41 +215,27 @@ class Proxy:
 
     upstream: str
     requests: list[Recorded] = field(default_factory=list)
+    _opener: urllib.request.OpenerDirector = field(  # no proxies from the environment
+        default_factory=lambda: urllib.request.build_opener(urllib.request.ProxyHandler({})))
 
     def __enter__(self) -> Proxy:
-        proxy = self
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                url = urllib.parse.urlsplit(self.path)
-                proxy.requests.append(Recorded(
-                    url.path, urllib.parse.parse_qs(url.query, keep_blank_values=True),
-                    {k.lower(): v for k, v in self.headers.items()}))
-                try:
-                    with opener.open(proxy.upstream + self.path, timeout=30) as answer:
-                        status, body = answer.status, answer.read()
-                except urllib.error.HTTPError as error:
-                    status, body = error.code, error.read()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self.url = f"http://{LOOPBACK}:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self._server = ExitStack()
+        self.url = self._server.enter_context(loopback_http(self._forward))
         return self
 
+    def _forward(self, request: BaseHTTPRequestHandler) -> Answer:
+        url = urllib.parse.urlsplit(request.path)
+        self.requests.append(Recorded(
+            url.path, urllib.parse.parse_qs(url.query, keep_blank_values=True),
+            {k.lower(): v for k, v in request.headers.items()}))
+        try:
+            with self._opener.open(self.upstream + request.path, timeout=30) as answer:
+                return answer.status, "application/json", answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, "application/json", error.read()
+
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self._server.close()
 
 
 # --- fixtures ---------------------------------------------------------------------------------
