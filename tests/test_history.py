@@ -3,6 +3,7 @@ to the load model minute by minute, idempotent, and continuous with live scrapes
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -129,8 +130,41 @@ def test_history_written_by_two_processes_is_the_one_written_by_one(tmp_path):
     assert sli_one.keys() == sli_two.keys()
 
 
+def history_workers_alive() -> list[int]:
+    """This process's children running a history worker."""
+    me, alive = os.getpid(), []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == me and b"services.runtime.history" in command:
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+def test_history_workers_do_not_run_the_parents_main_script(tmp_path, monkeypatch):
+    """A host whose `__main__` is a script (Streamlit's test runner: the app) must not have
+    it run again in each worker, as multiprocessing's spawn did (seen in the full suite)."""
+    import types
+
+    script = tmp_path / "app.py"
+    script.write_text("raise SystemExit('the parent script ran in a worker')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    settings = load_settings(EXAMPLE_CONFIG)
+    engine = make_engine(f"sqlite:///{tmp_path / 'apollo.db'}")
+    upgrade(engine)
+    result = write_history(settings, engine, days=2, end=T0, workers=2)
+    assert result.problems == []
+    with engine.connect() as conn:
+        written = conn.execute(sa.text("SELECT count(*) FROM service_minutes")).scalar()
+    assert written == result.minutes == 2 * 1440 * len(PROFILES)
+
+
 def test_stopping_a_history_in_processes_halts_them_and_keeps_what_they_wrote(tmp_path):
-    import multiprocessing
     import threading
 
     settings = load_settings(EXAMPLE_CONFIG)
@@ -139,7 +173,7 @@ def test_stopping_a_history_in_processes_halts_them_and_keeps_what_they_wrote(tm
     stop = threading.Event()
     result = write_history(settings, engine, days=30, end=T0, workers=2, stop=stop,
                            progress=lambda done, total: stop.set())
-    assert multiprocessing.active_children() == []
+    assert history_workers_alive() == []
     with engine.connect() as conn:
         written = conn.execute(sa.text("SELECT count(*) FROM service_minutes")).scalar()
     # each process finishes the day it was writing: between one and a few days of 30

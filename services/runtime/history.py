@@ -10,10 +10,12 @@ same load model through the same code, and agree at the seam.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
+import pickle
 import queue
 import signal
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -166,16 +168,23 @@ class _Part:
 
 def _in_processes(parts: list[_Part], url: str, services: int, total: int,
                   progress: Progress | None, stop: threading.Event | None) -> list[RunResult]:
-    """Run each part in its own (spawned) process on the store at `url`; their runs with
-    errors. A worker that fails fails the history; `stop` halts them between days."""
-    context = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads
-    messages = context.Queue()
-    halt = context.Event()
-    processes = [context.Process(target=_worker, args=(part, url, messages, halt),
-                                 name=f"apollo-history-{n}", daemon=True)
-                 for n, part in enumerate(parts)]
-    for process in processes:
-        process.start()
+    """Run each part in its own process on the store at `url`; their runs with errors. A
+    worker that fails fails the history; `stop` halts them between days.
+
+    The workers are fresh interpreters (`python -c`), not multiprocessing's spawn: spawn
+    runs the parent's `__main__` again, which in a host like Streamlit's test runner is an
+    app script (seen in the full test suite)."""
+    messages: queue.Queue[tuple[int, str, Any]] = queue.Queue()
+    processes = []
+    for n, part in enumerate(parts):
+        process = subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, preexec_fn=die_with_parent)
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(pickle.dumps((part, url)))
+        process.stdin.close()
+        threading.Thread(target=_relay, args=(n, process, messages), daemon=True,
+                         name=f"apollo-history-{n}").start()
+        processes.append(process)
     runs: list[RunResult] = []
     done, finished = 0, 0
     try:
@@ -183,12 +192,8 @@ def _in_processes(parts: list[_Part], url: str, services: int, total: int,
             if stop is not None and stop.is_set():
                 break
             try:
-                kind, value = messages.get(timeout=0.2)
+                n, kind, value = messages.get(timeout=0.2)
             except queue.Empty:
-                failed = [p for p in processes if p.exitcode not in (None, 0)]
-                if failed:
-                    raise RuntimeError(f"history: {failed[0].name} exited with code "
-                                       f"{failed[0].exitcode}") from None
                 continue
             if kind == "chunk":
                 done += value
@@ -197,28 +202,58 @@ def _in_processes(parts: list[_Part], url: str, services: int, total: int,
             elif kind == "done":
                 runs += value
                 finished += 1
-            else:
-                raise RuntimeError(f"history: a worker failed:\n{value}")
+            elif kind == "error":
+                raise RuntimeError(f"history: worker {n} failed:\n{value}")
+            else:  # its output ended before it said it was done
+                raise RuntimeError(f"history: worker {n} exited with code {value}")
     finally:
-        halt.set()
         for process in processes:
-            process.join(timeout=4)
-            if process.is_alive():
-                process.terminate()
-                process.join()
+            if process.poll() is None:
+                process.terminate()  # it ends after the day it is writing (see _worker)
+        for process in processes:
+            try:
+                process.wait(timeout=4)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
     return runs
 
 
-def _worker(part: _Part, url: str, messages: Any, halt: Any) -> None:
-    """One history process: its part of the services, reported day by day."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which halts us
-    die_with_parent()
+WORKER = "from services.runtime.history import _worker; _worker()"
+
+
+def _relay(n: int, process: subprocess.Popen[bytes], messages: queue.Queue) -> None:
+    """A worker's messages (pickled one after the other on its stdout) to `messages`."""
+    assert process.stdout is not None
+    while True:
+        try:
+            kind, value = pickle.load(process.stdout)
+        except (EOFError, pickle.UnpicklingError, OSError):
+            messages.put((n, "exit", process.wait()))
+            return
+        messages.put((n, kind, value))
+        if kind in ("done", "error"):
+            return
+
+
+def _worker() -> None:
+    """One history process: its part (pickled on stdin), reported day by day on stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+    halted = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: halted.set())  # finish the day, then stop
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything else printed goes to stderr, not into the messages
+
+    def send(kind: str, value: Any) -> None:
+        pickle.dump((kind, value), out)
+        out.flush()
+
+    part, url = pickle.load(sys.stdin.buffer)
     engine = make_engine(url)
     try:
-        runs = part.write(engine, lambda n: messages.put(("chunk", n)), halt.is_set)
-        messages.put(("done", runs))
+        send("done", part.write(engine, lambda n: send("chunk", n), halted.is_set))
     except BaseException:
-        messages.put(("error", traceback.format_exc()))
+        send("error", traceback.format_exc())
         raise
     finally:
         engine.dispose()
