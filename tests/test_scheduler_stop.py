@@ -79,3 +79,12 @@ def test_a_job_that_ends_within_the_grace_is_not_aborted(engine, monkeypatch):
         statuses = conn.execute(sa.text(
             "SELECT status FROM collector_runs WHERE collector = 'short'")).scalars().all()
     assert statuses == ["ok"]
+
+
+def test_connections_are_still_found_after_the_engine_was_disposed(engine):
+    """dispose() gives the engine a new pool: its connections must still be reachable."""
+    engine.dispose()
+    with engine.execution_options(sqlite_begin_immediate=True).connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        assert interrupt(engine) == 1
+    assert interrupt(engine) == 0

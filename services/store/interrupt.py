@@ -39,6 +39,10 @@ def track(engine: Engine) -> None:
         with lock:
             in_use.discard(dbapi_connection)
 
+    @event.listens_for(engine, "engine_disposed")
+    def _new_pool(disposed: Engine) -> None:  # dispose() makes a new pool (listeners kept)
+        setattr(disposed.pool, _IN_USE, (in_use, lock))
+
 
 def interrupt(engine: Engine) -> int:
     """Abort the statement of every connection of `engine` in use now; how many were asked."""
