@@ -141,12 +141,11 @@ class PageScraper:
     transport: httpx.AsyncBaseTransport | None = None  # a seam for tests, never a mock server
     state_path: Path | None = None  # where a run-once collector keeps the last scrapes
     lease: Callable[[str], bool] | None = None  # replicas: scrape only targets we hold
-    # A target skipped for another holder's lease: a failed run naming it (True), or no run
-    # (False: a long-running replica, the holder records its own). None: a run-once
-    # collector's (one with `state_path`) are recorded, a long-running one's are not.
-    record_skips: bool | None = None
-    # Who holds a lease and until when (Unix s); None: `lease`'s own `holding` when it is
-    # a bound method of leases that have one (RedisLeases.hold, as jobs.py passes it).
+    # A target skipped for another holder's lease: a failed run naming it (True: a run-once
+    # collector, whose run did not scrape it), or no run (False: a long-running replica,
+    # the holder records its own).
+    record_skips: bool = False
+    # Who holds a lease and until when (Unix s), for those runs (RedisLeases.holding).
     holding: Callable[[str], tuple[str | None, float | None]] | None = None
     max_pending_rows: int = 500_000  # rows kept while the store is down (~75 MB)
     body_size_limit: int = BODY_SIZE_LIMIT  # bytes of one page, after decompression
@@ -183,18 +182,14 @@ class PageScraper:
         """A failed run for each target skipped for another holder's lease, when skips are
         recorded (a run-once collector: that run did not scrape it); else none. Raises
         SourceUnavailable."""
-        record = self.record_skips if self.record_skips is not None else (
-            self.state_path is not None)
-        if self.lease is None or not record:
+        if self.lease is None or not self.record_skips:
             return []
         held = {t.url for t in mine}
         return [self._skipped(t) for t in self.targets if t.url not in held]
 
     def _skipped(self, target: Target) -> RunResult:
         """The failed run of a target another collector holds the lease of."""
-        holding = self.holding or getattr(getattr(self.lease, "__self__", None), "holding",
-                                          None)
-        held = lease_held(*holding(target.url)) if holding is not None else (
+        held = lease_held(*self.holding(target.url)) if self.holding is not None else (
             "lease held by another collector")
         shown = mask_url(target.url)
         return RunResult("scrape", shown, errors=[

@@ -127,6 +127,8 @@ def build_scraper(settings: Settings, engine: Engine, targets: list[Target] | No
     return PageScraper(
         engine, targets if targets is not None else scrape_targets(settings),
         lease=leases.hold if leases is not None else None,
+        holding=leases.holding if leases is not None else None,
+        record_skips=keep_state,  # a run-once collector's skipped targets are failed runs
         slos=configured_slos(settings) if slos is None else slos,
         names=names_by_service(settings.services),
         timeout_s=settings.sources.scrape.timeout.total_seconds(),
