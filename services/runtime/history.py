@@ -67,8 +67,11 @@ def history_targets(settings: Settings, urls: dict[str, str] | None = None) -> l
 
 
 def history_workers() -> int:
-    """Processes for writing history: one per core this process may run on."""
-    return max(1, len(os.sched_getaffinity(0)))
+    """Processes for writing history: one per core this process may run on (all cores
+    where the system cannot say, as on macOS)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def write_history(settings: Settings, engine: Engine, *, days: float,
