@@ -152,3 +152,15 @@ def serving(pages: dict[str, str]) -> Iterator[str]:
     with loopback_http(lambda request: (200, "text/plain; version=0.0.4; charset=utf-8",
                                         pages[request.path.lstrip("/")].encode())) as url:
         yield url
+
+
+LEASE_PREFIX = "apollo:lease:"  # services/runtime/leases.py's keys
+
+
+def leases_in(redis_url: str) -> dict[str, str]:
+    """Every lease in Redis: name -> owner."""
+    import redis
+
+    with redis.Redis.from_url(redis_url) as client:
+        return {k.decode().removeprefix(LEASE_PREFIX): client.get(k).decode()
+                for k in client.scan_iter(f"{LEASE_PREFIX}*")}

@@ -33,7 +33,8 @@ import redis
 import sqlalchemy as sa
 import yaml
 from harness.servers import wait_until
-from support import PROFILES
+from support import LEASE_PREFIX, PROFILES
+from support import leases_in as leases
 
 from services.config import load_settings
 from services.fleet.events import EventModel, EventWriter
@@ -49,7 +50,7 @@ pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[1]
 APOLLO = [sys.executable, "-c", "from services.cli import main; main()"]
-PREFIX = "apollo:lease:"
+PREFIX = LEASE_PREFIX
 SERVICE = "api-gateway"
 CLICKHOUSE_TTL_S = 3 * 300 + 5  # the 5-minute ClickHouse job alone: 905 s
 DEADLINE_S = 90.0  # bounded polling for a process to do a round (far below 905 s)
@@ -74,13 +75,6 @@ def write_config(path: Path, *, data_dir: Path, target: str, dsn: str, table: st
         config["redis_url"] = redis_url
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
-
-
-def leases(url: str) -> dict[str, str]:
-    """Every lease in Redis: name -> owner."""
-    with redis.Redis.from_url(url) as client:
-        return {k.decode().removeprefix(PREFIX): client.get(k).decode()
-                for k in client.scan_iter(f"{PREFIX}*")}
 
 
 def seconds_left(text: str) -> int:

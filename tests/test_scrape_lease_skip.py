@@ -21,7 +21,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 import yaml
-from support import PROFILES
+from support import LEASE_PREFIX, PROFILES
+from support import leases_in as leases
 
 from services.config import load_settings
 from services.fleet.server import Fleet
@@ -35,7 +36,7 @@ pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[1]
 APOLLO = [sys.executable, "-c", "from services.cli import main; main()"]
-PREFIX = "apollo:lease:"
+PREFIX = LEASE_PREFIX
 MINE, THEIRS = "api-gateway", "auth-service"
 HOLDER = "elsewhere:42"
 HELD_FOR_MS = 600_000
@@ -59,13 +60,6 @@ def write_config(tmp_path: Path, pages: dict[str, str]) -> Path:
     path = tmp_path / "apollo.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
-
-
-def leases(url: str) -> dict[str, str]:
-    """Every lease in Redis: name -> owner."""
-    with redis.Redis.from_url(url) as client:
-        return {k.decode().removeprefix(PREFIX): client.get(k).decode()
-                for k in client.scan_iter(f"{PREFIX}*")}
 
 
 def held_elsewhere(redis_url: str, target: str) -> None:
