@@ -88,3 +88,29 @@ def test_connections_are_still_found_after_the_engine_was_disposed(engine):
         conn.execute(sa.text("SELECT 1"))
         assert interrupt(engine) == 1
     assert interrupt(engine) == 0
+
+
+def test_a_run_the_store_refuses_is_dropped_and_the_others_recorded(pg_url, caplog):
+    """PostgreSQL refuses a NUL in text (a hostile page's error can carry one): that run
+    alone is dropped, named in the log; the runs before and after it are recorded, and the
+    log does not stay blocked behind it."""
+    from services.runtime.scheduler import RunLog
+    from services.store.engine import make_engine
+    from services.store.migrate import upgrade
+
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    log = RunLog(engine)
+    good = RunResult("scrape", "http://one/metrics").finish()
+    bad = RunResult("scrape", "http://two/metrics",
+                    errors=["http://two/metrics:3: invalid value 'a\x00b'"]).finish()
+    later = RunResult("scrape", "http://three/metrics").finish()
+    with caplog.at_level("ERROR"):
+        assert log.record([good, bad]) is True
+    assert log.record([later]) is True and not log.backlog and log.dropped == 1
+    with engine.connect() as conn:
+        targets = conn.execute(sa.text(
+            "SELECT target FROM collector_runs ORDER BY id")).scalars().all()
+    assert targets == ["http://one/metrics", "http://three/metrics"]
+    assert "refused run scrape http://two/metrics" in caplog.text
+    engine.dispose()

@@ -26,7 +26,7 @@ from collectors.runs import RunResult, record_run
 from services.errors import StoreError
 from services.runtime import metrics
 from services.store.interrupt import interrupt
-from services.store.outage import Outage
+from services.store.outage import Outage, store_unavailable
 
 log = logging.getLogger(__name__)
 STOP_GRACE_S = 1.0  # a running job's time to end by itself once stopped
@@ -86,15 +86,35 @@ class RunLog:
             if not self.outage.down:
                 self._dropped_before = self.dropped
             kept = f"{_runs(len(self.backlog))} kept until it answers (at most {RUN_BACKLOG})"
-            if not self.outage.failed(exc, kept):  # not an outage: a bug, with its traceback
-                log.error("recording %d runs failed; they are kept for the next try",
-                          len(self.backlog), exc_info=True)
-            return False
+            if self.outage.failed(exc, kept):
+                return False
+            # Not an outage: a run the store refuses (a NUL in a page's error text, on
+            # PostgreSQL) would block every later one. One by one: that run is dropped.
+            return self._record_one_by_one()
         if self.outage.down:
             dropped = self.dropped - self._dropped_before
             self.outage.answered(f"wrote the {_runs(len(self.backlog))} kept meanwhile" + (
                 f", {dropped} older ones dropped (the backlog was full)" if dropped else ""))
         self.backlog.clear()
+        metrics.RUN_BACKLOG.set(0)
+        return True
+
+    def _record_one_by_one(self) -> bool:
+        """Each kept run in its own transaction; one the store refuses is dropped with an
+        error naming it. False (the rest kept) if the store stops answering meanwhile."""
+        while self.backlog:
+            run = self.backlog[0]
+            try:
+                with self.engine.begin() as conn:
+                    record_run(conn, run)
+            except (SQLAlchemyError, StoreError) as exc:
+                if store_unavailable(exc):
+                    metrics.RUN_BACKLOG.set(len(self.backlog))
+                    return False
+                self.dropped += 1
+                log.error("the store refused run %s %s (dropped, the others recorded): %s",
+                          run.collector, run.target, " ".join(str(exc).split())[:300])
+            self.backlog.popleft()
         metrics.RUN_BACKLOG.set(0)
         return True
 
