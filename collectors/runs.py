@@ -49,12 +49,24 @@ def record_run(conn: Connection, run: RunResult) -> int:
     """Write one run; returns its id."""
     table = CollectorRun.__table__
     result = conn.execute(table.insert().values(
-        collector=run.collector, target=run.target, started_at=run.started_at,
-        finished_at=run.finished_at, status=run.status, samples=run.samples,
-        errors=len(run.errors), gaps={"gaps": run.gaps},
-        message="\n".join(run.errors[:20]),
+        collector=run.collector, target=_storable(run.target, TARGET_CHARS),
+        started_at=run.started_at, finished_at=run.finished_at, status=run.status,
+        samples=run.samples, errors=len(run.errors), gaps={"gaps": run.gaps},
+        message=_storable("\n".join(run.errors[:20])),
     ))
     return int(result.inserted_primary_key[0])
+
+
+TARGET_CHARS = 500  # collector_runs.target
+
+
+def _storable(text: str, limit: int | None = None) -> str:
+    """Text every store takes: a NUL (PostgreSQL refuses it; a hostile page's error can
+    quote one) shown as `\\x00`, cut to `limit` characters with an ellipsis."""
+    text = text.replace("\x00", "\\x00")
+    if limit is not None and len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return text
 
 
 def prune_runs(conn: Connection, *, before: datetime) -> int:

@@ -91,9 +91,10 @@ def test_connections_are_still_found_after_the_engine_was_disposed(engine):
 
 
 def test_a_run_the_store_refuses_is_dropped_and_the_others_recorded(pg_url, caplog):
-    """PostgreSQL refuses a NUL in text (a hostile page's error can carry one): that run
-    alone is dropped, named in the log; the runs before and after it are recorded, and the
-    log does not stay blocked behind it."""
+    """A run the store refuses (here a collector name past its 63 characters) is dropped
+    alone, named in the log; the runs before and after it are recorded, and the log does
+    not stay blocked behind it. A NUL in an error or a target past 500 characters are
+    made storable instead (the runs are kept)."""
     from services.runtime.scheduler import RunLog
     from services.store.engine import make_engine
     from services.store.migrate import upgrade
@@ -102,15 +103,20 @@ def test_a_run_the_store_refuses_is_dropped_and_the_others_recorded(pg_url, capl
     upgrade(engine)
     log = RunLog(engine)
     good = RunResult("scrape", "http://one/metrics").finish()
-    bad = RunResult("scrape", "http://two/metrics",
-                    errors=["http://two/metrics:3: invalid value 'a\x00b'"]).finish()
+    bad = RunResult("s" * 64, "http://two/metrics").finish()
+    nul = RunResult("scrape", "http://four/metrics",
+                    errors=["http://four/metrics:3: invalid value 'a\x00b'"]).finish()
+    long = RunResult("scrape", "http://five/" + "x" * 600).finish()
     later = RunResult("scrape", "http://three/metrics").finish()
     with caplog.at_level("ERROR"):
         assert log.record([good, bad]) is True
-    assert log.record([later]) is True and not log.backlog and log.dropped == 1
+    assert log.record([nul, long, later]) is True and not log.backlog and log.dropped == 1
     with engine.connect() as conn:
-        targets = conn.execute(sa.text(
-            "SELECT target FROM collector_runs ORDER BY id")).scalars().all()
-    assert targets == ["http://one/metrics", "http://three/metrics"]
-    assert "refused run scrape http://two/metrics" in caplog.text
+        rows = conn.execute(sa.text(
+            "SELECT target, message FROM collector_runs ORDER BY id")).all()
+    assert [target for target, _ in rows] == [
+        "http://one/metrics", "http://four/metrics", "http://five/" + "x" * 487 + "…",
+        "http://three/metrics"]
+    assert rows[1][1] == "http://four/metrics:3: invalid value 'a\\x00b'"
+    assert f"refused run {'s' * 64} http://two/metrics" in caplog.text
     engine.dispose()
